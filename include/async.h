@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* async.h: the C API of the async fiber runtime. It is the only header a C
+ * program includes; it is valid C99 and C11 and compiles as C++ too.
+ *
+ * A runtime runs fibers (stackful coroutines) on one thread, in a
+ * deterministic FIFO order. Fibers switch only where they call into this
+ * library: async_yield(), async_await(), async_sleep_ms() and, in later
+ * components, I/O and channels. Nothing here is preemptive.
+ *
+ * Threads: a runtime is driven by one thread at a time, the thread that
+ * created it ("its owner"). Calls on a runtime from any other thread return
+ * ASYNC_ESTATE unless the comment says otherwise. The global runtime is per
+ * thread: every thread that uses the short forms (async_spawn, async_run)
+ * gets its own, which is the natural one-runtime-per-core model. */
+#ifndef ASYNC_H
+#define ASYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "async/status.h"
+#include "async/version.h"
+
+#ifndef ASYNC_API
+#if defined(__GNUC__) || defined(__clang__)
+#define ASYNC_API __attribute__((visibility("default")))
+#else
+#define ASYNC_API
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ status */
+
+/* A short English sentence for a status ("canceled"); never NULL. Unknown
+ * values give "unknown status". */
+ASYNC_API const char *async_strerror(async_status_t status);
+
+/* The status's name without the prefix ("ECANCELED"); never NULL. */
+ASYNC_API const char *async_status_name(async_status_t status);
+
+/* ------------------------------------------------------------ configuration */
+
+/* Flags for async_config_t.flags. */
+#define ASYNC_CONFIG_NO_GUARD_PAGES 0x1u /* pooled stacks get no guard page */
+
+/* Runtime configuration. `async_config_t cfg = {0};` gives every default, and
+ * a zero field always means "the default". A NULL config means all defaults. */
+typedef struct async_config {
+  size_t task_capacity;    /* 0 -> 256: most fibers alive at once (spawned, not
+                              finished). Spawning past it returns a handle
+                              whose status is ASYNC_EFULL; nothing is queued. */
+  size_t fiber_capacity;   /* 0 -> 64: most fibers holding a stack at once (the
+                              pool's size). A fiber only needs a stack from its
+                              first run to its end; fibers past the capacity are
+                              accepted and wait, in spawn order, for a stack. */
+  size_t fiber_stack_size; /* 0 -> 64 KiB, rounded up to the page size; at
+                              least ASYNC_MIN_STACK_SIZE. A guard page is added
+                              below every pooled stack. */
+  size_t max_events;       /* 0 -> 64: events taken from the poller per wait. */
+  uint32_t flags;          /* ASYNC_CONFIG_* bits; 0 -> guard pages on. */
+  uint32_t reserved;       /* must be 0 */
+} async_config_t;
+
+#define ASYNC_DEFAULT_TASK_CAPACITY 256u
+#define ASYNC_DEFAULT_FIBER_CAPACITY 64u
+#define ASYNC_DEFAULT_FIBER_STACK_SIZE (64u * 1024u)
+#define ASYNC_DEFAULT_MAX_EVENTS 64u
+
+/* ----------------------------------------------------------------- runtimes */
+
+/* A runtime. Declare it in your own memory (`async_runtime_t rt;`), give it to
+ * async_runtime_init(), and do not move or copy it while it is initialised:
+ * fiber handles point at it. Its contents are private. */
+typedef struct async_runtime {
+  void *impl; /* private */
+} async_runtime_t;
+
+/* Make `rt` usable. Allocates the task table; stacks come later, lazily.
+ * The calling thread becomes the runtime's owner.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags or
+ * reserved bits set, or a stack size below ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM. On error `rt` is left uninitialised. */
+ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
+
+/* Run fibers until the runtime is idle: nothing runnable, no timer and no I/O
+ * pending. Does not suspend (it is not a fiber call); blocks the thread while
+ * fibers sleep.
+ * Returns ASYNC_OK when every fiber has ended; ASYNC_EDEADLK when fibers are
+ * still blocked and nothing can wake them (they stay intact: shutdown releases
+ * them); ASYNC_ESTATE inside a fiber, when re-entered, or from a thread that
+ * does not own the runtime; ASYNC_EINVAL for a NULL or uninitialised rt. */
+ASYNC_API async_status_t async_runtime_run(async_runtime_t *rt);
+
+/* Release everything: fibers that never finished are dropped without running
+ * further (their stacks are unwound by nobody: no destructor runs), stacks are
+ * unmapped, memory is freed. `rt` may then be initialised again. Calling it on
+ * a runtime that is not initialised does nothing. Must not be called from one
+ * of the runtime's own fibers or while it runs (it then does nothing). */
+ASYNC_API void async_runtime_shutdown(async_runtime_t *rt);
+
+/* Statistics, for tests and diagnostics. */
+typedef struct async_runtime_stats {
+  size_t fibers_live;      /* spawned and not finished */
+  size_t fibers_runnable;  /* in the run queue */
+  size_t fibers_waiting_stack; /* dispatched but waiting for a pooled stack */
+  size_t stacks_allocated; /* pooled stacks that exist (mapped) */
+  size_t stacks_in_use;    /* held by running or parked fibers */
+  size_t stack_bytes;      /* usable bytes per pooled stack */
+  size_t guard_bytes;      /* guard bytes under each pooled stack (0: off) */
+  size_t mappings;         /* memory mappings (VMAs) the stack pool holds */
+  size_t timers_pending;   /* sleeping fibers and armed deadlines */
+  uint64_t switches;       /* context switches made so far */
+  int guard_method;        /* 0 none, 1 MADV_GUARD_INSTALL, 2 mprotect */
+  int reserved;
+} async_runtime_stats_t;
+
+/* Fill `out`. Returns ASYNC_OK or ASYNC_EINVAL (NULL or uninitialised rt). */
+ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_stats_t *out);
+
+/* The global runtime: the calling thread's default runtime, created with the
+ * defaults on first use unless async_global_init() came first.
+ * async_global_init() returns ASYNC_ESTATE once the global runtime exists
+ * (after first use), ASYNC_EINVAL for a bad config, ASYNC_ENOMEM. */
+ASYNC_API async_status_t async_global_init(const async_config_t *cfg);
+
+/* The calling thread's global runtime, created if needed; NULL only when it
+ * could not be created (out of memory). */
+ASYNC_API async_runtime_t *async_global(void);
+
+/* async_runtime_run(async_global()), as an int for `return async_run();`. */
+ASYNC_API int async_run(void);
+
+/* Shut the calling thread's global runtime down; a later use creates a fresh
+ * one (and async_global_init() may be called again first). */
+ASYNC_API void async_global_shutdown(void);
+
+/* ------------------------------------------------------------------- fibers */
+
+typedef void (*async_fn)(void *user);
+
+/* Names a fiber. Check `status` after every spawn. A handle stays valid after
+ * its fiber ends: awaiting it returns the fiber's outcome until the fiber's
+ * record is recycled. Records are recycled oldest first, so that outcome stays
+ * readable until task_capacity more fibers have ended; after that the handle
+ * is stale and calls return ASYNC_EINVAL. A zeroed handle names no fiber. */
+typedef struct async_fiber_handle {
+  async_status_t status;    /* ASYNC_OK when the fiber was created, else why not */
+  uint32_t slot;            /* private: the fiber's record */
+  uint64_t id;              /* private: unique per runtime; 0 names no fiber */
+  async_runtime_t *runtime; /* the fiber's runtime */
+} async_fiber_handle_t;
+
+/* Queue `fn(user)` as a new fiber. It does not run yet: it first runs when the
+ * scheduler reaches it, in spawn order. Inside a fiber it spawns on that
+ * fiber's runtime; outside, on the calling thread's global runtime.
+ * handle.status: ASYNC_OK; ASYNC_EINVAL for a NULL fn; ASYNC_EFULL past
+ * task_capacity (nothing changes); ASYNC_ENOMEM when no stack could be mapped
+ * or guarded (a message on stderr says why, once per runtime); ASYNC_ESTATE
+ * from a thread that does not own the runtime. */
+ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void *user);
+
+/* async_spawn on the runtime `rt`. ASYNC_EINVAL for a NULL or uninitialised rt. */
+ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t *rt, async_fn fn, void *user);
+
+/* Extra options for async_spawn_ex(). Zero every field you do not set. */
+typedef struct async_spawn_options {
+  void *stack;       /* a stack you own (its lowest address), or NULL for a pooled
+                        stack. Your stack is not guarded and must stay valid
+                        until the fiber ends; it is not counted in
+                        fiber_capacity. */
+  size_t stack_size; /* bytes at `stack`; at least ASYNC_MIN_STACK_SIZE */
+  const char *name;  /* for diagnostics (overflow report, debugger); kept as a
+                        pointer, so it must outlive the fiber. May be NULL. */
+} async_spawn_options_t;
+
+/* The smallest stack a fiber may have, pooled (fiber_stack_size) or your own. */
+#define ASYNC_MIN_STACK_SIZE (16u * 1024u)
+
+/* async_spawn with options. `rt` NULL means the current fiber's runtime or the
+ * global one, as async_spawn. A NULL `opts` is the same as async_spawn.
+ * Additional status: ASYNC_EINVAL when `stack_size` is below the minimum or
+ * only one of stack/stack_size is given. */
+ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t *rt, async_fn fn, void *user,
+                                              const async_spawn_options_t *opts);
+
+/* Wait for the fiber `h` to end.
+ * Inside a fiber: suspends the caller until `h` ends. Outside any fiber:
+ * drives h's runtime (runs its fibers on this thread) until `h` ends, so main
+ * may spawn and await. Several fibers may await one fiber.
+ * Returns ASYNC_OK when `h` ran to its end; ASYNC_ECANCELED when `h` was
+ * cancelled, or (inside a fiber) when the caller itself is cancelled;
+ * ASYNC_EINVAL for a handle that names no fiber, a stale one, a fiber of
+ * another runtime (inside a fiber), or the caller itself; ASYNC_EDEADLK
+ * (outside a fiber) when `h` can never end; ASYNC_ESTATE (outside a fiber)
+ * when the runtime is already being run or belongs to another thread. */
+ASYNC_API async_status_t async_await(async_fiber_handle_t h);
+
+/* Cancel `h`, cooperatively. If it has not started it never runs, and its
+ * awaiters get ASYNC_ECANCELED. If it is suspended in a blocking call of this
+ * library (await, sleep, waiting for a stack, I/O, channel) that call returns
+ * ASYNC_ECANCELED at once; from then on every blocking call it makes returns
+ * ASYNC_ECANCELED without blocking, so it unwinds by itself. A fiber may
+ * cancel itself. Does not suspend.
+ * Returns ASYNC_OK (also when `h` already ended); ASYNC_EINVAL for a handle
+ * that names no fiber or is stale; ASYNC_ESTATE from a foreign thread. */
+ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
+
+/* Move the calling fiber to the tail of the run queue and run the others.
+ * Returns ASYNC_OK; ASYNC_ECANCELED (without yielding) in a cancelled fiber;
+ * ASYNC_ESTATE outside a fiber. */
+ASYNC_API async_status_t async_yield(void);
+
+/* Suspend the calling fiber for at least `ms` milliseconds (CLOCK_MONOTONIC).
+ * Fibers whose sleeps end together wake in deadline order, then in the order
+ * they began sleeping. 0 sleeps until the next time the scheduler looks at
+ * its timers (at most one pass over the run queue).
+ * Returns ASYNC_OK; ASYNC_ECANCELED; ASYNC_ESTATE outside a fiber. */
+ASYNC_API async_status_t async_sleep_ms(uint64_t ms);
+
+/* As async_sleep_ms, in nanoseconds. */
+ASYNC_API async_status_t async_sleep_ns(uint64_t ns);
+
+/* Now on the clock timers use (CLOCK_MONOTONIC), in nanoseconds. */
+ASYNC_API uint64_t async_now_ns(void);
+
+/* 1 when the calling fiber has been cancelled, 0 otherwise (and outside fibers). */
+ASYNC_API int async_is_cancelled(void);
+
+/* The calling fiber's handle. Outside any fiber: a handle whose status is
+ * ASYNC_ESTATE and which names no fiber. */
+ASYNC_API async_fiber_handle_t async_self(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNC_H */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
+// contract names returns its status here and changes nothing else.
+#include "../core/fiber.h"
+#include "../core/runtime.h"
+#include "async.h"
+
+using namespace async::detail;
+
+namespace {
+
+async_fiber_handle_t failed(async_status_t st, async_runtime_t* rt) noexcept {
+  async_fiber_handle_t h{};
+  h.status = st;
+  h.runtime = rt;
+  return h;
+}
+
+// The runtime a spawn without an explicit runtime goes to.
+async_runtime_t* implicit_runtime() noexcept {
+  if (task* self = current_fiber()) return self->rt->handle;
+  return async_global();
+}
+
+}  // namespace
+
+extern "C" {
+
+ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, void* user,
+                                              const async_spawn_options_t* opts) {
+  if (rt == nullptr) rt = implicit_runtime();
+  runtime* r = runtime_of(rt);
+  if (r == nullptr) return failed(rt == nullptr ? ASYNC_ENOMEM : ASYNC_EINVAL, rt);
+  if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
+  if (opts != nullptr) {
+    const bool has_stack = opts->stack != nullptr;
+    if (has_stack != (opts->stack_size != 0)) return failed(ASYNC_EINVAL, rt);
+    if (has_stack && opts->stack_size < ASYNC_MIN_STACK_SIZE) return failed(ASYNC_EINVAL, rt);
+  }
+  if (!owned_by_caller(*r)) return failed(ASYNC_ESTATE, rt);
+  return spawn_fiber(*r, fn, user, opts);
+}
+
+ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t* rt, async_fn fn, void* user) {
+  if (rt == nullptr) return failed(ASYNC_EINVAL, rt);
+  return async_spawn_ex(rt, fn, user, nullptr);
+}
+
+ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void* user) {
+  return async_spawn_ex(nullptr, fn, user, nullptr);
+}
+
+ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
+  runtime* r = runtime_of(h.runtime);
+  if (r == nullptr) return ASYNC_EINVAL;
+  if (task* self = current_fiber()) {
+    if (self->rt != r) return ASYNC_EINVAL;  // a fiber of another runtime
+    task* t = resolve(*r, h);
+    return t != nullptr ? await_in_fiber(self, t) : ASYNC_EINVAL;
+  }
+  if (tls_current != nullptr || r->driving || !owned_by_caller(*r)) return ASYNC_ESTATE;
+  task* t = resolve(*r, h);
+  return t != nullptr ? await_from_outside(*r, t) : ASYNC_EINVAL;
+}
+
+ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
+  runtime* r = runtime_of(h.runtime);
+  if (r == nullptr) return ASYNC_EINVAL;
+  task* t = resolve(*r, h);
+  if (t == nullptr) return ASYNC_EINVAL;
+  if (!owned_by_caller(*r)) return ASYNC_ESTATE;
+  cancel_fiber(t);
+  return ASYNC_OK;
+}
+
+ASYNC_API async_status_t async_yield(void) {
+  task* self = current_fiber();
+  return self != nullptr ? yield_fiber(self) : ASYNC_ESTATE;
+}
+
+ASYNC_API async_status_t async_sleep_ns(uint64_t ns) {
+  task* self = current_fiber();
+  if (self == nullptr) return ASYNC_ESTATE;
+  const uint64_t now = now_ns();
+  const uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+  return sleep_until(self, deadline);
+}
+
+ASYNC_API async_status_t async_sleep_ms(uint64_t ms) {
+  const uint64_t ns = ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
+  return async_sleep_ns(ns);
+}
+
+ASYNC_API uint64_t async_now_ns(void) { return now_ns(); }
+
+ASYNC_API int async_is_cancelled(void) {
+  task* self = current_fiber();
+  return self != nullptr && self->cancelled ? 1 : 0;
+}
+
+ASYNC_API async_fiber_handle_t async_self(void) {
+  task* self = current_fiber();
+  return self != nullptr ? make_handle(self) : failed(ASYNC_ESTATE, nullptr);
+}
+
+}  // extern "C"

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// runtime_api.cpp: the extern "C" boundary for runtimes and the global
+// runtime. Checks arguments and context, then calls into src/core.
+#include "../core/fiber.h"
+#include "../core/runtime.h"
+#include "async.h"
+
+using namespace async::detail;
+
+namespace {
+
+// The calling thread's global runtime; shut down when the thread ends.
+struct global_runtime {
+  async_runtime_t rt{};
+  bool created = false;
+  ~global_runtime() {
+    if (created && rt.impl != nullptr) async_runtime_shutdown(&rt);
+  }
+};
+
+thread_local global_runtime g_global;
+
+}  // namespace
+
+extern "C" {
+
+ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_config_t* cfg) {
+  if (rt == nullptr) return ASYNC_EINVAL;
+  return runtime_create(rt, cfg);
+}
+
+ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
+  runtime* r = runtime_of(rt);
+  if (r == nullptr) return ASYNC_EINVAL;
+  // Inside a fiber, or re-entered from the scheduler: the thread is busy.
+  if (tls_current != nullptr || r->driving || !owned_by_caller(*r)) return ASYNC_ESTATE;
+  return run_until_idle(*r);
+}
+
+ASYNC_API void async_runtime_shutdown(async_runtime_t* rt) {
+  runtime* r = runtime_of(rt);
+  if (r == nullptr || r->driving || !owned_by_caller(*r)) return;
+  runtime_destroy(r);
+}
+
+ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_stats_t* out) {
+  runtime* r = runtime_of(rt);
+  if (r == nullptr || out == nullptr) return ASYNC_EINVAL;
+  runtime_stats(*r, *out);
+  return ASYNC_OK;
+}
+
+ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
+  if (g_global.created) return ASYNC_ESTATE;
+  async_status_t st = runtime_create(&g_global.rt, cfg);
+  g_global.created = st == ASYNC_OK;
+  return st;
+}
+
+ASYNC_API async_runtime_t* async_global(void) {
+  if (!g_global.created && async_global_init(nullptr) != ASYNC_OK) return nullptr;
+  return &g_global.rt;
+}
+
+ASYNC_API int async_run(void) {
+  async_runtime_t* rt = async_global();
+  return rt != nullptr ? async_runtime_run(rt) : ASYNC_ENOMEM;
+}
+
+ASYNC_API void async_global_shutdown(void) {
+  if (!g_global.created) return;
+  async_runtime_shutdown(&g_global.rt);
+  g_global.created = g_global.rt.impl != nullptr;  // still there if shutdown was refused
+}
+
+}  // extern "C"

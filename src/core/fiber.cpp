@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// fiber.cpp: the fiber operations behind the C API: spawn, await, cancel,
+// yield and sleep. Arguments are checked in src/api; here they are valid.
+#include "fiber.h"
+
+namespace async::detail {
+
+async_fiber_handle_t make_handle(const task* t) noexcept {
+  async_fiber_handle_t h{};
+  h.status = ASYNC_OK;
+  h.slot = t->slot;
+  h.id = t->id;
+  h.runtime = t->rt->handle;
+  return h;
+}
+
+async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
+                                 const async_spawn_options_t* opts) noexcept {
+  async_fiber_handle_t h{};
+  h.runtime = rt.handle;
+  task* t = rt.free_tasks.head;
+  if (t == nullptr) {
+    h.status = ASYNC_EFULL;
+    return h;
+  }
+  const bool own_stack = opts != nullptr && opts->stack != nullptr;
+  if (!own_stack) {
+    // Keep a stack ready for every fresh fiber, as far as the capacity
+    // allows, so that running out of memory (or of guards) is reported here
+    // and not when the fiber is first dispatched.
+    async_status_t st = rt.pool.ensure_free(rt.fresh_pooled + 1);
+    if (st != ASYNC_OK) {
+      h.status = st;
+      return h;
+    }
+    ++rt.fresh_pooled;
+  }
+  rt.free_tasks.pop_front();
+  t->id = rt.id_base | ++rt.spawned;
+  t->fn = fn;
+  t->user = user;
+  t->sp = nullptr;
+  t->stack = nullptr;
+  t->user_stack_lo = own_stack ? static_cast<char*>(opts->stack) : nullptr;
+  t->user_stack_size = own_stack ? opts->stack_size : 0;
+  t->name = opts != nullptr ? opts->name : nullptr;
+  t->eh = eh_globals{};
+  t->wake_status = ASYNC_OK;
+  t->outcome = ASYNC_OK;
+  t->cancelled = false;
+  t->wait_list = nullptr;
+  t->state = task_state::runnable;
+  rt.run_queue.push_back(t);
+  ++rt.live;
+  return make_handle(t);
+}
+
+async_status_t await_in_fiber(task* self, task* target) noexcept {
+  if (target == self) return ASYNC_EINVAL;
+  if (target->state == task_state::free || target->state == task_state::done) return target->outcome;
+  if (self->cancelled) return ASYNC_ECANCELED;
+  wait_on(self, target->awaiters);
+  return park(self);
+}
+
+async_status_t await_from_outside(runtime& rt, task* target) noexcept {
+  if (target->state == task_state::free || target->state == task_state::done) return target->outcome;
+  rt.root_waits = root_wait::fiber;
+  task* root = &rt.root;
+  target->awaiters.push_back(root);
+  root->wait_list = &target->awaiters;
+  return drive(rt);
+}
+
+async_status_t run_until_idle(runtime& rt) noexcept {
+  rt.root_waits = root_wait::idle;
+  rt.root.wait_list = nullptr;
+  return drive(rt);
+}
+
+void cancel_fiber(task* t) noexcept {
+  runtime& rt = *t->rt;
+  t->cancelled = true;
+  switch (t->state) {
+    case task_state::runnable:
+      if (t->sp != nullptr) return;  // started: it sees the flag at its next blocking call
+      rt.run_queue.remove(t);
+      if (rt.pass_left > rt.run_queue.size) rt.pass_left = rt.run_queue.size;
+      finish_unstarted(t);
+      return;
+    case task_state::stack_wait:
+      rt.stack_waiters.remove(t);
+      t->wait_list = nullptr;
+      finish_unstarted(t);
+      return;
+    case task_state::parked:
+      wake(t, ASYNC_ECANCELED);
+      return;
+    case task_state::running:
+    case task_state::done:
+    case task_state::free:
+      return;
+  }
+}
+
+async_status_t yield_fiber(task* self) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  runtime& rt = *self->rt;
+  self->state = task_state::runnable;
+  rt.run_queue.push_back(self);
+  task* next = pick_next(rt);
+  if (next != self) switch_to(self, next);
+  return ASYNC_OK;
+}
+
+async_status_t sleep_until(task* self, std::uint64_t deadline_ns) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  self->rt->timers.arm(self, deadline_ns);
+  self->state = task_state::parked;
+  async_status_t st = park(self);
+  return st == ASYNC_ETIMEDOUT ? ASYNC_OK : st;
+}
+
+}  // namespace async::detail

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+// fiber.h: fiber operations (fiber.cpp) used by the C API and by later
+// components (I/O, channels) that park fibers the same way.
+#pragma once
+
+#include <cstdint>
+
+#include "runtime.h"
+
+namespace async::detail {
+
+async_fiber_handle_t make_handle(const task* t) noexcept;
+
+// Queues a new fiber; handle.status says whether it was created.
+async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
+                                 const async_spawn_options_t* opts) noexcept;
+
+// Parks `self` until `target` (of the same runtime) ends.
+async_status_t await_in_fiber(task* self, task* target) noexcept;
+// Drives `rt` on the calling thread until `target` ends.
+async_status_t await_from_outside(runtime& rt, task* target) noexcept;
+// Drives `rt` on the calling thread until it is idle.
+async_status_t run_until_idle(runtime& rt) noexcept;
+
+void cancel_fiber(task* t) noexcept;
+async_status_t yield_fiber(task* self) noexcept;
+async_status_t sleep_until(task* self, std::uint64_t deadline_ns) noexcept;
+
+}  // namespace async::detail

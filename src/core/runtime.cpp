@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// runtime.cpp: creating, inspecting and destroying a runtime.
+#include "runtime.h"
+
+#include <atomic>
+#include <new>
+
+#include "../arch/context.h"
+#include "../stack/overflow.h"
+
+namespace async::detail {
+namespace {
+
+std::atomic<std::uint64_t> g_runtime_serial{0};
+
+std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
+  return value != 0 ? value : fallback;
+}
+
+}  // namespace
+
+async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept {
+  async_config_t c{};
+  if (cfg != nullptr) c = *cfg;
+  if (c.reserved != 0 || (c.flags & ~ASYNC_CONFIG_NO_GUARD_PAGES) != 0) return ASYNC_EINVAL;
+  const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
+  const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
+  const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);
+  if (task_capacity >= UINT32_MAX || stack_size < ASYNC_MIN_STACK_SIZE) return ASYNC_EINVAL;
+
+  auto* rt = new (std::nothrow) runtime{};
+  if (rt == nullptr) return ASYNC_ENOMEM;
+  rt->tasks = new (std::nothrow) task[task_capacity];
+  if (rt->tasks == nullptr || !rt->timers.init(task_capacity)) {
+    delete[] rt->tasks;
+    delete rt;
+    return ASYNC_ENOMEM;
+  }
+  rt->handle = handle;
+  rt->id_base = (g_runtime_serial.fetch_add(1, std::memory_order_relaxed) + 1) << 40;
+  rt->task_capacity = task_capacity;
+  rt->max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
+  rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
+  rt->pool.init(stack_size, fiber_capacity, rt->guards);
+  for (std::size_t i = 0; i < task_capacity; ++i) {
+    task* t = &rt->tasks[i];
+    t->rt = rt;
+    t->slot = static_cast<std::uint32_t>(i);
+    rt->free_tasks.push_back(t);
+  }
+  rt->root.rt = rt;
+  rt->root.state = task_state::running;
+  san_on_create(rt->root.san, nullptr, 0, true);
+  rt->owner = pthread_self();
+  if (rt->guards) overflow_install_on_this_thread();
+  handle->impl = rt;
+  return ASYNC_OK;
+}
+
+void runtime_destroy(runtime* rt) noexcept {
+  for (std::size_t i = 0; i < rt->task_capacity; ++i) {
+    task& t = rt->tasks[i];
+    if (t.state == task_state::free) continue;
+    // A fiber that never ended: dropped without running further.
+    if (t.sp != nullptr) san_on_destroy(t.san);
+    valgrind_deregister_stack(t.valgrind_id);
+  }
+  rt->pool.destroy();
+  rt->timers.destroy();
+  delete[] rt->tasks;
+  rt->handle->impl = nullptr;
+  delete rt;
+}
+
+void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept {
+  out = async_runtime_stats_t{};
+  out.fibers_live = rt.live;
+  out.fibers_runnable = rt.run_queue.size;
+  out.fibers_waiting_stack = rt.stack_waiters.size;
+  out.stacks_allocated = rt.pool.allocated();
+  out.stacks_in_use = rt.pool.allocated() - rt.pool.free_count();
+  out.stack_bytes = rt.pool.stack_bytes();
+  out.guard_bytes = rt.pool.guard_bytes();
+  out.mappings = rt.pool.mappings();
+  out.timers_pending = rt.timers.size();
+  out.switches = rt.switches;
+  out.guard_method = static_cast<int>(rt.pool.method());
+}
+
+}  // namespace async::detail

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+// runtime.h: the state of one runtime and its scheduler. The scheduler is a
+// single FIFO run queue; fibers switch directly to one another (no hop
+// through a scheduler context). The thread that drives the runtime (in run or
+// a top-level await) is represented by the "root" task: it parks like a fiber
+// and is woken like one, so that the order of everything, including when
+// control returns to the caller, follows the same FIFO rules. docs/design.md
+// walks through one scheduler turn.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../stack/stack_pool.h"
+#include "assert.h"
+#include "async.h"
+#include "task.h"
+#include "timer_heap.h"
+
+namespace async::detail {
+
+// What the root (the driving thread) is waiting for.
+enum class root_wait : std::uint8_t {
+  idle,   // async_runtime_run: until nothing is runnable or pending
+  fiber,  // a top-level async_await: until that fiber ends
+};
+
+struct runtime {
+  async_runtime_t* handle = nullptr;  // the user's struct, which handles name
+  std::uint64_t id_base = 0;          // serial << 40: ids differ across runtimes
+  std::uint64_t spawned = 0;          // low bits of the next id
+  std::size_t task_capacity = 0;
+  std::size_t max_events = 0;
+  bool guards = true;
+
+  task* tasks = nullptr;  // the task table
+  task_list free_tasks;   // FIFO: the record freed longest ago is reused first
+  std::size_t live = 0;   // spawned, not ended
+  std::size_t fresh_pooled = 0;  // spawned, not started, still to take a pooled stack
+
+  task root;                  // the driving thread's context
+  root_wait root_waits = root_wait::idle;
+  task_list run_queue;
+  std::size_t pass_left = 0;  // dispatches left in the current pass
+  task_list stack_waiters;    // dispatched fibers waiting for a stack, FIFO
+  timer_heap timers;
+  stack_pool pool;
+
+  pthread_t owner{};
+  bool driving = false;     // a thread is in run or a top-level await
+  eh_globals* eh = nullptr; // the owner thread's exception globals
+  std::uint64_t switches = 0;
+  san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
+#if ASYNC_TSAN
+  task* tsan_dead = nullptr;  // a finished fiber whose TSan state awaits release
+#endif
+};
+
+// The fiber running on this thread, or the root while a runtime is driven, or
+// nullptr outside any runtime. initial-exec: one instruction, no call.
+extern thread_local task* tls_current __attribute__((tls_model("initial-exec")));
+
+inline bool is_root(const task* t) noexcept { return t == &t->rt->root; }
+
+// The calling fiber, or nullptr when not inside a fiber.
+inline task* current_fiber() noexcept {
+  task* t = tls_current;
+  return t != nullptr && !is_root(t) ? t : nullptr;
+}
+
+// --- scheduler (scheduler.cpp) ----------------------------------------------
+
+// Removes the next task to run from the run queue, handing out stacks to
+// fresh fibers, polling timers once per pass, and blocking when nothing is
+// runnable. Returns the root when the runtime is idle or deadlocked.
+task* pick_next_slow(runtime& rt) noexcept;
+
+inline task* pick_next(runtime& rt) noexcept {
+  task* t = rt.run_queue.head;
+  // Fast path: within a pass, the head has already started (has a context).
+  if (rt.pass_left != 0 && t != nullptr && t->sp != nullptr) {
+    rt.run_queue.pop_front();
+    --rt.pass_left;
+    t->state = task_state::running;
+    return t;
+  }
+  return pick_next_slow(rt);
+}
+
+// Switches from the running task `from` (already queued or parked) to `to`;
+// returns when `from` is resumed.
+void switch_to(task* from, task* to) noexcept;
+
+// Suspends the running fiber `self`, whose state and wait registration the
+// caller has set; returns the status it was woken with.
+inline async_status_t park(task* self) noexcept {
+  runtime& rt = *self->rt;
+  task* next = pick_next(rt);
+  if (next != self) switch_to(self, next);
+  return self->wake_status;
+}
+
+// Makes a parked task runnable with status `st`: leaves its wait list and
+// timer, and goes to the tail of the run queue.
+inline void wake(task* t, async_status_t st) noexcept {
+  runtime& rt = *t->rt;
+  if (t->wait_list != nullptr) {
+    t->wait_list->remove(t);
+    t->wait_list = nullptr;
+  }
+  if (t->timer_index != timer_unarmed) rt.timers.disarm(t);
+  t->wake_status = st;
+  t->state = task_state::runnable;
+  rt.run_queue.push_back(t);
+}
+
+// Parks `self` on `list` (FIFO).
+inline void wait_on(task* self, task_list& list) noexcept {
+  self->state = task_state::parked;
+  list.push_back(self);
+  self->wait_list = &list;
+}
+
+// The running fiber has ended: record it, wake its awaiters, hand its stack
+// on, and switch away for good.
+[[noreturn]] void fiber_finish(task* self) noexcept;
+
+// Ends a fiber that never started (cancelled before its first run).
+void finish_unstarted(task* t) noexcept;
+
+// Runs the runtime on the calling thread until the root is woken; the root's
+// wait (root_waits, and a wait list for `fiber`) is set by the caller.
+async_status_t drive(runtime& rt) noexcept;
+
+// --- records ----------------------------------------------------------------
+
+// The task a handle names, or nullptr when the handle is zeroed, stale or
+// foreign. A non-null result may be an ended fiber (state free or done).
+inline task* resolve(const runtime& rt, const async_fiber_handle_t& h) noexcept {
+  if (h.slot >= rt.task_capacity) return nullptr;
+  task* t = &rt.tasks[h.slot];
+  return t->id == h.id && h.id != 0 ? t : nullptr;
+}
+
+inline runtime* runtime_of(const async_runtime_t* rt) noexcept {
+  return rt != nullptr ? static_cast<runtime*>(rt->impl) : nullptr;
+}
+
+inline bool owned_by_caller(const runtime& rt) noexcept {
+  return pthread_equal(rt.owner, pthread_self()) != 0;
+}
+
+std::uint64_t now_ns() noexcept;
+
+// --- lifetime (runtime.cpp) ---------------------------------------------------
+
+// Allocates and initialises a runtime for `handle` owned by the calling thread.
+async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept;
+// Releases everything; fibers that never ended are dropped.
+void runtime_destroy(runtime* rt) noexcept;
+void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept;
+
+}  // namespace async::detail

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: MIT
+// scheduler.cpp: dispatching, switching, and the end of a fiber.
+//
+// One scheduler turn: the running fiber queues or parks itself and calls
+// pick_next, which pops the head of the run queue (polling timers once per
+// pass over the fibers that were runnable when the pass began) and switches
+// straight to it. When nothing is runnable it blocks until the earliest timer
+// is due; when nothing is pending at all, the root (the thread that called
+// run or await) is woken: idle (ASYNC_OK) or blocked forever (ASYNC_EDEADLK).
+#include <cxxabi.h>
+#include <time.h>
+
+#include <cerrno>
+
+#include "../arch/context.h"
+#include "runtime.h"
+
+namespace async::detail {
+
+thread_local task* tls_current __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+// Idle stacks kept hot (not madvised) when the runtime goes idle.
+constexpr std::size_t hot_stacks_kept = 16;
+
+eh_globals* thread_eh_globals() noexcept {
+  return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+}
+
+void expire_timers(runtime& rt, std::uint64_t now) noexcept {
+  while (!rt.timers.empty() && rt.timers.top()->deadline_ns <= now) wake(rt.timers.pop(), ASYNC_ETIMEDOUT);
+}
+
+// Nothing is runnable but a timer is armed: sleep until it is due. (The I/O
+// backend replaces this with its poller's timed wait.)
+void wait_for_timers(runtime& rt) noexcept {
+  const std::uint64_t deadline = rt.timers.top()->deadline_ns;
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(deadline / 1000000000u);
+  ts.tv_nsec = static_cast<long>(deadline % 1000000000u);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+  }
+  expire_timers(rt, now_ns());
+}
+
+// Nothing is runnable or pending: the root's wait is over.
+task* wake_root(runtime& rt) noexcept {
+  task* root = &rt.root;
+  ASYNC_ASSERT(root->state == task_state::parked);
+  if (root->wait_list != nullptr) {
+    root->wait_list->remove(root);
+    root->wait_list = nullptr;
+  }
+  const bool idle = rt.root_waits == root_wait::idle && rt.live == 0;
+  root->wake_status = idle ? ASYNC_OK : ASYNC_EDEADLK;
+  root->state = task_state::running;
+  return root;
+}
+
+void note_stack_owner(stack_slot* s, const task* t) noexcept {
+  s->owner_id = t->id;
+  s->owner_entry = reinterpret_cast<const void*>(t->fn);
+  s->owner_name = t->name;
+}
+
+// A fresh fiber is about to run: give it a pooled stack unless it has one.
+bool assign_stack(runtime& rt, task* t) noexcept {
+  if (t->stack != nullptr || t->user_stack_lo != nullptr) return true;
+  stack_slot* s = rt.pool.take();
+  if (s == nullptr) return false;
+  --rt.fresh_pooled;
+  t->stack = s;
+  note_stack_owner(s, t);
+  return true;
+}
+
+// Hands an ending fiber's stack to the first fiber waiting for one, or back
+// to the pool. Safe while still running on it: the stack is written only
+// when its next fiber's context is made, and that happens either after this
+// fiber has switched away or, when the next fiber runs at once, in the zone
+// above this fiber's frames (ASYNC_CTX_TOP_ZONE).
+void release_stack(runtime& rt, stack_slot* s) noexcept {
+  if (task* w = rt.stack_waiters.pop_front()) {
+    w->wait_list = nullptr;
+    --rt.fresh_pooled;
+    w->stack = s;
+    note_stack_owner(s, w);
+    w->state = task_state::runnable;
+    rt.run_queue.push_back(w);
+  } else {
+    rt.pool.give(s);
+  }
+}
+
+void free_record(runtime& rt, task* t) noexcept {
+  t->state = task_state::free;
+  t->fn = nullptr;
+  t->user = nullptr;
+  rt.free_tasks.push_back(t);
+}
+
+// Makes the context of a fiber about to run for the first time.
+void prepare_context(runtime& rt, task* t) noexcept;
+
+[[noreturn]] void fiber_main(void* arg) noexcept;
+
+// Right after arriving in `self`.
+inline void after_arrival(runtime& rt, task* self) noexcept {
+  san_after_switch(self->san, rt.san_prev);
+#if ASYNC_TSAN
+  if (rt.tsan_dead != nullptr) {
+    san_on_destroy(rt.tsan_dead->san);
+    rt.tsan_dead = nullptr;
+  }
+#endif
+}
+
+void prepare_context(runtime& rt, task* t) noexcept {
+  char* lo;
+  std::size_t size;
+  if (t->user_stack_lo != nullptr) {
+    lo = t->user_stack_lo;
+    size = t->user_stack_size;
+    t->valgrind_id = valgrind_register_stack(lo, size);
+  } else {
+    lo = t->stack->lo;
+    size = rt.pool.stack_bytes();
+  }
+  san_on_create(t->san, lo, size, false);
+  t->sp = ctx_make(lo + size, fiber_main, t);
+}
+
+[[noreturn]] void fiber_main(void* arg) noexcept {
+  task* self = static_cast<task*>(arg);
+  after_arrival(*self->rt, self);
+  // A C++ exception escaping a fiber function ends here, in std::terminate
+  // (this function is noexcept): nothing may unwind into the trampoline.
+  self->fn(self->user);
+  fiber_finish(self);
+}
+
+}  // namespace
+
+task* pick_next_slow(runtime& rt) noexcept {
+  for (;;) {
+    if (rt.pass_left == 0) {
+      // A new pass: collect what is due, without blocking.
+      if (!rt.timers.empty()) expire_timers(rt, now_ns());
+      rt.pass_left = rt.run_queue.size;
+    }
+    if (task* t = rt.run_queue.pop_front()) {
+      if (rt.pass_left != 0) --rt.pass_left;
+      if (t->sp == nullptr && !assign_stack(rt, t)) {
+        t->state = task_state::stack_wait;
+        rt.stack_waiters.push_back(t);
+        t->wait_list = &rt.stack_waiters;
+        continue;
+      }
+      t->state = task_state::running;
+      return t;
+    }
+    rt.pass_left = 0;
+    if (!rt.timers.empty()) {
+      wait_for_timers(rt);
+      continue;
+    }
+    return wake_root(rt);
+  }
+}
+
+void switch_to(task* from, task* to) noexcept {
+  runtime& rt = *from->rt;
+  if (to->sp == nullptr) prepare_context(rt, to);
+  ++rt.switches;
+  from->eh = *rt.eh;
+  *rt.eh = to->eh;
+  tls_current = to;
+  rt.san_prev = &from->san;
+  san_before_switch(from->san, to->san, false);
+  async_impl_ctx_swap(&from->sp, to->sp);
+  after_arrival(rt, from);
+}
+
+[[noreturn]] void fiber_finish(task* self) noexcept {
+  runtime& rt = *self->rt;
+  self->state = task_state::done;
+  self->outcome = self->cancelled ? ASYNC_ECANCELED : ASYNC_OK;
+  while (task* w = self->awaiters.pop_front()) {
+    w->wait_list = nullptr;
+    wake(w, self->outcome);
+  }
+  --rt.live;
+  if (stack_slot* s = self->stack) {
+    self->stack = nullptr;
+    release_stack(rt, s);
+  }
+  valgrind_deregister_stack(self->valgrind_id);
+  self->valgrind_id = 0;
+  free_record(rt, self);
+
+  task* next = pick_next(rt);
+  if (next->sp == nullptr) prepare_context(rt, next);
+  ++rt.switches;
+  *rt.eh = next->eh;
+  tls_current = next;
+#if ASYNC_TSAN
+  rt.tsan_dead = self;
+#endif
+  rt.san_prev = &self->san;
+  san_before_switch(self->san, next->san, true);
+  async_impl_ctx_jump(next->sp);
+}
+
+void finish_unstarted(task* t) noexcept {
+  runtime& rt = *t->rt;
+  t->state = task_state::done;
+  t->outcome = ASYNC_ECANCELED;
+  while (task* w = t->awaiters.pop_front()) {
+    w->wait_list = nullptr;
+    wake(w, t->outcome);
+  }
+  --rt.live;
+  if (stack_slot* s = t->stack) {
+    t->stack = nullptr;
+    release_stack(rt, s);
+  } else if (t->user_stack_lo == nullptr) {
+    --rt.fresh_pooled;
+  }
+  free_record(rt, t);
+}
+
+async_status_t drive(runtime& rt) noexcept {
+  task* root = &rt.root;
+  rt.driving = true;
+  rt.eh = thread_eh_globals();
+  tls_current = root;
+  root->state = task_state::parked;
+  task* next = pick_next(rt);
+  if (next != root) switch_to(root, next);
+  tls_current = nullptr;
+  rt.driving = false;
+  rt.pool.trim(hot_stacks_kept);
+  return root->wake_status;
+}
+
+std::uint64_t now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace async::detail

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+// overflow.h: recognising a fiber stack overflow. Every slab of guarded
+// stacks is registered in a fixed, lock-free table; a SIGSEGV/SIGBUS handler
+// on an alternate signal stack looks the fault address up there and, when it
+// lies in a guard page, prints which fiber overflowed before the process dies
+// by the signal. Other faults go to the previous handler.
+#pragma once
+
+#include <cstddef>
+
+namespace async::detail {
+
+struct stack_slot;
+
+// Registers [base, base + slots * slot_bytes): each slot is a guard of
+// guard_bytes followed by its stack; meta[i] describes slot i. Returns a
+// registration index, or -1 when the table is full (the stacks still work;
+// an overflow is then reported as a plain SIGSEGV).
+int overflow_register(char* base, std::size_t slots, std::size_t slot_bytes,
+                      std::size_t guard_bytes, stack_slot* meta) noexcept;
+void overflow_unregister(int index) noexcept;
+
+// Installs the process-wide handler (once) and an alternate signal stack on
+// the calling thread when it has none. Safe to call repeatedly.
+void overflow_install_on_this_thread() noexcept;
+
+}  // namespace async::detail

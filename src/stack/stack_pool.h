@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// stack_pool.h: pooled fiber stacks with a guard page under each. The only
+// code that maps, protects or advises memory. Stacks are mapped lazily in
+// slabs, handed out and taken back LIFO in O(1) without allocating, and
+// returned to the OS with madvise when the runtime goes idle, never unmapped
+// one by one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "async.h"
+
+namespace async::detail {
+
+// One pooled stack. The pool owns these records; a fiber holds a pointer.
+struct stack_slot {
+  stack_slot* next_free = nullptr;  // free list link (LIFO)
+  char* lo = nullptr;               // lowest usable byte; the guard lies below
+  // Who holds the stack, for the overflow report (written on take).
+  std::uint64_t owner_id = 0;
+  const void* owner_entry = nullptr;
+  const char* owner_name = nullptr;
+  unsigned valgrind_id = 0;
+  bool dirty = false;  // touched since the last madvise
+};
+
+enum class guard_method : int { none = 0, madv_guard_install = 1, mprotect = 2 };
+
+class stack_pool {
+ public:
+  // stack_bytes is rounded up to the page size; capacity bounds the stacks.
+  // Maps nothing yet.
+  void init(std::size_t stack_bytes, std::size_t capacity, bool guards) noexcept;
+  // Unmaps everything. Stacks still held by fibers become invalid.
+  void destroy() noexcept;
+
+  // A free stack, or nullptr when none is mapped and free (use ensure_free).
+  stack_slot* take() noexcept {
+    stack_slot* s = free_;
+    if (s != nullptr) {
+      free_ = s->next_free;
+      --free_count_;
+      s->dirty = true;
+    }
+    return s;
+  }
+  void give(stack_slot* s) noexcept {
+    s->next_free = free_;
+    free_ = s;
+    ++free_count_;
+  }
+
+  // Maps more stacks until `wanted` are free, or the capacity is reached.
+  // ASYNC_OK when at least as many as the capacity allows are free;
+  // ASYNC_ENOMEM (with a message on stderr, once per pool) when memory or a
+  // guard could not be had.
+  async_status_t ensure_free(std::size_t wanted) noexcept;
+
+  // Returns the memory of idle stacks beyond the `keep` most recently used to
+  // the OS (MADV_DONTNEED); guards stay in place.
+  void trim(std::size_t keep) noexcept;
+
+  char* top(const stack_slot* s) const noexcept { return s->lo + stack_bytes_; }
+  std::size_t stack_bytes() const noexcept { return stack_bytes_; }
+  std::size_t guard_bytes() const noexcept { return guard_bytes_; }
+  std::size_t allocated() const noexcept { return allocated_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t free_count() const noexcept { return free_count_; }
+  std::size_t mappings() const noexcept { return mappings_; }
+  guard_method method() const noexcept { return method_; }
+
+ private:
+  struct slab;
+  async_status_t map_slab(std::size_t slots) noexcept;
+  void report_once(const char* what, int err) noexcept;
+
+  slab* slabs_ = nullptr;
+  stack_slot* free_ = nullptr;
+  std::size_t free_count_ = 0;
+  std::size_t allocated_ = 0;
+  std::size_t capacity_ = 0;
+  std::size_t stack_bytes_ = 0;
+  std::size_t guard_bytes_ = 0;
+  std::size_t mappings_ = 0;
+  guard_method method_ = guard_method::none;
+  bool reported_ = false;
+};
+
+// The page size, read once.
+std::size_t page_size() noexcept;
+
+}  // namespace async::detail
