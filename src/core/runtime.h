@@ -53,9 +53,7 @@ struct runtime {
   eh_globals* eh = nullptr; // the owner thread's exception globals
   std::uint64_t switches = 0;
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
-#if ASYNC_TSAN
-  task* tsan_dead = nullptr;  // a finished fiber whose TSan state awaits release
-#endif
+  task* dead = nullptr;  // a finished fiber whose context state awaits release
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or

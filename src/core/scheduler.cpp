@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 
 #include "../arch/context.h"
 #include "runtime.h"
@@ -105,15 +107,15 @@ void prepare_context(runtime& rt, task* t) noexcept;
 
 [[noreturn]] void fiber_main(void* arg) noexcept;
 
-// Right after arriving in `self`.
+// Right after arriving in `self`: finish the switch for the sanitizers, and
+// release what a fiber that ended could not release while running on it.
 inline void after_arrival(runtime& rt, task* self) noexcept {
   san_after_switch(self->san, rt.san_prev);
-#if ASYNC_TSAN
-  if (rt.tsan_dead != nullptr) {
-    san_on_destroy(rt.tsan_dead->san);
-    rt.tsan_dead = nullptr;
+  if (task* dead = rt.dead) {
+    rt.dead = nullptr;
+    san_on_destroy(dead->san);
+    shstk_release(dead->shstk);
   }
-#endif
 }
 
 void prepare_context(runtime& rt, task* t) noexcept {
@@ -129,6 +131,13 @@ void prepare_context(runtime& rt, task* t) noexcept {
   }
   san_on_create(t->san, lo, size, false);
   t->sp = ctx_make(lo + size, fiber_main, t);
+  if (!shstk_prepare(t->shstk, t->sp, size)) {
+    // Only with CET shadow stacks active, when the kernel refuses one more
+    // shadow stack: the fiber cannot run safely, and it cannot be refused
+    // any more (it was accepted at spawn).
+    std::fputs("async: cannot map a shadow stack for a fiber; aborting\n", stderr);
+    std::abort();
+  }
 }
 
 [[noreturn]] void fiber_main(void* arg) noexcept {
@@ -204,9 +213,7 @@ void switch_to(task* from, task* to) noexcept {
   ++rt.switches;
   *rt.eh = next->eh;
   tls_current = next;
-#if ASYNC_TSAN
-  rt.tsan_dead = self;
-#endif
+  rt.dead = self;
   rt.san_prev = &self->san;
   san_before_switch(self->san, next->san, true);
   async_impl_ctx_jump(next->sp);

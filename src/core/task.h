@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "../arch/sanitizer.h"
+#include "../arch/shadow_stack.h"
 #include "async.h"
 
 namespace async::detail {
@@ -73,6 +74,7 @@ struct task {
   bool cancelled = false;
   unsigned valgrind_id = 0;  // user stacks only
   san_context san;
+  shstk_context shstk;
 };
 
 inline void task_list::push_back(task* t) noexcept {
