@@ -45,6 +45,7 @@ async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
   t->user_stack_size = own_stack ? opts->stack_size : 0;
   t->name = opts != nullptr ? opts->name : nullptr;
   t->eh = eh_globals{};
+  t->fp = fp_control_capture();
   t->wake_status = ASYNC_OK;
   t->outcome = ASYNC_OK;
   t->cancelled = false;

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+// context_test.cpp: what the context switch must preserve: alignment, the FP
+// control state per fiber (ASYNC_FIBER_SAVE_X87), deep stacks, and C++
+// exception state per fiber.
+#include <cfenv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+
+#include "support/runtime_fixture.h"
+
+namespace {
+
+using Trace = std::vector<std::string>;
+
+class ContextTest : public async_test::RuntimeTest {};
+
+TEST_F(ContextTest, FiberEntryIsSixteenByteAligned) {
+  std::uintptr_t frame = 1;
+  char printed[64] = {};
+  spawn([&] {
+    frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    // printf of a double uses aligned SSE spills on x86_64: it crashes on a
+    // misaligned stack.
+    std::snprintf(printed, sizeof printed, "%.3f", 3.14159);
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(frame % 16, 0u);
+  EXPECT_STREQ(printed, "3.142");
+}
+
+// Rounding mode of the calling thread/fiber, restored at scope exit.
+struct rounding_guard {
+  int saved = std::fegetround();
+  ~rounding_guard() { std::fesetround(saved); }
+};
+
+TEST_F(ContextTest, EachFiberKeepsItsOwnRoundingMode) {
+#if defined(ASYNC_TEST_SAVE_X87_OFF)
+  GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0: the FP control state belongs to the thread";
+#endif
+  rounding_guard guard;
+  ASSERT_EQ(std::fegetround(), FE_TONEAREST);
+  spawn([this] {
+    std::fesetround(FE_UPWARD);
+    async_yield();
+    trace.push_back(std::fegetround() == FE_UPWARD ? "a upward" : "a lost its mode");
+    async_yield();
+  });
+  spawn([this] {
+    trace.push_back(std::fegetround() == FE_TONEAREST ? "b nearest" : "b inherited a's mode");
+    std::fesetround(FE_DOWNWARD);
+    async_yield();
+    trace.push_back(std::fegetround() == FE_DOWNWARD ? "b downward" : "b lost its mode");
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"b nearest", "a upward", "b downward"}));
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST) << "a fiber's mode leaked into the thread";
+}
+
+TEST_F(ContextTest, NewFibersInheritTheSpawnersRoundingMode) {
+#if defined(ASYNC_TEST_SAVE_X87_OFF)
+  GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0";
+#endif
+  rounding_guard guard;
+  std::fesetround(FE_TOWARDZERO);
+  spawn([this] { trace.push_back(std::fegetround() == FE_TOWARDZERO ? "inherited" : "not inherited"); });
+  std::fesetround(FE_TONEAREST);
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"inherited"}));
+}
+
+// Uses about `depth` KiB of stack.
+int recurse(int depth) {
+  volatile char pad[1000];
+  pad[0] = static_cast<char>(depth);
+  if (depth == 0) return pad[0];
+  return recurse(depth - 1) + pad[0];
+}
+
+TEST_F(ContextTest, DeepRecursionJustShortOfTheGuardWorks) {
+  cfg_.fiber_stack_size = 64 * 1024;
+  int result = -1;
+  spawn([&] {
+    result = recurse(50);  // ~50 KiB of a 64 KiB stack
+    async_yield();
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(result, 50 * 51 / 2);
+}
+
+TEST_F(ContextTest, ExceptionsThrownAndCaughtInsideAFiber) {
+  spawn([this] {
+    try {
+      async_yield();
+      throw std::runtime_error("inside");
+    } catch (const std::runtime_error& e) {
+      trace.push_back(e.what());
+    }
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"inside"}));
+}
+
+// A fiber that parks inside a catch block keeps its own "current exception";
+// without per-fiber exception globals, A sees B's exception or B rethrows A's.
+TEST_F(ContextTest, AFiberParkedInACatchBlockKeepsItsOwnException) {
+  spawn([this] {
+    try {
+      throw std::runtime_error("A");
+    } catch (...) {
+      async_yield();  // B throws and catches meanwhile
+      try {
+        throw;  // rethrows the exception being handled: must be A's
+      } catch (const std::runtime_error& e) {
+        trace.push_back(std::string("A rethrew ") + e.what());
+      }
+      trace.push_back(std::uncaught_exceptions() == 0 ? "A clean" : "A dirty");
+    }
+  });
+  spawn([this] {
+    try {
+      throw std::logic_error("B");
+    } catch (...) {
+      async_yield();
+      try {
+        throw;
+      } catch (const std::logic_error& e) {
+        trace.push_back(std::string("B rethrew ") + e.what());
+      }
+    }
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"A rethrew A", "A clean", "B rethrew B"}));
+  EXPECT_FALSE(std::current_exception()) << "a fiber's exception leaked into the thread";
+}
+
+TEST_F(ContextTest, MainsExceptionStateSurvivesRunningFibers) {
+  try {
+    throw std::runtime_error("main");
+  } catch (...) {
+    spawn([this] {
+      trace.push_back(std::current_exception() ? "fiber sees main's exception" : "fiber clean");
+    });
+    ASSERT_EQ(run(), ASYNC_OK);
+    try {
+      throw;
+    } catch (const std::runtime_error& e) {
+      trace.push_back(e.what());
+    }
+  }
+  EXPECT_EQ(trace, (Trace{"fiber clean", "main"}));
+}
+
+TEST_F(ContextTest, ManySwitchesKeepCalleeSavedValues) {
+  // Locals kept in callee-saved registers across thousands of switches.
+  std::uint64_t sums[2] = {0, 0};
+  for (int f = 0; f < 2; ++f) {
+    spawn([&sums, f] {
+      std::uint64_t a = 1, b = 2, c = 3, d = 5, e = 7, g = 11;
+      for (int i = 0; i < 10000; ++i) {
+        a += b;
+        b ^= c;
+        c += d;
+        d ^= e;
+        e += g;
+        g ^= a;
+        async_yield();
+      }
+      sums[f] = a + b + c + d + e + g;
+    });
+  }
+  ASSERT_EQ(run(), ASYNC_OK);
+  // The same computation without switches.
+  std::uint64_t a = 1, b = 2, c = 3, d = 5, e = 7, g = 11;
+  for (int i = 0; i < 10000; ++i) {
+    a += b;
+    b ^= c;
+    c += d;
+    d ^= e;
+    e += g;
+    g ^= a;
+  }
+  EXPECT_EQ(sums[0], a + b + c + d + e + g);
+  EXPECT_EQ(sums[1], sums[0]);
+  EXPECT_GE(stats().switches, 20000u);
+}
+
+}  // namespace
