@@ -202,6 +202,8 @@ static void test_misuse(void)
     async_global_shutdown();
     CHECK(strcmp(async_strerror(ASYNC_EDEADLK), "fibers are blocked forever") == 0);
     CHECK(strcmp(async_status_name(ASYNC_ETIMEDOUT), "ETIMEDOUT") == 0);
+    CHECK(strcmp(async_strerror((async_status_t)-999), "unknown status") == 0);
+    CHECK(strcmp(async_status_name((async_status_t)42), "unknown status") == 0);
 }
 
 int main(void)

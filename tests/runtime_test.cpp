@@ -140,8 +140,8 @@ TEST(StatusTest, EveryCodeHasANameAndADistinctText) {
   EXPECT_EQ(ASYNC_OK, 0);
   EXPECT_STREQ(async_status_name(ASYNC_ECANCELED), "ECANCELED");
   EXPECT_STREQ(async_strerror(ASYNC_ECANCELED), "canceled");
-  EXPECT_STREQ(async_strerror(static_cast<async_status_t>(-999)), "unknown status");
-  EXPECT_STREQ(async_status_name(static_cast<async_status_t>(42)), "unknown status");
+  // Unknown values are tested from C (c_api_test.c): in C++ an enum value
+  // outside the enumerators' range cannot even be formed.
 }
 
 TEST(ClockTest, NowIsMonotonic) {
