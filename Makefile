@@ -27,6 +27,9 @@ install: all
 uninstall:
 	@test -f $(BUILD)/install_manifest.txt || { echo "nothing installed from $(BUILD)"; exit 1; }
 	xargs -d '\n' rm -f < $(BUILD)/install_manifest.txt
+	@# then the directories that are async's own (include/async, lib/cmake/async), once empty
+	sed -n 's:/[^/]*$$::p' $(BUILD)/install_manifest.txt | sort -u | { grep '/async$$' || true; } \
+	  | xargs -r -d '\n' rmdir --ignore-fail-on-non-empty
 	rm -f $(BUILD)/install_manifest.txt
 
 clean:

@@ -1,7 +1,20 @@
 # SPDX-License-Identifier: MIT
 # Installs the libraries, headers, a CMake package (find_package(async) gives
 # async::async and async::async_static) and a pkg-config file (async.pc).
+# Every path is relative to the prefix, so `cmake --install <build> --prefix
+# <dir>` puts a working package anywhere; tests/install checks it.
 include(CMakePackageConfigHelpers)
+
+# libasync.a is C++ inside: a program linked by the C compiler (a C project,
+# or `cc` with pkg-config --static) also needs the C++ runtime libraries, the
+# ones the C++ compiler links and the C compiler does not (stdc++ and m with
+# GCC). CMake would only add them when the consumer enables CXX itself.
+set(_async_cxx_runtime ${CMAKE_CXX_IMPLICIT_LINK_LIBRARIES})
+if(_async_cxx_runtime AND CMAKE_C_IMPLICIT_LINK_LIBRARIES)
+  list(REMOVE_ITEM _async_cxx_runtime ${CMAKE_C_IMPLICIT_LINK_LIBRARIES})
+endif()
+list(REMOVE_DUPLICATES _async_cxx_runtime)
+target_link_libraries(async_static INTERFACE ${_async_cxx_runtime})
 
 install(TARGETS async async_static EXPORT asyncTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -21,6 +34,21 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/asyncConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/asyncConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/async)
 
-configure_file(cmake/async.pc.in ${CMAKE_CURRENT_BINARY_DIR}/async.pc @ONLY)
+# async.pc holds absolute paths, so it is written at install time, when the
+# prefix is known: `cmake --install --prefix` overrides CMAKE_INSTALL_PREFIX
+# only then, and a file configured with the configure-time prefix would point
+# somewhere else. (DESTDIR is not part of the prefix, as it must not be.)
+install(CODE "
+  set(PROJECT_VERSION \"${PROJECT_VERSION}\")
+  set(_async_libdir \"${CMAKE_INSTALL_LIBDIR}\")
+  set(_async_includedir \"${CMAKE_INSTALL_INCLUDEDIR}\")
+  foreach(_async_dir _async_libdir _async_includedir)
+    if(NOT IS_ABSOLUTE \"\${\${_async_dir}}\")
+      set(\${_async_dir} \"\\\${prefix}/\${\${_async_dir}}\")
+    endif()
+  endforeach()
+  configure_file(\"${CMAKE_CURRENT_SOURCE_DIR}/cmake/async.pc.in\"
+                 \"${CMAKE_CURRENT_BINARY_DIR}/async.pc\" @ONLY)
+")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/async.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
