@@ -9,16 +9,27 @@ using namespace async::detail;
 
 namespace {
 
-// The calling thread's global runtime; shut down when the thread ends.
+// The calling thread's global runtime. Plain data with initial-exec TLS, so
+// that reaching it is one instruction (async_spawn does, every time); the
+// shutdown at thread exit is registered separately, on creation.
 struct global_runtime {
-  async_runtime_t rt{};
-  bool created = false;
-  ~global_runtime() {
-    if (created && rt.impl != nullptr) async_runtime_shutdown(&rt);
+  async_runtime_t rt;
+  bool created;
+};
+
+thread_local global_runtime g_global __attribute__((tls_model("initial-exec"))) = {{nullptr}, false};
+
+struct global_reaper {
+  bool armed = false;
+  ~global_reaper() {
+    if (armed) async_global_shutdown();
   }
 };
 
-thread_local global_runtime g_global;
+void arm_reaper() noexcept {
+  thread_local global_reaper reaper;
+  reaper.armed = true;
+}
 
 }  // namespace
 
@@ -54,6 +65,7 @@ ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
   if (g_global.created) return ASYNC_ESTATE;
   async_status_t st = runtime_create(&g_global.rt, cfg);
   g_global.created = st == ASYNC_OK;
+  if (g_global.created) arm_reaper();
   return st;
 }
 

@@ -51,7 +51,7 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->root.rt = rt;
   rt->root.state = task_state::running;
   san_on_create(rt->root.san, nullptr, 0, true);
-  rt->owner = pthread_self();
+  rt->owner = thread_token();
   if (rt->guards) overflow_install_on_this_thread();
   handle->impl = rt;
   return ASYNC_OK;

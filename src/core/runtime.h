@@ -8,11 +8,10 @@
 // walks through one scheduler turn.
 #pragma once
 
-#include <pthread.h>
-
 #include <cstddef>
 #include <cstdint>
 
+#include "../arch/context.h"
 #include "../stack/stack_pool.h"
 #include "assert.h"
 #include "async.h"
@@ -48,7 +47,7 @@ struct runtime {
   timer_heap timers;
   stack_pool pool;
 
-  pthread_t owner{};
+  const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await
   eh_globals* eh = nullptr; // the owner thread's exception globals
   std::uint64_t switches = 0;
@@ -59,6 +58,13 @@ struct runtime {
 // The fiber running on this thread, or the root while a runtime is driven, or
 // nullptr outside any runtime. initial-exec: one instruction, no call.
 extern thread_local task* tls_current __attribute__((tls_model("initial-exec")));
+// This thread's C++ exception globals, fetched once (__cxa_get_globals).
+extern thread_local eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec")));
+extern thread_local char tls_thread_marker __attribute__((tls_model("initial-exec")));
+
+// Identifies the calling thread without a call (pthread_self is one): the
+// address of a thread-local byte, distinct for every live thread.
+inline const void* thread_token() noexcept { return &tls_thread_marker; }
 
 inline bool is_root(const task* t) noexcept { return t == &t->rt->root; }
 
@@ -76,9 +82,14 @@ inline task* current_fiber() noexcept {
 task* pick_next_slow(runtime& rt) noexcept;
 
 inline task* pick_next(runtime& rt) noexcept {
+  if (rt.pass_left == 0) {
+    // A pass begins. With nothing to poll, it only needs its length.
+    if (!rt.timers.empty()) return pick_next_slow(rt);
+    rt.pass_left = rt.run_queue.size;
+  }
   task* t = rt.run_queue.head;
-  // Fast path: within a pass, the head has already started (has a context).
-  if (rt.pass_left != 0 && t != nullptr && t->sp != nullptr) {
+  // Fast path: the head has already started (has a context).
+  if (t != nullptr && t->sp != nullptr) {
     rt.run_queue.pop_front();
     --rt.pass_left;
     t->state = task_state::running;
@@ -87,9 +98,33 @@ inline task* pick_next(runtime& rt) noexcept {
   return pick_next_slow(rt);
 }
 
+// Makes the context of a fiber about to run for the first time.
+void prepare_context(runtime& rt, task* t) noexcept;
+// Right after arriving in `self`: finishes the switch for the sanitizers and
+// releases what an ended fiber could not release while running on it.
+void after_arrival_slow(runtime& rt, task* self) noexcept;
+
+// Whether an ended fiber leaves state behind to release after the switch.
+inline constexpr bool dead_fibers_need_release = ASYNC_TSAN || ASYNC_CTX_SHSTK;
+
+inline void after_arrival(runtime& rt, task* self) noexcept {
+  if (ASYNC_ASAN || (dead_fibers_need_release && rt.dead != nullptr)) after_arrival_slow(rt, self);
+}
+
 // Switches from the running task `from` (already queued or parked) to `to`;
 // returns when `from` is resumed.
-void switch_to(task* from, task* to) noexcept;
+inline void switch_to(task* from, task* to) noexcept {
+  runtime& rt = *from->rt;
+  if (to->sp == nullptr) prepare_context(rt, to);
+  ++rt.switches;
+  from->eh = *rt.eh;
+  *rt.eh = to->eh;
+  tls_current = to;
+  rt.san_prev = &from->san;
+  san_before_switch(from->san, to->san, false);
+  async_impl_ctx_swap(&from->sp, to->sp);
+  after_arrival(rt, from);
+}
 
 // Suspends the running fiber `self`, whose state and wait registration the
 // caller has set; returns the status it was woken with.
@@ -146,9 +181,7 @@ inline runtime* runtime_of(const async_runtime_t* rt) noexcept {
   return rt != nullptr ? static_cast<runtime*>(rt->impl) : nullptr;
 }
 
-inline bool owned_by_caller(const runtime& rt) noexcept {
-  return pthread_equal(rt.owner, pthread_self()) != 0;
-}
+inline bool owned_by_caller(const runtime& rt) noexcept { return rt.owner == thread_token(); }
 
 std::uint64_t now_ns() noexcept;
 

@@ -20,6 +20,8 @@
 namespace async::detail {
 
 thread_local task* tls_current __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local char tls_thread_marker __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -27,7 +29,12 @@ namespace {
 constexpr std::size_t hot_stacks_kept = 16;
 
 eh_globals* thread_eh_globals() noexcept {
-  return reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+  eh_globals* eh = tls_eh_globals;
+  if (eh == nullptr) {
+    eh = reinterpret_cast<eh_globals*>(abi::__cxa_get_globals());
+    tls_eh_globals = eh;
+  }
+  return eh;
 }
 
 void expire_timers(runtime& rt, std::uint64_t now) noexcept {
@@ -102,14 +109,11 @@ void free_record(runtime& rt, task* t) noexcept {
   rt.free_tasks.push_back(t);
 }
 
-// Makes the context of a fiber about to run for the first time.
-void prepare_context(runtime& rt, task* t) noexcept;
-
 [[noreturn]] void fiber_main(void* arg) noexcept;
 
-// Right after arriving in `self`: finish the switch for the sanitizers, and
-// release what a fiber that ended could not release while running on it.
-inline void after_arrival(runtime& rt, task* self) noexcept {
+}  // namespace
+
+void after_arrival_slow(runtime& rt, task* self) noexcept {
   san_after_switch(self->san, rt.san_prev);
   if (task* dead = rt.dead) {
     rt.dead = nullptr;
@@ -140,6 +144,8 @@ void prepare_context(runtime& rt, task* t) noexcept {
     std::abort();
   }
 }
+
+namespace {
 
 [[noreturn]] void fiber_main(void* arg) noexcept {
   task* self = static_cast<task*>(arg);
@@ -179,19 +185,6 @@ task* pick_next_slow(runtime& rt) noexcept {
   }
 }
 
-void switch_to(task* from, task* to) noexcept {
-  runtime& rt = *from->rt;
-  if (to->sp == nullptr) prepare_context(rt, to);
-  ++rt.switches;
-  from->eh = *rt.eh;
-  *rt.eh = to->eh;
-  tls_current = to;
-  rt.san_prev = &from->san;
-  san_before_switch(from->san, to->san, false);
-  async_impl_ctx_swap(&from->sp, to->sp);
-  after_arrival(rt, from);
-}
-
 [[noreturn]] void fiber_finish(task* self) noexcept {
   runtime& rt = *self->rt;
   self->state = task_state::done;
@@ -214,7 +207,7 @@ void switch_to(task* from, task* to) noexcept {
   ++rt.switches;
   *rt.eh = next->eh;
   tls_current = next;
-  rt.dead = self;
+  if (dead_fibers_need_release) rt.dead = self;
   rt.san_prev = &self->san;
   san_before_switch(self->san, next->san, true);
   async_impl_ctx_jump(next->sp);

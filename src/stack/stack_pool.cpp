@@ -174,7 +174,7 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
   return ASYNC_OK;
 }
 
-async_status_t stack_pool::ensure_free(std::size_t wanted) noexcept {
+async_status_t stack_pool::grow(std::size_t wanted) noexcept {
   while (free_count_ < wanted && allocated_ < capacity_) {
     // Grow geometrically (4, 4, 8, 16, ... up to 1024 stacks a slab), so that
     // a million stacks take about a thousand mappings, not a million.
@@ -186,13 +186,21 @@ async_status_t stack_pool::ensure_free(std::size_t wanted) noexcept {
   return ASYNC_OK;
 }
 
-void stack_pool::trim(std::size_t keep) noexcept {
+void stack_pool::trim_slow(std::size_t keep) noexcept {
+  // Recently used stacks are at the head of the LIFO free list: keep `keep`
+  // of them hot, and stop as soon as no dirty stack is left further down.
   std::size_t seen = 0;
-  for (stack_slot* s = free_; s != nullptr; s = s->next_free) {
-    if (seen++ < keep || !s->dirty) continue;
+  std::size_t kept_dirty = 0;
+  for (stack_slot* s = free_; s != nullptr && dirty_free_ > kept_dirty; s = s->next_free) {
+    if (seen++ < keep) {
+      kept_dirty += s->dirty;
+      continue;
+    }
+    if (!s->dirty) continue;
     // MADV_DONTNEED frees at once; the guard stays (mprotect or guard marker).
     madvise(s->lo, stack_bytes_, MADV_DONTNEED);
     s->dirty = false;
+    --dirty_free_;
   }
 }
 
@@ -208,7 +216,7 @@ void stack_pool::destroy() noexcept {
     delete s;
   }
   free_ = nullptr;
-  free_count_ = allocated_ = mappings_ = 0;
+  free_count_ = dirty_free_ = allocated_ = mappings_ = 0;
   reported_ = false;
 }
 

@@ -41,6 +41,7 @@ class stack_pool {
     if (s != nullptr) {
       free_ = s->next_free;
       --free_count_;
+      dirty_free_ -= s->dirty;
       s->dirty = true;
     }
     return s;
@@ -49,17 +50,23 @@ class stack_pool {
     s->next_free = free_;
     free_ = s;
     ++free_count_;
+    dirty_free_ += s->dirty;
   }
 
   // Maps more stacks until `wanted` are free, or the capacity is reached.
   // ASYNC_OK when at least as many as the capacity allows are free;
   // ASYNC_ENOMEM (with a message on stderr, once per pool) when memory or a
   // guard could not be had.
-  async_status_t ensure_free(std::size_t wanted) noexcept;
+  async_status_t ensure_free(std::size_t wanted) noexcept {
+    if (free_count_ >= wanted || allocated_ >= capacity_) return ASYNC_OK;
+    return grow(wanted);
+  }
 
   // Returns the memory of idle stacks beyond the `keep` most recently used to
   // the OS (MADV_DONTNEED); guards stay in place.
-  void trim(std::size_t keep) noexcept;
+  void trim(std::size_t keep) noexcept {
+    if (dirty_free_ > keep) trim_slow(keep);
+  }
 
   char* top(const stack_slot* s) const noexcept { return s->lo + stack_bytes_; }
   std::size_t stack_bytes() const noexcept { return stack_bytes_; }
@@ -72,12 +79,15 @@ class stack_pool {
 
  private:
   struct slab;
+  async_status_t grow(std::size_t wanted) noexcept;
   async_status_t map_slab(std::size_t slots) noexcept;
+  void trim_slow(std::size_t keep) noexcept;
   void report_once(const char* what, int err) noexcept;
 
   slab* slabs_ = nullptr;
   stack_slot* free_ = nullptr;
   std::size_t free_count_ = 0;
+  std::size_t dirty_free_ = 0;  // free stacks touched since their last madvise
   std::size_t allocated_ = 0;
   std::size_t capacity_ = 0;
   std::size_t stack_bytes_ = 0;
