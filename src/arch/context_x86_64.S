@@ -28,6 +28,24 @@
 /* Restore a frame that rsp points at, then return into its context. */
 .macro ASYNC_RESTORE_FRAME
 #if ASYNC_CTX_SHSTK
+  /* CET shadow stacks (low-level.md section 3.4, design A). On entry rax
+   * holds the SSP of the context being left, read with rdsspq into a zeroed
+   * register: 0 means shadow stacks are off for this thread, and then no CET
+   * instruction may run (rstorssp and saveprevssp would raise #UD). When on,
+   * the frame's SSP slot holds the SSP the target had when it was parked
+   * (or that async_impl_shstk_seed gave a fresh fiber), and a restore token
+   * for it lies just below it: rstorssp switches to that shadow stack and
+   * leaves a previous-SSP token in place of the restore token; saveprevssp
+   * pops that and writes a restore token for the left context below its
+   * SSP, where rstorssp will find it when that context is resumed. The top
+   * entry of the target's shadow stack is now the return address that the
+   * ret below pops from the normal stack. */
+  testq %rax, %rax
+  jz 1f
+  movq ASYNC_CTX_SSP(%rsp), %rcx
+  rstorssp -8(%rcx)
+  saveprevssp
+1:
   addq $8, %rsp
   .cfi_adjust_cfa_offset -8
 #endif
@@ -84,7 +102,13 @@ ASYNC_ASM_FUNC(async_impl_ctx_swap)
 #if ASYNC_CTX_SHSTK
   subq $8, %rsp
   .cfi_adjust_cfa_offset 8
-  movq $0, (%rsp) /* shadow stacks: see the fenced block in shadow_stack docs */
+  /* The current SSP, or 0 when shadow stacks are off: rdsspq is a no-op
+   * then (and on CPUs without CET), so the zeroed register stays 0. It
+   * points at the shadow-stack copy of this call's return address. rax
+   * carries it into ASYNC_RESTORE_FRAME. */
+  xorl %eax, %eax
+  rdsspq %rax
+  movq %rax, ASYNC_CTX_SSP(%rsp)
 #endif
   movq %rsp, (%rdi)
   movq %rsi, %rsp
@@ -97,6 +121,13 @@ ASYNC_ASM_END(async_impl_ctx_swap)
 ASYNC_ASM_FUNC(async_impl_ctx_jump)
   .cfi_startproc
   _CET_ENDBR
+#if ASYNC_CTX_SHSTK
+  /* As in the swap, but nothing is saved: the shadow stack being left
+   * belongs to a fiber that has ended, and gets saveprevssp's restore token
+   * just before it is unmapped (shstk_release, after the arrival). */
+  xorl %eax, %eax
+  rdsspq %rax
+#endif
   movq %rdi, %rsp
   .cfi_def_cfa_offset ASYNC_CTX_FRAME_SIZE
   ASYNC_RESTORE_FRAME
@@ -122,6 +153,58 @@ ASYNC_ASM_FUNC(async_impl_ctx_trampoline)
   ud2
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_trampoline)
+
+#if ASYNC_CTX_SHSTK
+/* void *async_impl_shstk_seed(void *restore_token)
+ * rdi: the restore token that map_shadow_stack(SHADOW_STACK_SET_TOKEN) wrote
+ * at the top of a fresh, empty shadow stack (base + size - 8).
+ * Prepares that shadow stack for a fresh fiber (low-level.md section 3.4,
+ * "Fresh fiber"): the first switch into the fiber ends in a ret, which pops
+ * one shadow-stack entry, so the entry must be there and match the return
+ * address in the fiber's initial frame. Returns the fiber's SSP, to store in
+ * that frame's SSP slot (the return address slot must then hold
+ * async_impl_shstk_landing); a restore token for it is left just below it.
+ * Returns 0 and does nothing when shadow stacks are off on this thread.
+ * Only ELF: shadow stacks exist only on Linux (context_offsets.h). */
+ASYNC_ASM_FUNC(async_impl_shstk_seed)
+  .cfi_startproc
+  _CET_ENDBR
+  xorl %eax, %eax
+  rdsspq %rax
+  testq %rax, %rax
+  jz 2f
+  movq %rax, %rdx /* the caller's SSP */
+  /* Onto the new shadow stack, through the kernel's token; saveprevssp
+   * leaves a restore token for the caller's shadow stack at rdx - 8. The
+   * normal stack stays the caller's. */
+  rstorssp (%rdi)
+  saveprevssp
+  /* The call pushes the address of the landing onto both stacks: on the
+   * new shadow stack it becomes the entry the fiber's first ret pops. */
+  call 1f
+  /* Reached only by that first ret, on the fiber's stack: the outermost
+   * frame, like the trampoline it jumps to. */
+  .cfi_remember_state
+  .cfi_undefined %rip
+  .globl async_impl_shstk_landing
+  .hidden async_impl_shstk_landing
+async_impl_shstk_landing:
+  jmp async_impl_ctx_trampoline
+1:
+  .cfi_restore_state
+  .cfi_adjust_cfa_offset 8
+  addq $8, %rsp /* drop the normal-stack copy */
+  .cfi_adjust_cfa_offset -8
+  rdsspq %rax /* the fiber's SSP: it points at the landing entry */
+  /* Back onto the caller's shadow stack; saveprevssp writes the restore
+   * token for the new one at rax - 8, right below the landing entry. */
+  rstorssp -8(%rdx)
+  saveprevssp
+2:
+  ret
+  .cfi_endproc
+ASYNC_ASM_END(async_impl_shstk_seed)
+#endif
 
 #endif
 /* Outside the #if: an object without the note, even an empty one, makes the
