@@ -50,6 +50,11 @@
 #include <valgrind/valgrind.h>
 #endif
 
+// The switch hooks must be inlined into their caller even at -O0: a call
+// that returns after __tsan_switch_to_fiber would pop a frame from the new
+// fiber's (empty) TSan shadow stack.
+#define ASYNC_SAN_INLINE inline __attribute__((always_inline))
+
 namespace async::detail {
 
 // Per-context sanitizer state; empty unless a sanitizer is on.
@@ -82,7 +87,7 @@ inline void san_on_create(san_context& c, const void* lo, std::size_t size, bool
 
 // Immediately before switching from `from` to `to`. `from_ends` when `from`
 // will never run again (ASan then frees its fake stack).
-inline void san_before_switch(san_context& from, san_context& to, bool from_ends) noexcept {
+ASYNC_SAN_INLINE void san_before_switch(san_context& from, san_context& to, bool from_ends) noexcept {
 #if ASYNC_ASAN
   __sanitizer_start_switch_fiber(from_ends ? nullptr : &from.asan_fake_stack, to.stack_lo,
                                  to.stack_size);
@@ -96,7 +101,7 @@ inline void san_before_switch(san_context& from, san_context& to, bool from_ends
 // Right after arriving in `self` (also at a fresh fiber's first instruction).
 // `prev` is the context that switched here; a root context learns its stack
 // bounds from it the first time, since the runtime did not allocate them.
-inline void san_after_switch(san_context& self, san_context* prev) noexcept {
+ASYNC_SAN_INLINE void san_after_switch(san_context& self, san_context* prev) noexcept {
 #if ASYNC_ASAN
   const void* old_lo = nullptr;
   std::size_t old_size = 0;
