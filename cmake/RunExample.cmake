@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
-# cmake -DPROGRAM=... -DEXPECTED=... [-DEXIT_CODE=0] -P RunExample.cmake
-# Runs PROGRAM and fails unless it exits with EXIT_CODE and its standard
-# output equals the contents of EXPECTED, byte for byte.
+# cmake -DPROGRAM=... -DEXPECTED=... [-DEXIT_CODE=0] [-DEMULATOR=...] -P RunExample.cmake
+# Runs PROGRAM (through EMULATOR when cross-compiled, e.g. qemu-aarch64) and
+# fails unless it exits with EXIT_CODE and its standard output equals the
+# contents of EXPECTED, byte for byte.
 if(NOT DEFINED EXIT_CODE)
   set(EXIT_CODE 0)
 endif()
-execute_process(COMMAND ${PROGRAM} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+execute_process(COMMAND ${EMULATOR} ${PROGRAM} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
 file(READ ${EXPECTED} expected)
 if(NOT rc STREQUAL "${EXIT_CODE}")
   message(FATAL_ERROR "${PROGRAM} exited with ${rc}, expected ${EXIT_CODE}\nstdout:\n${out}\nstderr:\n${err}")

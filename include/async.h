@@ -223,6 +223,11 @@ ASYNC_API async_status_t async_sleep_ms(uint64_t ms);
 /* As async_sleep_ms, in nanoseconds. */
 ASYNC_API async_status_t async_sleep_ns(uint64_t ns);
 
+/* Suspend the calling fiber until async_now_ns() >= deadline_ns (an absolute
+ * time, so retries never stretch a wait). A deadline already past sleeps as
+ * async_sleep_ms(0) does. Returns as async_sleep_ms. */
+ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns);
+
 /* Now on the clock timers use (CLOCK_MONOTONIC), in nanoseconds. */
 ASYNC_API uint64_t async_now_ns(void);
 

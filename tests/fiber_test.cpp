@@ -186,6 +186,7 @@ TEST_F(FiberTest, BlockingCallsOutsideAFiberReturnWrongState) {
   EXPECT_EQ(async_yield(), ASYNC_ESTATE);
   EXPECT_EQ(async_sleep_ms(1), ASYNC_ESTATE);
   EXPECT_EQ(async_sleep_ns(1), ASYNC_ESTATE);
+  EXPECT_EQ(async_sleep_until_ns(0), ASYNC_ESTATE);
 }
 
 TEST_F(FiberTest, RunInsideAFiberIsWrongState) {

@@ -92,15 +92,29 @@ TEST_F(SchedulerTest, TimersArePolledOncePerPass) {
   EXPECT_EQ(trace, (Trace{"s sleeps", "a0", "b0", "a1", "b1", "s woke", "a2", "b2"}));
 }
 
-TEST_F(SchedulerTest, SleepersWakeInDeadlineOrder) {
-  for (int ms : {30, 10, 20}) {
-    spawn([this, ms] {
-      EXPECT_EQ(async_sleep_ms(static_cast<uint64_t>(ms)), ASYNC_OK);
-      trace.push_back(std::to_string(ms));
+TEST_F(SchedulerTest, SleepersWakeInDeadlineOrderThenInTheOrderSet) {
+  // Absolute deadlines: the order cannot depend on how long spawning takes.
+  const uint64_t base = async_now_ns() + 2000000;
+  const std::pair<const char*, uint64_t> sleepers[] = {
+      {"c30", 30}, {"a10", 10}, {"b20", 20}, {"d10", 10}, {"e20", 20}};
+  for (auto [name, ms] : sleepers) {
+    spawn([this, name = std::string(name), deadline = base + ms * 1000000] {
+      EXPECT_EQ(async_sleep_until_ns(deadline), ASYNC_OK);
+      trace.push_back(name);
     });
   }
   ASSERT_EQ(run(), ASYNC_OK);
-  EXPECT_EQ(trace, (Trace{"10", "20", "30"}));
+  EXPECT_EQ(trace, (Trace{"a10", "d10", "b20", "e20", "c30"}));
+}
+
+TEST_F(SchedulerTest, ADeadlineInThePastSleepsUntilTheNextPass) {
+  spawn([this] {
+    EXPECT_EQ(async_sleep_until_ns(0), ASYNC_OK);
+    trace.push_back("sleeper");
+  });
+  spawn([this] { trace.push_back("other"); });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"other", "sleeper"}));
 }
 
 TEST_F(SchedulerTest, SameProgramRunsTheSameInterleavingTwice) {

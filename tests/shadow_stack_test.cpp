@@ -46,31 +46,33 @@ static_assert(ad::shstk_token_value(0x10000, 0x1000) == 0x11001);
 TEST(ShadowStackMath, AtLeastOnePage) {
   EXPECT_EQ(ad::shstk_size_for(0, kPage), kPage);
   EXPECT_EQ(ad::shstk_size_for(1, kPage), kPage);
-  EXPECT_EQ(ad::shstk_size_for(ASYNC_MIN_STACK_SIZE, kPage), kPage);
-  EXPECT_EQ(ad::shstk_size_for(ASYNC_DEFAULT_FIBER_STACK_SIZE, kPage), kPage);  // 2 KiB + room
   EXPECT_EQ(ad::shstk_size_for(0, 65536), 65536u);  // 64 KiB pages (other kernels)
 }
 
-TEST(ShadowStackMath, OneThirtySecondOfTheStackPlusRoomRoundedToPages) {
-  // 1 MiB: 32 KiB of entries + room, rounded up to 9 pages.
-  EXPECT_EQ(ad::shstk_size_for(1u << 20, kPage), 9 * kPage);
-  // 8 MiB: 256 KiB + room -> 65 pages.
-  EXPECT_EQ(ad::shstk_size_for(8u << 20, kPage), 65 * kPage);
-  // Right at a page boundary: 122368 >> 5 = 3824 bytes, + 272 of room = 4096.
+TEST(ShadowStackMath, HalfOfTheStackPlusRoomRoundedToPages) {
+  static_assert(ad::shstk_size_shift == 1, "the expectations below assume N >> 1");
   static_assert(kOverhead == 272);
-  EXPECT_EQ(ad::shstk_size_for(122368, kPage), kPage);
-  EXPECT_EQ(ad::shstk_size_for(122368 + 32, kPage), 2 * kPage);
+  // 16 KiB (the smallest stack): 8 KiB of entries + room -> 3 pages.
+  EXPECT_EQ(ad::shstk_size_for(ASYNC_MIN_STACK_SIZE, kPage), 3 * kPage);
+  // 64 KiB (the default): 32 KiB + room -> 9 pages.
+  EXPECT_EQ(ad::shstk_size_for(ASYNC_DEFAULT_FIBER_STACK_SIZE, kPage), 9 * kPage);
+  // 1 MiB: 512 KiB + room -> 129 pages.
+  EXPECT_EQ(ad::shstk_size_for(1u << 20, kPage), 129 * kPage);
+  // Right at a page boundary: 7648 >> 1 = 3824 bytes, + 272 of room = 4096.
+  EXPECT_EQ(ad::shstk_size_for(7648, kPage), kPage);
+  EXPECT_EQ(ad::shstk_size_for(7648 + 16, kPage), 2 * kPage);
   // Entries are rounded up to 8 bytes (page sizes 1 and 8 keep the page
-  // rounding out of the way): 1056 >> 5 = 33 bytes -> 40.
-  EXPECT_EQ(ad::shstk_size_for(std::size_t{1} << 41, 1), (std::size_t{1} << 36) + kOverhead);
-  EXPECT_EQ(ad::shstk_size_for(1056 + (std::size_t{1} << 41), 8),
-            (std::size_t{1} << 36) + 40 + kOverhead);
+  // rounding out of the way): 1058 >> 1 = 529 bytes -> 536.
+  EXPECT_EQ(ad::shstk_size_for(std::size_t{1} << 41, 1), (std::size_t{1} << 40) + kOverhead);
+  EXPECT_EQ(ad::shstk_size_for(1058 + (std::size_t{1} << 41), 8),
+            (std::size_t{1} << 40) + 536 + kOverhead);
 }
 
 TEST(ShadowStackMath, SizeCoversTheStackAndIsWholePages) {
   for (std::size_t stack = 0; stack <= (std::size_t{64} << 20); stack += 4096 * 37 + 8) {
     const std::size_t s = ad::shstk_size_for(stack, kPage);
-    const std::size_t need = (((stack >> 5) + 7) & ~std::size_t{7}) + kOverhead;
+    const std::size_t entries = stack >> ad::shstk_size_shift;
+    const std::size_t need = ((entries + 7) & ~std::size_t{7}) + kOverhead;
     ASSERT_EQ(s % kPage, 0u) << stack;
     ASSERT_GE(s, need) << stack;
     ASSERT_LT(s - need, kPage) << stack;  // no more than one page of slack
@@ -134,11 +136,13 @@ kernel_view read_kernel_view() {
       v.status_shstk = has_word(line, "shstk");
     }
   }
+#ifdef SYS_arch_prctl  // x86 only
   unsigned long long features = 0;
   if (syscall(SYS_arch_prctl, 0x5005 /* ARCH_SHSTK_STATUS */, &features) == 0) {
     v.prctl_answered = true;
     v.prctl_shstk = (features & 1u) != 0;  // ARCH_SHSTK_SHSTK
   }
+#endif
   return v;
 }
 

@@ -86,6 +86,11 @@ ASYNC_API async_status_t async_sleep_ns(uint64_t ns) {
   return sleep_until(self, deadline);
 }
 
+ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns) {
+  task* self = current_fiber();
+  return self != nullptr ? sleep_until(self, deadline_ns) : ASYNC_ESTATE;
+}
+
 ASYNC_API async_status_t async_sleep_ms(uint64_t ms) {
   const uint64_t ns = ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
   return async_sleep_ns(ns);

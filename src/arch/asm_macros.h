@@ -6,6 +6,14 @@
 #ifndef ASYNC_ASM_MACROS_H
 #define ASYNC_ASM_MACROS_H
 
+/* With -fcf-protection, every object must carry the x86 CET property note,
+ * or the linker drops the mark from the whole library: <cet.h> emits it (and
+ * defines _CET_ENDBR). Included here so that even an object whose code is for
+ * another architecture (and so empty) carries it. */
+#if defined(__x86_64__) && defined(__CET__) && !defined(__APPLE__)
+#include <cet.h>
+#endif
+
 /* A macro expands to one line, so its statements need a separator: `;` for
  * GNU as and Apple x86_64, but `%%` on Apple arm64, where `;` is a comment. */
 #if defined(__APPLE__) && defined(__aarch64__)

@@ -19,9 +19,7 @@
 #include "asm_macros.h"
 #if defined(__x86_64__)
 #include "context_offsets.h"
-#if defined(__CET__)
-#include <cet.h> /* _CET_ENDBR and the .note.gnu.property CET marks */
-#else
+#ifndef _CET_ENDBR /* from <cet.h> (asm_macros.h) when building with CET */
 #define _CET_ENDBR
 #endif
 
@@ -46,13 +44,13 @@
   rstorssp -8(%rcx)
   saveprevssp
 1:
-  addq $8, %rsp
+  addq $(8), %rsp
   .cfi_adjust_cfa_offset -8
 #endif
 #if ASYNC_FIBER_SAVE_X87
   ldmxcsr (%rsp)
   fldcw 4(%rsp)
-  addq $8, %rsp
+  addq $(8), %rsp
   .cfi_adjust_cfa_offset -8
 #endif
   popq %r15
@@ -193,7 +191,7 @@ async_impl_shstk_landing:
 1:
   .cfi_restore_state
   .cfi_adjust_cfa_offset 8
-  addq $8, %rsp /* drop the normal-stack copy */
+  addq $(8), %rsp /* drop the normal-stack copy */
   .cfi_adjust_cfa_offset -8
   rdsspq %rax /* the fiber's SSP: it points at the landing entry */
   /* Back onto the caller's shadow stack; saveprevssp writes the restore

@@ -30,10 +30,14 @@ struct shstk_context {
 
 // One shadow-stack entry per call: 8 bytes, the return address.
 inline constexpr std::size_t shstk_entry_bytes = 8;
-// A normal stack of N bytes gets a shadow stack of N >> 5 bytes, i.e. room
-// for one return address per 256 bytes of normal stack on average (glibc's
-// makecontext uses the same ratio).
-inline constexpr unsigned shstk_size_shift = 5;
+// A normal stack of N bytes gets a shadow stack of N >> 1 bytes. Compiled
+// code keeps rsp 16-aligned, so every frame that calls takes at least 16
+// bytes of normal stack per 8-byte shadow entry: with half the size, the
+// normal stack's guard page (and its clear overflow report) is always hit
+// first. (glibc's makecontext uses N >> 5, which deep recursion through tiny
+// frames can exhaust first.) Pages are touched lazily, so the extra size costs
+// address space, not memory.
+inline constexpr unsigned shstk_size_shift = 1;
 // Signal handlers run on the interrupted shadow stack even with sigaltstack,
 // and each delivery pushes two entries (a sigframe token and the restorer's
 // return address): room for 16 nested deliveries, plus the two entries the

@@ -62,7 +62,10 @@ void runtime_destroy(runtime* rt) noexcept {
     task& t = rt->tasks[i];
     if (t.state == task_state::free) continue;
     // A fiber that never ended: dropped without running further.
-    if (t.sp != nullptr) san_on_destroy(t.san);
+    if (t.sp != nullptr) {
+      san_on_destroy(t.san);
+      shstk_release(t.shstk);
+    }
     valgrind_deregister_stack(t.valgrind_id);
   }
   rt->pool.destroy();

@@ -58,6 +58,17 @@ std::size_t vma_budget() noexcept {
   return limit > headroom + used ? limit - headroom - used : 0;
 }
 
+// True when reading `addr` faults. write(2) from it reports EFAULT instead
+// of raising a signal, which makes it a safe probe.
+bool faults(const void* addr) noexcept {
+  int fds[2];
+  if (pipe(fds) != 0) return true;  // cannot tell: trust the kernel
+  const bool fault = write(fds[1], addr, 1) < 0 && errno == EFAULT;
+  close(fds[0]);
+  close(fds[1]);
+  return fault;
+}
+
 int map_stack_flags() noexcept {
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
 #ifdef MAP_NORESERVE
@@ -130,11 +141,15 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
       if (method != guard_method::mprotect &&
           g_madv_guard_works.load(std::memory_order_relaxed) != 0) {
         if (madvise(guard, guard_bytes_, MADV_GUARD_INSTALL) == 0) {
-          g_madv_guard_works.store(1, std::memory_order_relaxed);
-          method = guard_method::madv_guard_install;
-          continue;
-        }
-        if (i == 0 && (errno == EINVAL || errno == ENOSYS)) {
+          // The first time, check that the guard really faults: qemu-user,
+          // for one, accepts any madvise and does nothing.
+          if (g_madv_guard_works.load(std::memory_order_relaxed) == 1 || faults(guard)) {
+            g_madv_guard_works.store(1, std::memory_order_relaxed);
+            method = guard_method::madv_guard_install;
+            continue;
+          }
+          g_madv_guard_works.store(0, std::memory_order_relaxed);
+        } else if (i == 0 && (errno == EINVAL || errno == ENOSYS)) {
           g_madv_guard_works.store(0, std::memory_order_relaxed);  // older kernel
         } else {
           report_once("MADV_GUARD_INSTALL failed", errno);
