@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "fp_control.h"
+
 namespace async::detail {
 namespace {
 
@@ -19,23 +21,14 @@ void put(char* frame, std::size_t offset, T value) noexcept {
 static_assert(ASYNC_CTX_FRAME_SIZE == ASYNC_CTX_RET + 8, "the return address ends the frame");
 static_assert(ASYNC_CTX_RBP == ASYNC_CTX_R15 + 40, "push order: rbp rbx r12 r13 r14 r15");
 
-void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg) noexcept {
+void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg, const fp_control& fp) noexcept {
   auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
   // Zero the 16 bytes above the frame: the trampoline runs with rsp there,
   // and naive stack scanners stop at zeros rather than at stale data.
   std::memset(reinterpret_cast<void*>(top - 16), 0, 16);
   char* frame = reinterpret_cast<char*>(top - 16 - ASYNC_CTX_FRAME_SIZE);
   std::memset(frame, 0, ASYNC_CTX_FRAME_SIZE);
-#if ASYNC_FIBER_SAVE_X87
-  // A new fiber inherits the FP control state of its spawner, as a thread
-  // inherits its creator's (Boost.Context's make_fcontext does the same).
-  std::uint32_t mxcsr;
-  std::uint16_t x87cw;
-  __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
-  __asm__ volatile("fnstcw %0" : "=m"(x87cw));
-  put(frame, ASYNC_CTX_MXCSR, mxcsr);
-  put(frame, ASYNC_CTX_X87CW, x87cw);
-#endif
+  fp_control_apply(frame, fp);
   put(frame, ASYNC_CTX_R12, arg);
   put(frame, ASYNC_CTX_R13, reinterpret_cast<void*>(entry));
   put(frame, ASYNC_CTX_RET, reinterpret_cast<void*>(&async_impl_ctx_trampoline));
@@ -53,7 +46,7 @@ static_assert(ASYNC_CTX_FPCR == ASYNC_CTX_D8 + 64, "fpcr follows d15");
 static_assert(ASYNC_CTX_FRAME_SIZE == ASYNC_CTX_FPCR + 16, "fpcr and its pad end the frame");
 static_assert(ASYNC_CTX_FRAME_SIZE % 16 == 0, "sp must stay 16-aligned");
 
-void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg) noexcept {
+void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg, const fp_control& fp) noexcept {
   constexpr std::size_t entry_slot = ASYNC_CTX_X19;    // x19
   constexpr std::size_t arg_slot = ASYNC_CTX_X19 + 8;  // x20
   auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
@@ -64,13 +57,7 @@ void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg) noexcept {
   // Zeroes x29 (the frame-record chain ends at 0), the other callee-saved
   // registers, the pad, and the fpcr slot when it is unused.
   std::memset(frame, 0, ASYNC_CTX_FRAME_SIZE);
-#if ASYNC_FIBER_SAVE_X87
-  // A new fiber inherits the FP control state of its spawner, as a thread
-  // inherits its creator's.
-  std::uint64_t fpcr;
-  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-  put(frame, ASYNC_CTX_FPCR, fpcr);
-#endif
+  fp_control_apply(frame, fp);
   put(frame, entry_slot, reinterpret_cast<void*>(entry));
   put(frame, arg_slot, arg);
   put(frame, ASYNC_CTX_X30, reinterpret_cast<void*>(&async_impl_ctx_trampoline));

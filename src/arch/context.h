@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "context_offsets.h"
+#include "fp_control.h"
 
 extern "C" {
 // Saves the running context into *save_sp and resumes load_sp.
@@ -24,10 +25,10 @@ using ctx_entry_fn = void (*)(void* arg);
 
 // Builds a fresh context at the top of a stack: the first swap or jump to
 // the returned stack pointer calls entry(arg) on that stack, with the FP
-// control state (MXCSR + x87 CW, or FPCR) of the caller of ctx_make. entry
-// must never return. stack_top need not be aligned; the frame is written in
-// the ASYNC_CTX_TOP_ZONE + 16 bytes below it.
-void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg) noexcept;
+// control state `fp` (MXCSR + x87 CW, or FPCR; see fp_control.h). entry must
+// never return. stack_top need not be aligned; the frame is written in the
+// ASYNC_CTX_TOP_ZONE + 16 bytes below it.
+void* ctx_make(void* stack_top, ctx_entry_fn entry, void* arg, const fp_control& fp) noexcept;
 
 // Bytes at the top of a stack that ctx_make writes and fibers never use.
 inline constexpr std::size_t ctx_reserved_top_bytes = ASYNC_CTX_TOP_ZONE + 16 + 16;

@@ -134,8 +134,7 @@ void prepare_context(runtime& rt, task* t) noexcept {
     size = rt.pool.stack_bytes();
   }
   san_on_create(t->san, lo, size, false);
-  t->sp = ctx_make(lo + size, fiber_main, t);
-  fp_control_apply(t->sp, t->fp);
+  t->sp = ctx_make(lo + size, fiber_main, t, t->fp);
   if (!shstk_prepare(t->shstk, t->sp, size)) {
     // Only with CET shadow stacks active, when the kernel refuses one more
     // shadow stack: the fiber cannot run safely, and it cannot be refused
