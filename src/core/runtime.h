@@ -57,10 +57,10 @@ struct runtime {
 
 // The fiber running on this thread, or the root while a runtime is driven, or
 // nullptr outside any runtime. initial-exec: one instruction, no call.
-extern thread_local task* tls_current __attribute__((tls_model("initial-exec")));
+extern thread_local constinit task* tls_current __attribute__((tls_model("initial-exec")));
 // This thread's C++ exception globals, fetched once (__cxa_get_globals).
-extern thread_local eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec")));
-extern thread_local char tls_thread_marker __attribute__((tls_model("initial-exec")));
+extern thread_local constinit eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec")));
+extern thread_local constinit char tls_thread_marker __attribute__((tls_model("initial-exec")));
 
 // Identifies the calling thread without a call (pthread_self is one): the
 // address of a thread-local byte, distinct for every live thread.

@@ -19,9 +19,9 @@
 
 namespace async::detail {
 
-thread_local task* tls_current __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local char tls_thread_marker __attribute__((tls_model("initial-exec"))) = 0;
+constinit thread_local task* tls_current __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit thread_local eh_globals* tls_eh_globals __attribute__((tls_model("initial-exec"))) = nullptr;
+constinit thread_local char tls_thread_marker __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
