@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: MIT
+// async.hpp: the C++20 API of the async fiber runtime. It is header-only and
+// built only on async.h: it adds RAII, typed results, exceptions and
+// std::chrono, never behaviour that the C API lacks. Read async.h for the
+// model (one thread per runtime, a deterministic FIFO scheduler, cooperative
+// cancellation); this header says how each call maps onto it.
+//
+// Threads: as in C, a runtime and its fibers are used from the thread that
+// created the runtime. The objects below are not synchronised: a fiber<T> is
+// joined, cancelled, detached and destroyed on that thread.
+//
+// Errors: a call that fails throws async::error (a std::system_error whose
+// code() is an async::status), except the few that return [[nodiscard]]
+// async::status as the C call does (runtime::run, async::run). Every status
+// is a std::error_code in the category async::category().
+//
+// Cancellation surfaces as an exception: every call here that suspends the
+// calling fiber (this_fiber::yield, sleep_for, sleep_until, fiber<T>::join)
+// throws async::cancelled once the calling fiber has been cancelled, so the
+// fiber's stack unwinds and its destructors run. The fiber then ends as
+// cancelled if async::cancelled escapes its callable. Code that catches
+// async::cancelled and goes on keeps getting it from every suspending call,
+// so a cancelled fiber cannot block again.
+//
+// Exceptions never reach the C layer: the trampoline that runs a callable on
+// its fiber catches everything the callable throws, on the fiber's stack, and
+// keeps it for fiber<T>::join(). (The C core switches the C++ runtime's
+// per-thread exception state with each fiber, so a fiber may suspend inside a
+// catch block.)
+#ifndef ASYNC_HPP
+#define ASYNC_HPP
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "async.h"
+
+#if __cplusplus < 202002L
+#error "async.hpp needs C++20"
+#endif
+#if !defined(__cpp_exceptions)
+#error "async.hpp reports errors and cancellation with exceptions: build with them on"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ASYNC_HPP_COLD [[gnu::cold, gnu::noinline]]
+#else
+#define ASYNC_HPP_COLD
+#endif
+
+namespace async {
+
+// ------------------------------------------------------------------- status
+
+// The status codes of async.h (async/status.h), with the same values. The
+// enumerators are the C names in lower case: the upper-case ones (EINVAL,
+// ECANCELED, ...) are <cerrno> macros in every C++ program.
+enum class status : int {
+  ok = 0,           // ASYNC_OK: success
+  einval = -1,      // ASYNC_EINVAL: invalid argument or misuse, stale handle
+  enomem = -2,      // ASYNC_ENOMEM: out of memory, no fiber stack could be had
+  efull = -3,       // ASYNC_EFULL: a fixed capacity is exhausted
+  eclosed = -4,     // ASYNC_ECLOSED: closed
+  ecanceled = -5,   // ASYNC_ECANCELED: cancelled (thrown as async::cancelled)
+  etimedout = -6,   // ASYNC_ETIMEDOUT: timed out
+  eagain = -7,      // ASYNC_EAGAIN: would block
+  eio = -8,         // ASYNC_EIO: operating system I/O error
+  estate = -9,      // ASYNC_ESTATE: wrong context (not in a fiber, run re-entered)
+  edeadlk = -10,    // ASYNC_EDEADLK: fibers are blocked forever
+};
+
+static_assert(static_cast<int>(status::ok) == ASYNC_OK);
+static_assert(static_cast<int>(status::einval) == ASYNC_EINVAL);
+static_assert(static_cast<int>(status::enomem) == ASYNC_ENOMEM);
+static_assert(static_cast<int>(status::efull) == ASYNC_EFULL);
+static_assert(static_cast<int>(status::eclosed) == ASYNC_ECLOSED);
+static_assert(static_cast<int>(status::ecanceled) == ASYNC_ECANCELED);
+static_assert(static_cast<int>(status::etimedout) == ASYNC_ETIMEDOUT);
+static_assert(static_cast<int>(status::eagain) == ASYNC_EAGAIN);
+static_assert(static_cast<int>(status::eio) == ASYNC_EIO);
+static_assert(static_cast<int>(status::estate) == ASYNC_ESTATE);
+static_assert(static_cast<int>(status::edeadlk) == ASYNC_EDEADLK);
+
+namespace detail {
+#define ASYNC_HPP_COUNT_STATUS_(name, value, text) +1
+inline constexpr int status_count = 0 ASYNC_STATUS_MAP(ASYNC_HPP_COUNT_STATUS_);
+#undef ASYNC_HPP_COUNT_STATUS_
+static_assert(status_count == 11, "async/status.h gained a code: add it to async::status");
+
+// The error category of async::status. Messages are async_strerror()'s.
+class status_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "async"; }
+
+  std::string message(int value) const override {
+    // Only values of the enum may be converted to async_status_t.
+    switch (value) {
+#define ASYNC_HPP_STATUS_CASE_(name, value, text) case value:
+      ASYNC_STATUS_MAP(ASYNC_HPP_STATUS_CASE_)
+#undef ASYNC_HPP_STATUS_CASE_
+      return async_strerror(static_cast<async_status_t>(value));
+      default:
+        return "unknown status";
+    }
+  }
+
+  // Codes with a portable meaning compare equal to their std::errc.
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<status>(value)) {
+      case status::einval: return std::errc::invalid_argument;
+      case status::enomem: return std::errc::not_enough_memory;
+      case status::ecanceled: return std::errc::operation_canceled;
+      case status::etimedout: return std::errc::timed_out;
+      case status::eagain: return std::errc::resource_unavailable_try_again;
+      case status::eio: return std::errc::io_error;
+      case status::edeadlk: return std::errc::resource_deadlock_would_occur;
+      default: return std::error_condition(value, *this);
+    }
+  }
+};
+}  // namespace detail
+
+// The category of every async::status: name() is "async", message() is
+// async_strerror()'s text ("unknown status" for a value no code has).
+// einval, enomem, ecanceled, etimedout, eagain, eio and edeadlk also compare
+// equal to their std::errc (invalid_argument, not_enough_memory,
+// operation_canceled, timed_out, resource_unavailable_try_again, io_error,
+// resource_deadlock_would_occur). status::ok makes a false error_code.
+inline const std::error_category& category() noexcept {
+  static const detail::status_category instance;
+  return instance;
+}
+
+inline std::error_code make_error_code(status s) noexcept {
+  return std::error_code(static_cast<int>(s), category());
+}
+
+// A failed call. code() is the async::status (`e.code() == async::status::efull`);
+// what() is "<call>: <async_strerror text>".
+class error : public std::system_error {
+ public:
+  explicit error(async::status s) : std::system_error(make_error_code(s)) {}
+  error(async::status s, const char* what_arg) : std::system_error(make_error_code(s), what_arg) {}
+
+  // code() as an async::status.
+  async::status status_code() const noexcept { return static_cast<async::status>(code().value()); }
+};
+
+// The calling fiber was cancelled, or the fiber being joined ended cancelled.
+// Its code() is status::ecanceled and what() is "canceled". Let it escape the
+// fiber's callable: the fiber then ends as cancelled.
+class cancelled : public error {
+ public:
+  cancelled() : error(async::status::ecanceled) {}
+};
+
+namespace detail {
+// Throws the exception for a failed C call: cancelled for ECANCELED, else
+// error with `where` (the C++ call) in what().
+[[noreturn]] ASYNC_HPP_COLD inline void throw_status(async_status_t st, const char* where) {
+  if (st == ASYNC_ECANCELED) throw cancelled();
+  throw error(static_cast<status>(st), where);
+}
+}  // namespace detail
+
+}  // namespace async
+
+namespace std {
+template <>
+struct is_error_code_enum<async::status> : true_type {};
+}  // namespace std
+
+namespace async {
+
+// ------------------------------------------------------------ configuration
+
+// Runtime configuration, converted to async_config_t for async_runtime_init.
+// Each setter returns *this, so they chain:
+//   async::runtime rt(async::config{}.task_capacity(16).fiber_stack_size(32 * 1024));
+// A getter of the same name reads each field. 0 in a size means the C
+// default, as in async_config_t; values are checked by the runtime.
+class config {
+ public:
+  constexpr config() noexcept = default;
+
+  constexpr config& task_capacity(std::size_t n) noexcept {
+    task_capacity_ = n;
+    return *this;
+  }
+  constexpr config& fiber_capacity(std::size_t n) noexcept {
+    fiber_capacity_ = n;
+    return *this;
+  }
+  constexpr config& fiber_stack_size(std::size_t bytes) noexcept {
+    fiber_stack_size_ = bytes;
+    return *this;
+  }
+  constexpr config& max_events(std::size_t n) noexcept {
+    max_events_ = n;
+    return *this;
+  }
+  constexpr config& guard_pages(bool on) noexcept {
+    guard_pages_ = on;
+    return *this;
+  }
+
+  constexpr std::size_t task_capacity() const noexcept { return task_capacity_; }
+  constexpr std::size_t fiber_capacity() const noexcept { return fiber_capacity_; }
+  constexpr std::size_t fiber_stack_size() const noexcept { return fiber_stack_size_; }
+  constexpr std::size_t max_events() const noexcept { return max_events_; }
+  constexpr bool guard_pages() const noexcept { return guard_pages_; }
+
+  // The C configuration with these values.
+  constexpr async_config_t native() const noexcept {
+    async_config_t c{};
+    c.task_capacity = task_capacity_;
+    c.fiber_capacity = fiber_capacity_;
+    c.fiber_stack_size = fiber_stack_size_;
+    c.max_events = max_events_;
+    c.flags = guard_pages_ ? 0u : ASYNC_CONFIG_NO_GUARD_PAGES;
+    return c;
+  }
+  constexpr operator async_config_t() const noexcept { return native(); }
+
+ private:
+  std::size_t task_capacity_ = ASYNC_DEFAULT_TASK_CAPACITY;        // most fibers alive at once
+  std::size_t fiber_capacity_ = ASYNC_DEFAULT_FIBER_CAPACITY;      // most fibers holding a stack
+  std::size_t fiber_stack_size_ = ASYNC_DEFAULT_FIBER_STACK_SIZE;  // bytes per pooled stack
+  std::size_t max_events_ = ASYNC_DEFAULT_MAX_EVENTS;              // poller events per wait
+  bool guard_pages_ = true;  // a guard page below every pooled stack
+};
+
+// ------------------------------------------------------------------ runtime
+
+// What runtime::stats() reports (async.h).
+using runtime_stats = async_runtime_stats_t;
+
+// A runtime of your own: async_runtime_init in the constructor,
+// async_runtime_shutdown in the destructor. The constructing thread owns it.
+// It can be neither copied nor moved: fiber handles point at it.
+//
+// Destroy it when its fibers have ended (run() returned status::ok): the C
+// shutdown drops unfinished fibers without unwinding them, so their stack
+// objects are never destroyed and the C++ state of their fibers (callable,
+// result slot) is never freed. Do not destroy it from one of its own fibers
+// or while it runs (shutdown then does nothing and everything leaks).
+class runtime {
+ public:
+  // Throws async::error: einval for a bad config (unknown flags, a stack
+  // below ASYNC_MIN_STACK_SIZE), enomem.
+  runtime() : runtime(config{}) {}
+  explicit runtime(const config& cfg) {
+    const async_config_t c = cfg.native();
+    const async_status_t st = async_runtime_init(&rt_, &c);
+    if (st != ASYNC_OK) detail::throw_status(st, "async::runtime");
+  }
+  ~runtime() { async_runtime_shutdown(&rt_); }
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Runs fibers until the runtime is idle (async_runtime_run). Not a fiber
+  // call: it does not suspend, it blocks the thread while fibers sleep.
+  // Returns status::ok when every fiber has ended; edeadlk when fibers are
+  // blocked forever; estate inside a fiber, when re-entered, or from a thread
+  // that does not own the runtime. Never throws.
+  [[nodiscard]] status run() noexcept { return static_cast<status>(async_runtime_run(&rt_)); }
+
+  // The runtime's counters (async_runtime_stats).
+  [[nodiscard]] runtime_stats stats() const noexcept {
+    runtime_stats s{};
+    (void)async_runtime_stats(const_cast<async_runtime_t*>(&rt_), &s);
+    return s;
+  }
+
+  // The C runtime, for async.h calls.
+  [[nodiscard]] async_runtime_t* native() noexcept { return &rt_; }
+
+ private:
+  async_runtime_t rt_{};
+};
+
+// Runs the calling thread's global runtime until it is idle (async_run).
+// Same statuses as runtime::run(); never throws.
+[[nodiscard]] inline status run() noexcept { return static_cast<status>(async_run()); }
+
+// ------------------------------------------------------------- fiber_handle
+
+// A copyable view of an async_fiber_handle_t: names a fiber without owning
+// anything. Two handles compare equal when they name the same fiber.
+class fiber_handle {
+ public:
+  constexpr fiber_handle() noexcept = default;  // names no fiber
+  constexpr explicit fiber_handle(const async_fiber_handle_t& h) noexcept : h_(h) {}
+
+  // True when it names a fiber (which may have ended).
+  constexpr explicit operator bool() const noexcept { return h_.status == ASYNC_OK && h_.id != 0; }
+
+  // Cancels the fiber (async_cancel): does not suspend. A fiber that has not
+  // started never runs; a suspended one resumes with async::cancelled thrown
+  // from its suspending call; a running one gets it at its next one. No-op
+  // for a fiber that has ended. Throws async::error: einval for a handle
+  // that names no fiber or is stale, estate from a foreign thread.
+  // Prefer fiber<T>::cancel() for a fiber you own: cancelling a *detached*
+  // fiber here before it starts leaks its C++ state (see fiber<T>).
+  void cancel() const {
+    const async_status_t st = async_cancel(h_);
+    if (st != ASYNC_OK) detail::throw_status(st, "async::fiber_handle::cancel");
+  }
+
+  [[nodiscard]] constexpr const async_fiber_handle_t& native() const noexcept { return h_; }
+
+  friend constexpr bool operator==(const fiber_handle& a, const fiber_handle& b) noexcept {
+    return a.h_.id == b.h_.id && a.h_.runtime == b.h_.runtime;
+  }
+
+ private:
+  async_fiber_handle_t h_{};
+};
+
+// --------------------------------------------------------------- this_fiber
+
+namespace detail {
+// A duration in whole nanoseconds, rounded up (sleeps last at least that
+// long); 0 for a duration <= 0; UINT64_MAX ("forever") past what
+// std::chrono::nanoseconds holds (about 292 years).
+template <class Rep, class Period>
+constexpr std::uint64_t to_ns(const std::chrono::duration<Rep, Period>& d) noexcept {
+  if (d <= d.zero()) return 0;
+  if (std::chrono::duration<double, std::nano>(d).count() >= 9223372036854775808.0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::nanoseconds>(d).count());
+}
+
+// The deadline on the runtime's clock (async_now_ns(), `base`) for the
+// steady_clock time point `t`, steady_clock's now being `now`. 0 (already
+// past) for a deadline past; UINT64_MAX (never) for one further away than
+// about 146 years. Used where steady_clock may not be the runtime's clock.
+template <class Duration>
+std::uint64_t deadline_from(const std::chrono::time_point<std::chrono::steady_clock, Duration>& t,
+                            std::chrono::steady_clock::time_point now, std::uint64_t base) noexcept {
+  // Compare in double first: `t - now` overflows for far deadlines.
+  using fns = std::chrono::duration<double, std::nano>;
+  const double ahead = fns(t.time_since_epoch()).count() - fns(now.time_since_epoch()).count();
+  if (ahead >= 0x1p62) return UINT64_MAX;
+  if (ahead <= 0) return 0;
+  const std::uint64_t ns = to_ns(t - now);
+  return ns > UINT64_MAX - base ? UINT64_MAX : base + ns;
+}
+
+// The deadline on the runtime's clock for a steady_clock time point.
+template <class Duration>
+std::uint64_t deadline_ns(const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) noexcept {
+#if defined(__linux__)
+  // steady_clock is CLOCK_MONOTONIC on Linux (libstdc++ and libc++), the
+  // clock of the runtime's timers: its time points are deadlines as they
+  // are, exactly, so equal time points make equal deadlines.
+  return to_ns(t.time_since_epoch());
+#else
+  const auto now = std::chrono::steady_clock::now();
+  return deadline_from(t, now, async_now_ns());
+#endif
+}
+
+inline void sleep_ns(std::uint64_t ns, const char* where) {
+  const async_status_t st = async_sleep_ns(ns);
+  if (st != ASYNC_OK) [[unlikely]] throw_status(st, where);
+}
+
+inline void sleep_until_ns(std::uint64_t deadline_ns, const char* where) {
+  const async_status_t st = async_sleep_until_ns(deadline_ns);
+  if (st != ASYNC_OK) [[unlikely]] throw_status(st, where);
+}
+}  // namespace detail
+
+// Calls about the calling fiber.
+namespace this_fiber {
+
+// Moves the calling fiber to the tail of the run queue and runs the others
+// (async_yield). Suspends. Throws async::cancelled in a cancelled fiber
+// (without yielding), async::error(estate) outside any fiber.
+inline void yield() {
+  const async_status_t st = async_yield();
+  if (st != ASYNC_OK) [[unlikely]] detail::throw_status(st, "async::this_fiber::yield");
+}
+
+// Suspends the calling fiber for at least `d` (async_sleep_ns, on
+// CLOCK_MONOTONIC; rounded up to whole nanoseconds). Always suspends: a zero
+// or negative `d` sleeps until the scheduler next looks at its timers, as
+// async_sleep_ns(0). Throws async::cancelled when the fiber is cancelled
+// (also while it sleeps: it wakes at once), async::error(estate) outside any
+// fiber.
+template <class Rep, class Period>
+void sleep_for(const std::chrono::duration<Rep, Period>& d) {
+  detail::sleep_ns(detail::to_ns(d), "async::this_fiber::sleep_for");
+}
+
+// Suspends the calling fiber until `t` (async_sleep_until_ns): an absolute
+// deadline, so a retry loop never stretches the total wait. The deadline is
+// on std::chrono::steady_clock, which on Linux is the runtime's own clock
+// (CLOCK_MONOTONIC): fibers sleeping until equal time points wake together,
+// in the order they began sleeping, and fibers wake in deadline order.
+// Always suspends: a deadline already past behaves as sleep_for(0).
+// time_point::max() (any deadline beyond the clock's range) sleeps until
+// cancelled. Throws as sleep_for.
+template <class Duration>
+void sleep_until(const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+  detail::sleep_until_ns(detail::deadline_ns(t), "async::this_fiber::sleep_until");
+}
+
+// True when the calling fiber has been cancelled; false outside fibers.
+// Does not suspend or throw: use it to stop a loop that never suspends.
+[[nodiscard]] inline bool is_cancelled() noexcept { return async_is_cancelled() != 0; }
+
+// The calling fiber's handle; outside any fiber, a handle that names no fiber.
+[[nodiscard]] inline fiber_handle self() noexcept {
+  const async_fiber_handle_t h = async_self();
+  return h.status == ASYNC_OK ? fiber_handle(h) : fiber_handle();
+}
+
+}  // namespace this_fiber
+
+// -------------------------------------------------------------------- fiber
+
+template <class T>
+class fiber;
+
+namespace detail {
+
+// Where a fiber's result waits for join(): a T, a T& (as a pointer), or nothing.
+template <class T>
+class result_slot {
+ public:
+  result_slot() noexcept {}
+  ~result_slot() {}
+  result_slot(const result_slot&) = delete;
+  result_slot& operator=(const result_slot&) = delete;
+
+  // Constructs the result in place from the callable's prvalue (no move).
+  template <class F>
+  void emplace_from(F&& f) {
+    ::new (static_cast<void*>(std::addressof(value_))) stored(std::invoke(std::forward<F>(f)));
+  }
+  T take() { return std::move(value_); }
+  void destroy() noexcept { value_.~stored(); }
+
+ private:
+  using stored = std::remove_cv_t<T>;
+  union {
+    stored value_;
+  };
+};
+
+template <class T>
+class result_slot<T&> {
+ public:
+  template <class F>
+  void emplace_from(F&& f) {
+    ptr_ = std::addressof(std::invoke(std::forward<F>(f)));
+  }
+  T& take() noexcept { return *ptr_; }
+  void destroy() noexcept {}
+
+ private:
+  T* ptr_ = nullptr;
+};
+
+template <>
+class result_slot<void> {
+ public:
+  template <class F>
+  void emplace_from(F&& f) {
+    std::invoke(std::forward<F>(f));
+  }
+  void take() noexcept {}
+  void destroy() noexcept {}
+};
+
+enum class fiber_outcome : unsigned char { pending, value, exception, cancelled };
+
+// The state a fiber and its fiber<T> share: one heap allocation, made by
+// spawn, holding the callable (in fiber_state_for) and the outcome. It is
+// freed by join(), by ~fiber when the fiber has ended, or else by the
+// trampoline when the fiber ends after its fiber<T> let go (detached).
+template <class T>
+struct fiber_state {
+  fiber_state() = default;
+  fiber_state(const fiber_state&) = delete;
+  fiber_state& operator=(const fiber_state&) = delete;
+  virtual ~fiber_state() {
+    if (outcome_ == fiber_outcome::value) result_.destroy();
+  }
+
+  // The fiber will never run (cancelled before it started): it ends cancelled.
+  void end_unstarted() noexcept {
+    outcome_ = fiber_outcome::cancelled;
+    done_ = true;
+  }
+
+  result_slot<T> result_;
+  std::exception_ptr error_;                         // when outcome_ is exception
+  fiber_outcome outcome_ = fiber_outcome::pending;  // final once done_
+  bool started_ = false;   // the trampoline has begun: the callable runs or ran
+  bool done_ = false;      // the trampoline will not touch the state again
+  bool detached_ = false;  // no fiber<T> owns the state any more
+};
+
+template <class F, class T>
+struct fiber_state_for final : fiber_state<T> {
+  template <class G>
+  explicit fiber_state_for(G&& g) : fn_(std::forward<G>(g)) {}
+  ~fiber_state_for() override {
+    if (!this->started_) fn_.~F();
+  }
+
+  // The async_fn of every C++ fiber. Runs on the fiber's stack; nothing
+  // escapes it (noexcept), so nothing unwinds into the C layer.
+  static void trampoline(void* user) noexcept {
+    auto* s = static_cast<fiber_state_for*>(user);
+    s->started_ = true;
+    try {
+      s->result_.emplace_from(std::move(s->fn_));
+      s->outcome_ = fiber_outcome::value;
+    } catch (const cancelled&) {
+      s->outcome_ = fiber_outcome::cancelled;
+    } catch (...) {
+      // Like std::thread: an exception nobody can join for ends the program.
+      if (s->detached_) std::terminate();
+      s->error_ = std::current_exception();
+      s->outcome_ = fiber_outcome::exception;
+    }
+    // The callable (and what it captured) is destroyed on the fiber, as
+    // std::thread destroys its copy on the new thread.
+    s->fn_.~F();
+    s->done_ = true;
+    if (s->detached_) delete s;
+  }
+
+  union {
+    F fn_;
+  };
+};
+
+template <class F>
+using spawn_result_t = std::invoke_result_t<std::decay_t<F>>;
+
+// What spawn accepts: a callable, invoked as an rvalue with no arguments
+// (like std::thread), whose result join() can hand back.
+template <class F>
+concept spawnable = std::constructible_from<std::decay_t<F>, F> && std::invocable<std::decay_t<F>> &&
+                    (std::is_void_v<spawn_result_t<F>> || std::is_lvalue_reference_v<spawn_result_t<F>> ||
+                     std::move_constructible<std::remove_cv_t<spawn_result_t<F>>>);
+
+struct fiber_access;
+
+template <class F>
+fiber<spawn_result_t<F>> spawn_on(async_runtime_t* rt, F&& f, const char* where);
+
+}  // namespace detail
+
+// Owns a fiber started by async::spawn and, once it ends, its result.
+// Move-only. Destroying (or move-assigning over) a joinable fiber<T> detaches
+// it, as detach() does. A fiber<T> may outlive its runtime, but then it may
+// only be destroyed: join(), cancel() and handle().cancel() read the runtime.
+template <class T>
+class fiber {
+ public:
+  using result_type = T;
+
+  fiber() noexcept = default;  // owns no fiber
+  fiber(fiber&& other) noexcept
+      : h_(std::exchange(other.h_, async_fiber_handle_t{})), state_(std::exchange(other.state_, nullptr)) {}
+  fiber& operator=(fiber&& other) noexcept {
+    if (this != &other) {
+      release();
+      h_ = std::exchange(other.h_, async_fiber_handle_t{});
+      state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+  }
+  ~fiber() { release(); }
+
+  // True until join() or detach() (or a move) gives the fiber up.
+  [[nodiscard]] bool joinable() const noexcept { return state_ != nullptr; }
+
+  // The fiber's handle while joinable; a handle that names no fiber after.
+  [[nodiscard]] fiber_handle handle() const noexcept { return fiber_handle(h_); }
+
+  // Waits for the fiber to end and hands over its outcome; afterwards the
+  // fiber<T> is no longer joinable and its state is freed.
+  // Inside a fiber: suspends the caller until the fiber ends. Outside any
+  // fiber: drives the fiber's runtime (runs its fibers on this thread) until
+  // it ends, as async_await does. Returns at once if it has already ended.
+  // Returns the callable's result (a T& result refers to what the callable
+  // returned). Rethrows, as it was thrown, the exception the callable let
+  // escape. Throws async::cancelled when the fiber ended as cancelled: the
+  // callable let async::cancelled escape, or the fiber was cancelled before it
+  // started (it never ran). A fiber that was cancelled but caught
+  // async::cancelled and returned normally gives its result.
+  // Also throws, leaving the fiber<T> joinable:
+  //  - async::cancelled when the *calling* fiber is cancelled and this fiber
+  //    has not ended (a fiber that has ended is still joined);
+  //  - async::error(einval) when not joinable, when joining the calling fiber
+  //    itself or, inside a fiber, a fiber of another runtime;
+  //  - async::error(edeadlk) outside a fiber when the fiber can never end;
+  //  - async::error(estate) from a thread that does not own the runtime.
+  T join() {
+    if (state_ == nullptr) throw error(status::einval, "async::fiber::join");
+    if (!state_->done_) {
+      const async_status_t st = async_await(h_);
+      if (!state_->done_) {
+        if (!ended_without_running(st)) detail::throw_status(st, "async::fiber::join");
+        state_->end_unstarted();
+      }
+    }
+    std::unique_ptr<detail::fiber_state<T>> s(std::exchange(state_, nullptr));
+    h_ = async_fiber_handle_t{};
+    switch (s->outcome_) {
+      case detail::fiber_outcome::value:
+        return s->result_.take();
+      case detail::fiber_outcome::exception:
+        std::rethrow_exception(s->error_);
+      default:
+        throw cancelled();
+    }
+  }
+
+  // Cancels the fiber (async_cancel); does not suspend, and it stays
+  // joinable. A fiber that has not started never runs (join() throws
+  // async::cancelled); a suspended one resumes with async::cancelled thrown
+  // from its suspending call; a running one (the caller itself) gets it at
+  // its next one. No-op once the fiber has ended. Throws async::error:
+  // einval when not joinable, estate from a thread that does not own the
+  // runtime.
+  void cancel() {
+    if (state_ == nullptr) throw error(status::einval, "async::fiber::cancel");
+    if (state_->done_) return;
+    const async_status_t st = async_cancel(h_);
+    // A record is recycled only after its fiber ended: EINVAL for a fiber
+    // that never started means it ended without running.
+    if (st != ASYNC_OK && !(st == ASYNC_EINVAL && !state_->started_)) {
+      detail::throw_status(st, "async::fiber::cancel");
+    }
+    if (!state_->started_) state_->end_unstarted();
+  }
+
+  // Lets the fiber run on unowned; the fiber<T> is no longer joinable.
+  // If the fiber has ended, its state (and an exception it stored) is freed
+  // now; otherwise the fiber frees it when it ends, and an exception other
+  // than async::cancelled escaping its callable then calls std::terminate,
+  // as for a std::thread. One case leaks the state (a few dozen bytes
+  // plus the callable): a detached fiber that never runs because it was
+  // cancelled through a raw handle before it started, or because its runtime
+  // was shut down first; the C API has no way to tell that a fiber ended
+  // without running except awaiting it. Throws async::error(einval) when not
+  // joinable.
+  void detach() {
+    if (state_ == nullptr) throw error(status::einval, "async::fiber::detach");
+    release();
+  }
+
+ private:
+  friend struct detail::fiber_access;
+  fiber(const async_fiber_handle_t& h, detail::fiber_state<T>* s) noexcept : h_(h), state_(s) {}
+
+  // After async_await returned `st` and the callable has not ended: true
+  // when the fiber ended without running (cancelled before it started).
+  // ECANCELED says so unless the caller itself is cancelled (then it is
+  // ambiguous, and join throws). EINVAL says so for a stale handle (the
+  // record was recycled after the fiber ended), unless it came from joining,
+  // inside a fiber, a fiber of another runtime.
+  bool ended_without_running(async_status_t st) const noexcept {
+    if (state_->started_) return false;
+    if (st == ASYNC_ECANCELED) return async_is_cancelled() == 0;
+    if (st != ASYNC_EINVAL) return false;
+    const async_fiber_handle_t self = async_self();
+    return self.status != ASYNC_OK || self.runtime == h_.runtime;
+  }
+
+  void release() noexcept {
+    if (state_ == nullptr) return;
+    if (state_->done_) {
+      delete state_;
+    } else {
+      state_->detached_ = true;
+    }
+    state_ = nullptr;
+    h_ = async_fiber_handle_t{};
+  }
+
+  async_fiber_handle_t h_{};
+  detail::fiber_state<T>* state_ = nullptr;
+};
+
+namespace detail {
+
+struct fiber_access {
+  template <class T>
+  static fiber<T> make(const async_fiber_handle_t& h, fiber_state<T>* s) noexcept {
+    return fiber<T>(h, s);
+  }
+};
+
+template <class F>
+fiber<spawn_result_t<F>> spawn_on(async_runtime_t* rt, F&& f, const char* where) {
+  using T = spawn_result_t<F>;
+  using state = fiber_state_for<std::decay_t<F>, T>;
+  auto s = std::make_unique<state>(std::forward<F>(f));
+  const async_fiber_handle_t h = async_spawn_ex(rt, &state::trampoline, s.get(), nullptr);
+  if (h.status != ASYNC_OK) [[unlikely]] throw_status(h.status, where);
+  return fiber_access::make<T>(h, s.release());
+}
+
+}  // namespace detail
+
+// Starts `f()` as a new fiber and returns the fiber<T> that owns it, T being
+// f's result type (void allowed). The callable is moved (or copied) into the
+// fiber's state, invoked there as an rvalue, and destroyed on the fiber when
+// it returns (when the state is freed, for a fiber that never ran).
+// Spawning does not run anything: the fiber first runs when the
+// scheduler reaches it, in spawn order. Does not suspend.
+// This form spawns on the calling fiber's runtime, or outside any fiber on
+// the calling thread's global runtime (async_spawn).
+// Throws async::error: efull past task_capacity, enomem when no stack could
+// be had, estate from a thread that does not own the runtime; std::bad_alloc
+// (or what the callable's copy throws) when the state cannot be made. On a
+// throw nothing was spawned.
+template <class F>
+  requires detail::spawnable<F>
+fiber<detail::spawn_result_t<F>> spawn(F&& f) {
+  return detail::spawn_on(nullptr, std::forward<F>(f), "async::spawn");
+}
+
+// As spawn(f), on the runtime `rt`.
+template <class F>
+  requires detail::spawnable<F>
+fiber<detail::spawn_result_t<F>> spawn(runtime& rt, F&& f) {
+  return detail::spawn_on(rt.native(), std::forward<F>(f), "async::spawn");
+}
+
+}  // namespace async
+
+#undef ASYNC_HPP_COLD
+
+#endif  // ASYNC_HPP
