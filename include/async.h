@@ -174,6 +174,14 @@ typedef struct async_spawn_options {
   size_t stack_size; /* bytes at `stack`; at least ASYNC_MIN_STACK_SIZE */
   const char *name;  /* for diagnostics (overflow report, debugger); kept as a
                         pointer, so it must outlive the fiber. May be NULL. */
+  async_fn on_discard; /* called with `user` when fn will never run or never
+                        return: the fiber was cancelled before it started
+                        (called from async_cancel), or the runtime was shut
+                        down while the fiber was unfinished (called from
+                        async_runtime_shutdown; a started fiber's stack is
+                        then dropped without unwinding). Never called for a
+                        fiber whose fn returned. Must not block or use the
+                        runtime being shut down. May be NULL. */
 } async_spawn_options_t;
 
 /* The smallest stack a fiber may have, pooled (fiber_stack_size) or your own. */

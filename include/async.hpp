@@ -311,8 +311,6 @@ class fiber_handle {
   // from its suspending call; a running one gets it at its next one. No-op
   // for a fiber that has ended. Throws async::error: einval for a handle
   // that names no fiber or is stale, estate from a foreign thread.
-  // Prefer fiber<T>::cancel() for a fiber you own: cancelling a *detached*
-  // fiber here before it starts leaks its C++ state (see fiber<T>).
   void cancel() const {
     const async_status_t st = async_cancel(h_);
     if (st != ASYNC_OK) detail::throw_status(st, "async::fiber_handle::cancel");
@@ -545,6 +543,22 @@ struct fiber_state_for final : fiber_state<T> {
     if (s->detached_) delete s;
   }
 
+  // async_spawn_options_t::on_discard: the trampoline will never run, or
+  // never return (the fiber was cancelled before it started, or its runtime
+  // was shut down first). The fiber ends as cancelled; a detached fiber's
+  // state is freed. The callable of a fiber dropped mid-run is not
+  // destroyed: its stack was discarded without unwinding.
+  static void discard(void* user) noexcept {
+    auto* s = static_cast<fiber_state_for*>(user);
+    if (s->started_) {
+      s->outcome_ = fiber_outcome::cancelled;
+      s->done_ = true;
+    } else {
+      s->end_unstarted();
+    }
+    if (s->detached_) delete s;
+  }
+
   union {
     F fn_;
   };
@@ -657,12 +671,9 @@ class fiber {
   // If the fiber has ended, its state (and an exception it stored) is freed
   // now; otherwise the fiber frees it when it ends, and an exception other
   // than async::cancelled escaping its callable then calls std::terminate,
-  // as for a std::thread. One case leaks the state (a few dozen bytes
-  // plus the callable): a detached fiber that never runs because it was
-  // cancelled through a raw handle before it started, or because its runtime
-  // was shut down first; the C API has no way to tell that a fiber ended
-  // without running except awaiting it. Throws async::error(einval) when not
-  // joinable.
+  // as for a std::thread. A detached fiber that never runs (cancelled
+  // before it started, or its runtime shut down first) frees its state then.
+  // Throws async::error(einval) when not joinable.
   void detach() {
     if (state_ == nullptr) throw error(status::einval, "async::fiber::detach");
     release();
@@ -715,7 +726,9 @@ fiber<spawn_result_t<F>> spawn_on(async_runtime_t* rt, F&& f, const char* where)
   using T = spawn_result_t<F>;
   using state = fiber_state_for<std::decay_t<F>, T>;
   auto s = std::make_unique<state>(std::forward<F>(f));
-  const async_fiber_handle_t h = async_spawn_ex(rt, &state::trampoline, s.get(), nullptr);
+  async_spawn_options_t opts{};
+  opts.on_discard = &state::discard;
+  const async_fiber_handle_t h = async_spawn_ex(rt, &state::trampoline, s.get(), &opts);
   if (h.status != ASYNC_OK) [[unlikely]] throw_status(h.status, where);
   return fiber_access::make<T>(h, s.release());
 }

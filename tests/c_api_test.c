@@ -180,6 +180,39 @@ static void test_user_stack(void)
     async_runtime_shutdown(&rt);
 }
 
+/* --- on_discard: nothing is lost when a fiber never runs or never ends ---- */
+
+static void discarded(void *user) { note((const char *)user); }
+
+static void sleep_long(void *user)
+{
+    (void)user;
+    async_sleep_ms(60000);
+}
+
+static void test_on_discard(void)
+{
+    async_runtime_t rt;
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    reset_trace();
+    async_spawn_options_t opts = {0};
+    opts.on_discard = discarded;
+    async_fiber_handle_t ran = async_spawn_ex(&rt, named, "ran", &opts);
+    async_fiber_handle_t never = async_spawn_ex(&rt, named, "never-ran", &opts);
+    async_fiber_handle_t parked = async_spawn_ex(&rt, sleep_long, "parked-dropped", &opts);
+    CHECK_STATUS(async_cancel(never), ASYNC_OK); /* called right here */
+    CHECK(strcmp(trace, "never-ran ") == 0);
+    CHECK_STATUS(async_await(ran), ASYNC_OK); /* ran to its end: no call */
+    CHECK(strcmp(trace, "never-ran ran ") == 0);
+    async_spawn_ex(&rt, named, "unstarted-dropped", &opts);
+    async_runtime_stats_t st;
+    CHECK_STATUS(async_runtime_stats(&rt, &st), ASYNC_OK);
+    CHECK(st.fibers_live == 2);
+    (void)parked;
+    async_runtime_shutdown(&rt); /* the parked one and the unstarted one */
+    CHECK(strcmp(trace, "never-ran ran parked-dropped unstarted-dropped ") == 0);
+}
+
 /* --- misuse ---------------------------------------------------------------- */
 
 static void test_misuse(void)
@@ -212,6 +245,7 @@ int main(void)
     test_custom_runtime_await_and_cancel();
     test_capacity_and_deadlock();
     test_user_stack();
+    test_on_discard();
     test_misuse();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -44,6 +44,7 @@ async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
   t->user_stack_lo = own_stack ? static_cast<char*>(opts->stack) : nullptr;
   t->user_stack_size = own_stack ? opts->stack_size : 0;
   t->name = opts != nullptr ? opts->name : nullptr;
+  t->on_discard = opts != nullptr ? opts->on_discard : nullptr;
   t->eh = eh_globals{};
   t->fp = fp_control_capture();
   t->wake_status = ASYNC_OK;

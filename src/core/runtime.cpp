@@ -58,6 +58,11 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
 }
 
 void runtime_destroy(runtime* rt) noexcept {
+  // First tell the owners of unfinished fibers, while everything is intact.
+  for (std::size_t i = 0; i < rt->task_capacity; ++i) {
+    task& t = rt->tasks[i];
+    if (t.state != task_state::free && t.on_discard != nullptr) t.on_discard(t.user);
+  }
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];
     if (t.state == task_state::free) continue;

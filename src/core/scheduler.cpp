@@ -214,6 +214,8 @@ task* pick_next_slow(runtime& rt) noexcept {
 
 void finish_unstarted(task* t) noexcept {
   runtime& rt = *t->rt;
+  async_fn discard = t->on_discard;
+  void* user = t->user;
   t->state = task_state::done;
   t->outcome = ASYNC_ECANCELED;
   while (task* w = t->awaiters.pop_front()) {
@@ -228,6 +230,8 @@ void finish_unstarted(task* t) noexcept {
     --rt.fresh_pooled;
   }
   free_record(rt, t);
+  // Last: the callback may spawn, which could reuse this very record.
+  if (discard != nullptr) discard(user);
 }
 
 async_status_t drive(runtime& rt) noexcept {
