@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/arch/sanitizer.h"
 #include "../src/arch/shadow_stack.h"
 #include "support/runtime_fixture.h"
 
@@ -235,7 +236,11 @@ int count_shadow_stack_vmas() {
 
 // ------------------------------------------------------------- fiber tests
 
-class ShadowStackFibers : public async_test::RuntimeTest {};
+class ShadowStackFibers : public async_test::RuntimeTest {
+ protected:
+  // Deep call chains: ASan's redzones make each frame several times larger.
+  ShadowStackFibers() { cfg_.fiber_stack_size = ASYNC_ASAN ? 1024 * 1024 : 0; }
+};
 
 // Returns through `depth` real frames: with shadow stacks each ret is checked.
 __attribute__((noinline)) int descend(int depth) {
