@@ -184,22 +184,35 @@ task* pick_next_slow(runtime& rt) noexcept {
   }
 }
 
-[[noreturn]] void fiber_finish(task* self) noexcept {
-  runtime& rt = *self->rt;
-  self->state = task_state::done;
-  self->outcome = self->cancelled ? ASYNC_ECANCELED : ASYNC_OK;
-  while (task* w = self->awaiters.pop_front()) {
+namespace {
+
+// Records how `t` ended, wakes its awaiters, hands its stack on and frees its
+// record. For a fiber that ends running, the stack is still the one it runs
+// on (see release_stack).
+void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
+  t->state = task_state::done;
+  t->outcome = outcome;
+  while (task* w = t->awaiters.pop_front()) {
     w->wait_list = nullptr;
-    wake(w, self->outcome);
+    wake(w, outcome);
   }
   --rt.live;
-  if (stack_slot* s = self->stack) {
-    self->stack = nullptr;
+  if (stack_slot* s = t->stack) {
+    t->stack = nullptr;
     release_stack(rt, s);
+  } else if (t->sp == nullptr && t->user_stack_lo == nullptr) {
+    --rt.fresh_pooled;  // never started: it was counted as needing a stack
   }
-  valgrind_deregister_stack(self->valgrind_id);
-  self->valgrind_id = 0;
-  free_record(rt, self);
+  valgrind_deregister_stack(t->valgrind_id);
+  t->valgrind_id = 0;
+  free_record(rt, t);
+}
+
+}  // namespace
+
+[[noreturn]] void fiber_finish(task* self) noexcept {
+  runtime& rt = *self->rt;
+  end_fiber(rt, self, self->cancelled ? ASYNC_ECANCELED : ASYNC_OK);
 
   task* next = pick_next(rt);
   if (next->sp == nullptr) prepare_context(rt, next);
@@ -213,23 +226,9 @@ task* pick_next_slow(runtime& rt) noexcept {
 }
 
 void finish_unstarted(task* t) noexcept {
-  runtime& rt = *t->rt;
   async_fn discard = t->on_discard;
   void* user = t->user;
-  t->state = task_state::done;
-  t->outcome = ASYNC_ECANCELED;
-  while (task* w = t->awaiters.pop_front()) {
-    w->wait_list = nullptr;
-    wake(w, t->outcome);
-  }
-  --rt.live;
-  if (stack_slot* s = t->stack) {
-    t->stack = nullptr;
-    release_stack(rt, s);
-  } else if (t->user_stack_lo == nullptr) {
-    --rt.fresh_pooled;
-  }
-  free_record(rt, t);
+  end_fiber(*t->rt, t, ASYNC_ECANCELED);
   // Last: the callback may spawn, which could reuse this very record.
   if (discard != nullptr) discard(user);
 }
