@@ -156,6 +156,12 @@ typedef struct async_fiber_handle {
 /* Queue `fn(user)` as a new fiber. It does not run yet: it first runs when the
  * scheduler reaches it, in spawn order. Inside a fiber it spawns on that
  * fiber's runtime; outside, on the calling thread's global runtime.
+ * FP control state (rounding mode, FTZ/DAZ, exception masks: MXCSR and the
+ * x87 control word, FPCR on arm64): a fiber starts with the state the
+ * driving thread had when it began running the runtime (async_runtime_run,
+ * async_run or a top-level async_await), whoever spawned it; from then on
+ * the state is the fiber's own and survives its switches. Built with
+ * -DASYNC_FIBER_SAVE_X87=0, the state belongs to the thread instead.
  * handle.status: ASYNC_OK; ASYNC_EINVAL for a NULL fn; ASYNC_EFULL past
  * task_capacity (nothing changes); ASYNC_ENOMEM when no stack could be mapped
  * or guarded (a message on stderr says why, once per runtime); ASYNC_ESTATE

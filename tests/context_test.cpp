@@ -60,16 +60,23 @@ TEST_F(ContextTest, EachFiberKeepsItsOwnRoundingMode) {
   EXPECT_EQ(std::fegetround(), FE_TONEAREST) << "a fiber's mode leaked into the thread";
 }
 
-TEST_F(ContextTest, NewFibersInheritTheSpawnersRoundingMode) {
+TEST_F(ContextTest, NewFibersStartWithTheDrivingThreadsRoundingMode) {
 #if defined(ASYNC_TEST_SAVE_X87_OFF)
   GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0";
 #endif
   rounding_guard guard;
   std::fesetround(FE_TOWARDZERO);
-  spawn([this] { trace.push_back(std::fegetround() == FE_TOWARDZERO ? "inherited" : "not inherited"); });
-  std::fesetround(FE_TONEAREST);
+  spawn([this] {
+    trace.push_back(std::fegetround() == FE_TOWARDZERO ? "driver's mode" : "other mode");
+    std::fesetround(FE_UPWARD);
+    // A child of a fiber that changed its own mode starts with the driver's.
+    spawn([this] { trace.push_back(std::fegetround() == FE_TOWARDZERO ? "child: driver's mode" : "child: other"); });
+    async_yield();
+    trace.push_back(std::fegetround() == FE_UPWARD ? "parent kept upward" : "parent lost its mode");
+  });
   ASSERT_EQ(run(), ASYNC_OK);
-  EXPECT_EQ(trace, (Trace{"inherited"}));
+  EXPECT_EQ(trace, (Trace{"driver's mode", "child: driver's mode", "parent kept upward"}));
+  EXPECT_EQ(std::fegetround(), FE_TOWARDZERO) << "the driver's own mode changed";
 }
 
 // Uses about `depth` KiB of stack.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// fp_control.h: the FP control state a fresh fiber starts with. A fiber
-// inherits the state of the code that spawned it (as a thread inherits its
-// creator's), captured at spawn and written into its first frame when it is
-// first dispatched: the dispatcher's own state must not leak into it. Only
-// with ASYNC_FIBER_SAVE_X87; otherwise the state belongs to the thread.
+// fp_control.h: the FP control state a fresh fiber starts with: the state
+// the driving thread had when it began running the runtime (captured once
+// per run or top-level await), written into the fiber's first frame. Not the
+// dispatcher's state: whichever fiber happens to dispatch it must not leak
+// into it. Only with ASYNC_FIBER_SAVE_X87; otherwise the state belongs to the
+// thread.
 #pragma once
 
 #include <cstdint>

@@ -46,7 +46,6 @@ async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
   t->name = opts != nullptr ? opts->name : nullptr;
   t->on_discard = opts != nullptr ? opts->on_discard : nullptr;
   t->eh = eh_globals{};
-  t->fp = fp_control_capture();
   t->wake_status = ASYNC_OK;
   t->outcome = ASYNC_OK;
   t->cancelled = false;

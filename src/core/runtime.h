@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "../arch/context.h"
+#include "../arch/fp_control.h"
 #include "../stack/stack_pool.h"
 #include "assert.h"
 #include "async.h"
@@ -50,6 +51,7 @@ struct runtime {
   const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await
   eh_globals* eh = nullptr; // the owner thread's exception globals
+  fp_control fp_initial{};  // FP control state fresh fibers start with (see drive)
   std::uint64_t switches = 0;
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release

@@ -134,7 +134,7 @@ void prepare_context(runtime& rt, task* t) noexcept {
     size = rt.pool.stack_bytes();
   }
   san_on_create(t->san, lo, size, false);
-  t->sp = ctx_make(lo + size, fiber_main, t, t->fp);
+  t->sp = ctx_make(lo + size, fiber_main, t, rt.fp_initial);
   if (!shstk_prepare(t->shstk, t->sp, size)) {
     // Only with CET shadow stacks active, when the kernel refuses one more
     // shadow stack: the fiber cannot run safely, and it cannot be refused
@@ -237,6 +237,10 @@ async_status_t drive(runtime& rt) noexcept {
   task* root = &rt.root;
   rt.driving = true;
   rt.eh = thread_eh_globals();
+  // Fresh fibers start with the FP control state the driving thread has now.
+  // Read once per drive, not per spawn: reading MXCSR costs several ns on
+  // some CPUs (stmxcsr is microcoded).
+  rt.fp_initial = fp_control_capture();
   tls_current = root;
   root->state = task_state::parked;
   task* next = pick_next(rt);

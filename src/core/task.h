@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../arch/fp_control.h"
 #include "../arch/sanitizer.h"
 #include "../arch/shadow_stack.h"
 #include "async.h"
@@ -70,7 +69,6 @@ struct task {
   std::uint32_t slot = 0;                     // index in the task table
   const char* name = nullptr;
   eh_globals eh{};
-  fp_control fp{};  // FP control state captured at spawn
   async_status_t wake_status = ASYNC_OK;  // what the blocking call returns
   async_status_t outcome = ASYNC_OK;      // how the fiber ended
   task_state state = task_state::free;

@@ -79,9 +79,11 @@ class stack_pool {
 
  private:
   struct slab;
-  async_status_t grow(std::size_t wanted) noexcept;
-  async_status_t map_slab(std::size_t slots) noexcept;
-  void trim_slow(std::size_t keep) noexcept;
+  // Cold and out of line: with LTO, inlining them would give every spawn
+  // their stack frame and register saves.
+  [[gnu::cold, gnu::noinline]] async_status_t grow(std::size_t wanted) noexcept;
+  [[gnu::cold, gnu::noinline]] async_status_t map_slab(std::size_t slots) noexcept;
+  [[gnu::cold, gnu::noinline]] void trim_slow(std::size_t keep) noexcept;
   void report_once(const char* what, int err) noexcept;
 
   slab* slabs_ = nullptr;
