@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// scheduler_bench.cpp: scheduler-level costs, in the shapes of the peers'
+// micro-benchmarks (/work/shared/peers/micro): yield between fibers, and
+// spawn + run + await of an empty fiber, one at a time or in batches.
+#include <vector>
+
+#include "bench_common.h"
+
+namespace {
+
+// ---------------------------------------------------------------- yield
+
+struct ring_state {
+  benchmark::State* state;
+  bool stop;
+};
+
+void ring_member(void* arg) {
+  auto* r = static_cast<ring_state*>(arg);
+  while (!r->stop) async_yield();
+}
+
+// One iteration: this fiber yields once, then every other fiber of the ring
+// yields once before it runs again: `fibers` yields per iteration.
+void timed_ring(void* arg) {
+  auto* r = static_cast<ring_state*>(arg);
+  for (int i = 0; i < 10000; ++i) async_yield();
+  for (auto _ : *r->state) async_yield();
+  r->stop = true;
+}
+
+// BM_Yield: `fibers` fibers yield in turn; per_op = one yield, i.e. total
+// time / (fibers x rounds). fibers:2 is the peers' shape (total / 2N).
+void BM_Yield(benchmark::State& state) {
+  const auto fibers = static_cast<std::size_t>(state.range(0));
+  bench::runtime rt(fibers + 16, fibers + 16);
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  ring_state r{&state, false};
+  if (!bench::check(state, rt.spawn(timed_ring, &r).status, "spawn")) return;
+  for (std::size_t i = 1; i < fibers; ++i) {
+    if (!bench::check(state, rt.spawn(ring_member, &r).status, "spawn")) return;
+  }
+  if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  bench::per_op(state, static_cast<double>(fibers));
+}
+BENCHMARK(BM_Yield)->ArgName("fibers")->Arg(2)->Arg(4)->Arg(1000)->UseRealTime();
+
+// ---------------------------------------------------------------- spawn + await
+
+void empty_fiber(void*) {}
+
+struct spawn_state {
+  benchmark::State* state;
+  std::size_t batch;
+  async_status_t status;
+};
+
+// Spawns `batch` empty fibers, then awaits each: they all run in between.
+inline async_status_t spawn_await_batch(async_fiber_handle_t* handles, std::size_t batch) {
+  for (std::size_t i = 0; i < batch; ++i) {
+    handles[i] = async_spawn(empty_fiber, nullptr);
+    if (handles[i].status != ASYNC_OK) return handles[i].status;
+  }
+  for (std::size_t i = 0; i < batch; ++i) {
+    if (async_status_t st = async_await(handles[i]); st != ASYNC_OK) return st;
+  }
+  return ASYNC_OK;
+}
+
+void timed_spawner(void* arg) {
+  auto* s = static_cast<spawn_state*>(arg);
+  std::vector<async_fiber_handle_t> handles(s->batch);
+  // Warm-up: maps the stacks and touches the records the loop will reuse.
+  for (int i = 0; i < 2; ++i) {
+    if ((s->status = spawn_await_batch(handles.data(), s->batch)) != ASYNC_OK) return;
+  }
+  for (std::size_t i = 0; i < 1000 / s->batch; ++i) {
+    if ((s->status = spawn_await_batch(handles.data(), s->batch)) != ASYNC_OK) return;
+  }
+  for (auto _ : *s->state) {
+    if (async_status_t st = spawn_await_batch(handles.data(), s->batch); st != ASYNC_OK) {
+      s->status = st;
+      s->state->SkipWithError("spawn/await failed");
+      break;
+    }
+  }
+}
+
+// BM_SpawnAwait: spawn + run + await of an empty fiber, from inside a fiber
+// (as Tokio's block_on future, Go's main goroutine and Boost's main fiber do);
+// batch:1 spawns and awaits one at a time, batch:1000 spawns 1000 then awaits
+// them all. per_op = one fiber.
+void BM_SpawnAwait(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  bench::runtime rt;
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  spawn_state s{&state, batch, ASYNC_OK};
+  if (!bench::check(state, rt.spawn(timed_spawner, &s).status, "spawn")) return;
+  if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  if (!bench::check(state, s.status, "spawn/await")) return;
+  bench::per_op(state, static_cast<double>(batch));
+}
+BENCHMARK(BM_SpawnAwait)->ArgName("batch")->Arg(1)->Arg(1000)->UseRealTime();
+
+// BM_SpawnAwaitFromThread: the same from the thread outside any fiber:
+// async_spawn_with, then a top-level async_await, which drives the runtime.
+void BM_SpawnAwaitFromThread(benchmark::State& state) {
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  bench::runtime rt;
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  std::vector<async_fiber_handle_t> handles(batch);
+  auto once = [&]() -> async_status_t {
+    for (std::size_t i = 0; i < batch; ++i) {
+      handles[i] = rt.spawn(empty_fiber, nullptr);
+      if (handles[i].status != ASYNC_OK) return handles[i].status;
+    }
+    for (std::size_t i = 0; i < batch; ++i) {
+      if (async_status_t st = async_await(handles[i]); st != ASYNC_OK) return st;
+    }
+    return ASYNC_OK;
+  };
+  for (std::size_t i = 0; i < 2 + 1000 / batch; ++i) {
+    if (!bench::check(state, once(), "spawn/await (warm-up)")) return;
+  }
+  for (auto _ : state) {
+    if (async_status_t st = once(); st != ASYNC_OK) {
+      bench::check(state, st, "spawn/await");
+      break;
+    }
+  }
+  bench::per_op(state, static_cast<double>(batch));
+}
+BENCHMARK(BM_SpawnAwaitFromThread)->ArgName("batch")->Arg(1)->Arg(1000)->UseRealTime();
+
+}  // namespace
