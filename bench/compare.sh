@@ -136,7 +136,7 @@ if [[ $SKIP_ASYNC != 1 ]]; then
                 fi
             } 2>>"$BUILD/stderr.interleaved.log" | tag "r$r" >>"$INTERLEAVED"
             run_ours_speed "r$r" "$INTERLEAVE_REPS" "$imin" \
-                'BM_Yield/fibers:2$|BM_Yield/fibers:2/|BM_SpawnAwait/' >>"$INTERLEAVED"
+                'BM_YieldSameLoop/|BM_Yield/fibers:2$|BM_Yield/fibers:2/|BM_SpawnAwait/' >>"$INTERLEAVED"
         done
     fi
 
@@ -172,11 +172,12 @@ echo
 
 # rows: operation|our label|peer label|peer name|target (max ours/peer) or -
 cat >"$BUILD/compare_rows.txt" <<'ROWS'
-yield, ns per yield (2 fibers)|async.BM_Yield/fibers:2|ctx.boost_jump_fcontext.roundtrip|Boost.Context raw jump_fcontext round trip|1.0
-yield, ns per yield (2 fibers)|async.BM_Yield/fibers:2|ctx.boost_context_fiber.roundtrip|Boost.Context fiber::resume round trip|-
-yield, ns per yield (2 fibers)|async.BM_Yield/fibers:2|bfiber.yield|Boost.Fiber this_fiber::yield|-
-yield, ns per yield (2 fibers)|async.BM_Yield/fibers:2|go.gosched_yield|Go runtime.Gosched|-
-yield, ns per yield (2 fibers)|async.BM_Yield/fibers:2|tokio.yield_now|Tokio yield_now|-
+yield, ns per yield (2 fibers, same loop: the peers' shape)|async.BM_YieldSameLoop/fibers:2|ctx.boost_jump_fcontext.roundtrip|Boost.Context raw jump_fcontext round trip|1.0
+yield, ns per yield (2 fibers, same loop: the peers' shape)|async.BM_YieldSameLoop/fibers:2|ctx.boost_context_fiber.roundtrip|Boost.Context fiber::resume round trip|-
+yield, ns per yield (2 fibers, same loop: the peers' shape)|async.BM_YieldSameLoop/fibers:2|bfiber.yield|Boost.Fiber this_fiber::yield|-
+yield, ns per yield (2 fibers, same loop: the peers' shape)|async.BM_YieldSameLoop/fibers:2|go.gosched_yield|Go runtime.Gosched|-
+yield, ns per yield (2 fibers, same loop: the peers' shape)|async.BM_YieldSameLoop/fibers:2|tokio.yield_now|Tokio yield_now|-
+yield, ns per yield (2 fibers running different code)|async.BM_Yield/fibers:2|ctx.boost_jump_fcontext.roundtrip|Boost.Context raw jump_fcontext round trip|-
 switch round trip via yield, ns|async.BM_ContextSwitch|ctx.boost_jump_fcontext.roundtrip|Boost.Context raw jump_fcontext round trip|-
 switch round trip via yield, ns|async.BM_ContextSwitch|ctx.ucontext_swapcontext.roundtrip|glibc swapcontext round trip|-
 spawn+run+await empty, batch 1, ns|async.BM_SpawnAwait/batch:1|tokio.spawn_join.batch1|Tokio spawn + await|0.35
@@ -200,7 +201,8 @@ ROWS
 cat >"$BUILD/compare_ours.txt" <<'ROWS'
 async.BM_ContextSwitch|round trip between 2 fibers via async_yield (2 switches), ns
 async.BM_ContextYieldSingleFiber|async_yield with no other fiber runnable (no switch), ns
-async.BM_Yield/fibers:2|yield, 2 fibers, ns per yield
+async.BM_YieldSameLoop/fibers:2|yield, 2 fibers running the same loop (the peers' shape), ns per yield
+async.BM_Yield/fibers:2|yield, 2 fibers running different code (a timing fiber and a member), ns per yield
 async.BM_Yield/fibers:4|yield, 4 fibers in turn, ns per yield
 async.BM_Yield/fibers:1000|yield, 1000 fibers in turn, ns per yield
 async.BM_SpawnAwait/batch:1|spawn+run+await empty, batch 1, from a fiber, ns

@@ -45,6 +45,32 @@ void BM_Yield(benchmark::State& state) {
 }
 BENCHMARK(BM_Yield)->ArgName("fibers")->Arg(2)->Arg(4)->Arg(1000)->UseRealTime();
 
+// The peers' exact shape (bfiber.cpp, go/main.go, rust/src/main.rs): two
+// fibers run the same loop of `n` yields; per_op = total / 2n. Unlike
+// BM_Yield, where a timing fiber and a member fiber run different code, both
+// fibers here return into the same call chain after every switch, as in the
+// peers' programs. Spawning the two costs ~0.01% of an iteration.
+constexpr std::uint64_t same_loop_yields = 20000;
+
+void same_loop(void*) {
+  for (std::uint64_t i = 0; i < same_loop_yields; ++i) async_yield();
+}
+
+void BM_YieldSameLoop(benchmark::State& state) {
+  bench::runtime rt(16, 16);
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  rt.spawn(same_loop, nullptr);  // warm-up: maps the stacks, touches the records
+  rt.spawn(same_loop, nullptr);
+  if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  for (auto _ : state) {
+    rt.spawn(same_loop, nullptr);
+    rt.spawn(same_loop, nullptr);
+    if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  }
+  bench::per_op(state, 2.0 * same_loop_yields);
+}
+BENCHMARK(BM_YieldSameLoop)->ArgName("fibers")->Arg(2)->UseRealTime();
+
 // ---------------------------------------------------------------- spawn + await
 
 void empty_fiber(void*) {}
