@@ -117,7 +117,8 @@ typedef struct async_runtime_stats {
   int reserved;
 } async_runtime_stats_t;
 
-/* Fill `out`. Returns ASYNC_OK or ASYNC_EINVAL (NULL or uninitialised rt). */
+/* Fill `out`. Returns ASYNC_OK; ASYNC_EINVAL (NULL or uninitialised rt, NULL
+ * out); ASYNC_ESTATE from a thread that does not own the runtime. */
 ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_stats_t *out);
 
 /* The global runtime: the calling thread's default runtime, created with the
@@ -143,9 +144,11 @@ typedef void (*async_fn)(void *user);
 
 /* Names a fiber. Check `status` after every spawn. A handle stays valid after
  * its fiber ends: awaiting it returns the fiber's outcome until the fiber's
- * record is recycled. Records are recycled oldest first, so that outcome stays
- * readable until task_capacity more fibers have ended; after that the handle
- * is stale and calls return ASYNC_EINVAL. A zeroed handle names no fiber. */
+ * record is reused by a later spawn. Free records are reused oldest-freed
+ * first, so the outcome stays readable for at least as many further spawns as
+ * there were free records when the fiber ended (task_capacity minus the live
+ * fibers); after that the handle is stale and calls return ASYNC_EINVAL. A
+ * zeroed handle names no fiber. */
 typedef struct async_fiber_handle {
   async_status_t status;    /* ASYNC_OK when the fiber was created, else why not */
   uint32_t slot;            /* private: the fiber's record */
@@ -186,8 +189,10 @@ typedef struct async_spawn_options {
                         down while the fiber was unfinished (called from
                         async_runtime_shutdown; a started fiber's stack is
                         then dropped without unwinding). Never called for a
-                        fiber whose fn returned. Must not block or use the
-                        runtime being shut down. May be NULL. */
+                        fiber whose fn returned. Called at most once. Must
+                        not block. During a shutdown, calls on the runtime
+                        being shut down return ASYNC_ESTATE (async_cancel
+                        only marks the fiber). May be NULL. */
 } async_spawn_options_t;
 
 /* The smallest stack a fiber may have, pooled (fiber_stack_size) or your own. */

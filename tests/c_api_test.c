@@ -213,6 +213,36 @@ static void test_on_discard(void)
     CHECK(strcmp(trace, "never-ran ran parked-dropped unstarted-dropped ") == 0);
 }
 
+/* A callback that tries to re-enter the runtime being shut down. */
+static async_runtime_t reentry_rt;
+static async_fiber_handle_t reentry_victim;
+
+static void discard_and_reenter(void *user)
+{
+    note((const char *)user);
+    CHECK_STATUS(async_cancel(reentry_victim), ASYNC_OK); /* only marks it now */
+    CHECK_STATUS(async_spawn_with(&reentry_rt, named, "late").status, ASYNC_ESTATE);
+    CHECK_STATUS(async_runtime_run(&reentry_rt), ASYNC_ESTATE);
+    async_runtime_shutdown(&reentry_rt); /* refused: already shutting down */
+}
+
+static void test_on_discard_reentry(void)
+{
+    CHECK_STATUS(async_runtime_init(&reentry_rt, NULL), ASYNC_OK);
+    reset_trace();
+    async_spawn_options_t plain = {0};
+    plain.on_discard = discarded;
+    async_spawn_options_t reentrant = {0};
+    reentrant.on_discard = discard_and_reenter;
+    /* The victim has the lower slot: its callback has already run when the
+     * re-entrant one cancels it, and must not run a second time. */
+    reentry_victim = async_spawn_ex(&reentry_rt, named, "victim", &plain);
+    async_spawn_ex(&reentry_rt, named, "reentrant", &reentrant);
+    async_runtime_shutdown(&reentry_rt);
+    CHECK(strcmp(trace, "victim reentrant ") == 0);
+    CHECK(reentry_rt.impl == NULL);
+}
+
 /* --- misuse ---------------------------------------------------------------- */
 
 static void test_misuse(void)
@@ -246,6 +276,7 @@ int main(void)
     test_capacity_and_deadlock();
     test_user_stack();
     test_on_discard();
+    test_on_discard_reentry();
     test_misuse();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

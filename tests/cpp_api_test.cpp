@@ -1069,6 +1069,29 @@ TEST(CppDiscardTest, ADetachedFiberParkedAtShutdownFreesItsState) {
   EXPECT_EQ(destroyed, 1);
 }
 
+// A detached fiber's callable whose destructor cancels a sibling: the
+// destructor runs inside the shutdown's discard of its own fiber, after the
+// sibling's state was freed. The cancel must only mark (no second discard).
+TEST(CppDiscardTest, ADestructorCancellingASiblingDuringShutdownIsHarmless) {
+  int destroyed = 0;
+  {
+    async::runtime rt;
+    auto sibling = async::spawn(rt, [p = destruction_probe(&destroyed)] {});
+    async::fiber_handle sibling_handle = sibling.handle();
+    sibling.detach();
+    struct cancel_on_destroy {
+      async::fiber_handle target;
+      ~cancel_on_destroy() {
+        if (target) target.cancel();
+      }
+    };
+    auto guard = std::make_shared<cancel_on_destroy>(cancel_on_destroy{sibling_handle});
+    async::spawn(rt, [guard] {}).detach();
+    guard.reset();  // the fiber's callable holds the last reference
+  }
+  EXPECT_EQ(destroyed, 1);
+}
+
 TEST(CppDiscardTest, UnstartedDetachedFiberIsFreedAtShutdown) {
   int destroyed = 0;
   {

@@ -53,4 +53,21 @@ TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
               "0x[0-9a-f]+\\) ran past its 32768-byte stack");
 }
 
+// The handler must not swallow a SIGSEGV that was sent rather than caused
+// by a fault: nothing repeats it, so it re-raises it.
+TEST(StackGuardDeathTest, ASentSegvStillKillsTheProcess) {
+#if ASYNC_ASAN
+  GTEST_SKIP() << "ASan handles SIGSEGV itself";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        async_runtime_t rt;
+        if (async_runtime_init(&rt, nullptr) != ASYNC_OK) std::_Exit(2);  // installs the handler
+        raise(SIGSEGV);
+        std::_Exit(3);
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
 }  // namespace

@@ -92,6 +92,18 @@ TEST(GlobalRuntimeTest, IsCreatedOnFirstUseAndInitAfterThatIsWrongState) {
   async_global_shutdown();
 }
 
+TEST(GlobalRuntimeTest, ShutDownThroughItsPointerItStartsAfresh) {
+  async_global_shutdown();
+  async_runtime_t* rt = async_global();
+  ASSERT_NE(rt, nullptr);
+  async_runtime_shutdown(rt);
+  EXPECT_EQ(rt->impl, nullptr);
+  async_fiber_handle_t h = async_spawn([](void*) {}, nullptr);
+  EXPECT_EQ(h.status, ASYNC_OK);
+  EXPECT_EQ(async_run(), ASYNC_OK);
+  async_global_shutdown();
+}
+
 TEST(GlobalRuntimeTest, EachThreadHasItsOwn) {
   std::set<async_runtime_t*> runtimes;
   std::vector<std::string> outputs(3);

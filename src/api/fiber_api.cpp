@@ -37,7 +37,7 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, 
     if (has_stack != (opts->stack_size != 0)) return failed(ASYNC_EINVAL, rt);
     if (has_stack && opts->stack_size < ASYNC_MIN_STACK_SIZE) return failed(ASYNC_EINVAL, rt);
   }
-  if (!owned_by_caller(*r)) return failed(ASYNC_ESTATE, rt);
+  if (!owned_by_caller(*r) || r->closing) return failed(ASYNC_ESTATE, rt);
   return spawn_fiber(*r, fn, user, opts);
 }
 
@@ -58,7 +58,7 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
     task* t = resolve(*r, h);
     return t != nullptr ? await_in_fiber(self, t) : ASYNC_EINVAL;
   }
-  if (tls_current != nullptr || r->driving || !owned_by_caller(*r)) return ASYNC_ESTATE;
+  if (tls_current != nullptr || r->driving || r->closing || !owned_by_caller(*r)) return ASYNC_ESTATE;
   task* t = resolve(*r, h);
   return t != nullptr ? await_from_outside(*r, t) : ASYNC_EINVAL;
 }
@@ -66,9 +66,9 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
   runtime* r = runtime_of(h.runtime);
   if (r == nullptr) return ASYNC_EINVAL;
+  if (!owned_by_caller(*r)) return ASYNC_ESTATE;  // before reading its table
   task* t = resolve(*r, h);
   if (t == nullptr) return ASYNC_EINVAL;
-  if (!owned_by_caller(*r)) return ASYNC_ESTATE;
   cancel_fiber(t);
   return ASYNC_OK;
 }

@@ -44,25 +44,26 @@ ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
   runtime* r = runtime_of(rt);
   if (r == nullptr) return ASYNC_EINVAL;
   // Inside a fiber, or re-entered from the scheduler: the thread is busy.
-  if (tls_current != nullptr || r->driving || !owned_by_caller(*r)) return ASYNC_ESTATE;
+  if (tls_current != nullptr || r->driving || r->closing || !owned_by_caller(*r)) return ASYNC_ESTATE;
   return run_until_idle(*r);
 }
 
 ASYNC_API void async_runtime_shutdown(async_runtime_t* rt) {
   runtime* r = runtime_of(rt);
-  if (r == nullptr || r->driving || !owned_by_caller(*r)) return;
+  if (r == nullptr || r->driving || r->closing || !owned_by_caller(*r)) return;
   runtime_destroy(r);
 }
 
 ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_stats_t* out) {
   runtime* r = runtime_of(rt);
   if (r == nullptr || out == nullptr) return ASYNC_EINVAL;
+  if (!owned_by_caller(*r)) return ASYNC_ESTATE;
   runtime_stats(*r, *out);
   return ASYNC_OK;
 }
 
 ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
-  if (g_global.created) return ASYNC_ESTATE;
+  if (g_global.created && g_global.rt.impl != nullptr) return ASYNC_ESTATE;
   async_status_t st = runtime_create(&g_global.rt, cfg);
   g_global.created = st == ASYNC_OK;
   if (g_global.created) arm_reaper();
@@ -70,6 +71,8 @@ ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
 }
 
 ASYNC_API async_runtime_t* async_global(void) {
+  // Shut down through async_runtime_shutdown(async_global()): start afresh.
+  if (g_global.created && g_global.rt.impl == nullptr) g_global.created = false;
   if (!g_global.created && async_global_init(nullptr) != ASYNC_OK) return nullptr;
   return &g_global.rt;
 }

@@ -127,7 +127,15 @@ ASYNC_ASM_FUNC(async_impl_ctx_jump)
   rdsspq %rax
 #endif
   movq %rdi, %rsp
+  /* From here rsp points at a saved frame: describe it as the swap does, so
+   * an unwind inside the restore finds every callee-saved register. */
   .cfi_def_cfa_offset ASYNC_CTX_FRAME_SIZE
+  .cfi_offset %rbp, -16
+  .cfi_offset %rbx, -24
+  .cfi_offset %r12, -32
+  .cfi_offset %r13, -40
+  .cfi_offset %r14, -48
+  .cfi_offset %r15, -56
   ASYNC_RESTORE_FRAME
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_jump)

@@ -82,11 +82,11 @@ async_status_t run_until_idle(runtime& rt) noexcept {
 void cancel_fiber(task* t) noexcept {
   runtime& rt = *t->rt;
   t->cancelled = true;
+  if (rt.closing) return;  // shutdown drops it anyway
   switch (t->state) {
     case task_state::runnable:
       if (t->sp != nullptr) return;  // started: it sees the flag at its next blocking call
-      rt.run_queue.remove(t);
-      if (rt.pass_left > rt.run_queue.size) rt.pass_left = rt.run_queue.size;
+      leave_run_queue(rt, t);
       finish_unstarted(t);
       return;
     case task_state::stack_wait:
@@ -104,6 +104,16 @@ void cancel_fiber(task* t) noexcept {
   }
 }
 
+void leave_run_queue(runtime& rt, task* t) noexcept {
+  // The current pass is the first pass_left entries of the queue: if `t` is
+  // one of them, the pass is one dispatch shorter (contract §4 rule 4). Rare
+  // (cancelling a fiber that never ran), so a walk is fine.
+  std::size_t position = 0;
+  for (task* q = rt.run_queue.head; q != t && position < rt.pass_left; q = q->next) ++position;
+  if (position < rt.pass_left) --rt.pass_left;
+  rt.run_queue.remove(t);
+}
+
 async_status_t yield_fiber(task* self) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
   runtime& rt = *self->rt;
@@ -111,7 +121,8 @@ async_status_t yield_fiber(task* self) noexcept {
   rt.run_queue.push_back(self);
   task* next = pick_next(rt);
   if (next != self) switch_to(self, next);
-  return ASYNC_OK;
+  // Cancelled while it waited for its turn: the yield was its blocking call.
+  return self->cancelled ? ASYNC_ECANCELED : ASYNC_OK;
 }
 
 async_status_t sleep_until(task* self, std::uint64_t deadline_ns) noexcept {

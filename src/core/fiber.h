@@ -23,6 +23,8 @@ async_status_t await_from_outside(runtime& rt, task* target) noexcept;
 async_status_t run_until_idle(runtime& rt) noexcept;
 
 void cancel_fiber(task* t) noexcept;
+// Takes a queued task out of the run queue, keeping the current pass exact.
+void leave_run_queue(runtime& rt, task* t) noexcept;
 async_status_t yield_fiber(task* self) noexcept;
 async_status_t sleep_until(task* self, std::uint64_t deadline_ns) noexcept;
 

@@ -59,9 +59,17 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
 
 void runtime_destroy(runtime* rt) noexcept {
   // First tell the owners of unfinished fibers, while everything is intact.
+  // The callbacks run user code (C++ destructors): `closing` makes every call
+  // on this runtime refuse (ESTATE) or, for cancel, only mark, so that a
+  // callback can neither re-enter the shutdown nor end another fiber early.
+  // Each callback is taken before it is called: it runs at most once.
+  rt->closing = true;
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];
-    if (t.state != task_state::free && t.on_discard != nullptr) t.on_discard(t.user);
+    if (t.state == task_state::free) continue;
+    async_fn discard = t.on_discard;
+    t.on_discard = nullptr;
+    if (discard != nullptr) discard(t.user);
   }
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];

@@ -50,6 +50,7 @@ struct runtime {
 
   const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await
+  bool closing = false;     // shutdown is calling on_discard callbacks
   eh_globals* eh = nullptr; // the owner thread's exception globals
   fp_control fp_initial{};  // FP control state fresh fibers start with (see drive)
   std::uint64_t switches = 0;

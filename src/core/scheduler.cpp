@@ -227,6 +227,7 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
 
 void finish_unstarted(task* t) noexcept {
   async_fn discard = t->on_discard;
+  t->on_discard = nullptr;
   void* user = t->user;
   end_fiber(*t->rt, t, ASYNC_ECANCELED);
   // Last: the callback may spawn, which could reuse this very record.

@@ -101,9 +101,12 @@ void chain(int sig, siginfo_t* info, void* uctx) noexcept {
     prev.sa_handler(sig);
     return;
   }
-  // Default action: returning re-runs the faulting instruction, which now
-  // kills the process with the right signal (and a core dump if enabled).
+  // Default action. For a real fault, returning re-runs the faulting
+  // instruction, which now kills the process with the right signal (and a
+  // core dump if enabled). A signal that was sent (kill, raise: si_code <= 0)
+  // does not repeat by itself: send it again.
   signal(sig, SIG_DFL);
+  if (info->si_code <= 0) raise(sig);
 }
 
 void on_fault(int sig, siginfo_t* info, void* uctx) {
