@@ -57,6 +57,27 @@ inline void per_op(benchmark::State& state, double ops_per_iteration) {
   state.counters["per_op"] = benchmark::Counter(ops, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// A ring of fibers yielding in turn: one timed fiber owns the benchmark loop
+// (one yield per iteration) and `partners` fibers yield until it is done.
+// Each iteration is therefore 1 + partners yields (switches).
+struct yield_ring {
+  benchmark::State* state;
+  bool stop = false;
+
+  static constexpr int warm_up_yields = 10000;
+
+  static void partner(void* arg) {
+    auto* r = static_cast<yield_ring*>(arg);
+    while (!r->stop) async_yield();
+  }
+  static void timed(void* arg) {
+    auto* r = static_cast<yield_ring*>(arg);
+    for (int i = 0; i < warm_up_yields; ++i) async_yield();
+    for (auto _ : *r->state) async_yield();
+    r->stop = true;
+  }
+};
+
 // Marks the run failed when `st` is not ASYNC_OK; true when it is.
 inline bool check(benchmark::State& state, async_status_t st, const char* what) {
   if (st == ASYNC_OK) return true;
@@ -64,6 +85,17 @@ inline bool check(benchmark::State& state, async_status_t st, const char* what) 
   std::snprintf(msg, sizeof msg, "%s: %s", what, async_status_name(st));
   state.SkipWithError(msg);
   return false;
+}
+
+// Runs a yield_ring of 1 + partners fibers on `rt`; false when it failed.
+inline bool run_yield_ring(benchmark::State& state, runtime& rt, std::size_t partners) {
+  if (!check(state, rt.status(), "async_runtime_init")) return false;
+  yield_ring r{&state};
+  if (!check(state, rt.spawn(yield_ring::timed, &r).status, "spawn")) return false;
+  for (std::size_t i = 0; i < partners; ++i) {
+    if (!check(state, rt.spawn(yield_ring::partner, &r).status, "spawn")) return false;
+  }
+  return check(state, rt.run(), "async_runtime_run");
 }
 
 }  // namespace bench

@@ -7,37 +7,11 @@
 
 namespace {
 
-constexpr int kWarmUpYields = 10000;
-
-struct pair_state {
-  benchmark::State* state;
-  bool stop;
-};
-
-// Yields until the timed fiber is done.
-void partner(void* arg) {
-  auto* p = static_cast<pair_state*>(arg);
-  while (!p->stop) async_yield();
-}
-
-// One iteration: yield to the partner, which yields straight back: one round
-// trip, two switches.
-void timed_round_trips(void* arg) {
-  auto* p = static_cast<pair_state*>(arg);
-  for (int i = 0; i < kWarmUpYields; ++i) async_yield();
-  for (auto _ : *p->state) async_yield();
-  p->stop = true;
-}
-
 // BM_ContextSwitch: round trip between two fibers (per_op = one round trip =
 // two switches; items = switches).
 void BM_ContextSwitch(benchmark::State& state) {
   bench::runtime rt;
-  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
-  pair_state p{&state, false};
-  if (!bench::check(state, rt.spawn(timed_round_trips, &p).status, "spawn")) return;
-  if (!bench::check(state, rt.spawn(partner, &p).status, "spawn")) return;
-  if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  if (!bench::run_yield_ring(state, rt, 1)) return;
   bench::per_op(state, 1);
   state.SetItemsProcessed(2 * state.iterations());
 }
@@ -45,7 +19,7 @@ BENCHMARK(BM_ContextSwitch)->UseRealTime();
 
 void timed_lone_yields(void* arg) {
   auto* state = static_cast<benchmark::State*>(arg);
-  for (int i = 0; i < kWarmUpYields; ++i) async_yield();
+  for (int i = 0; i < bench::yield_ring::warm_up_yields; ++i) async_yield();
   for (auto _ : *state) async_yield();
 }
 

@@ -10,37 +10,13 @@ namespace {
 
 // ---------------------------------------------------------------- yield
 
-struct ring_state {
-  benchmark::State* state;
-  bool stop;
-};
-
-void ring_member(void* arg) {
-  auto* r = static_cast<ring_state*>(arg);
-  while (!r->stop) async_yield();
-}
-
-// One iteration: this fiber yields once, then every other fiber of the ring
-// yields once before it runs again: `fibers` yields per iteration.
-void timed_ring(void* arg) {
-  auto* r = static_cast<ring_state*>(arg);
-  for (int i = 0; i < 10000; ++i) async_yield();
-  for (auto _ : *r->state) async_yield();
-  r->stop = true;
-}
-
-// BM_Yield: `fibers` fibers yield in turn; per_op = one yield, i.e. total
-// time / (fibers x rounds). fibers:2 is the peers' shape (total / 2N).
+// BM_Yield: `fibers` fibers yield in turn, one of them timing (it runs other
+// code than its partners); per_op = one yield, i.e. total time / (fibers x
+// rounds). BM_YieldSameLoop below is the peers' exact shape.
 void BM_Yield(benchmark::State& state) {
   const auto fibers = static_cast<std::size_t>(state.range(0));
   bench::runtime rt(fibers + 16, fibers + 16);
-  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
-  ring_state r{&state, false};
-  if (!bench::check(state, rt.spawn(timed_ring, &r).status, "spawn")) return;
-  for (std::size_t i = 1; i < fibers; ++i) {
-    if (!bench::check(state, rt.spawn(ring_member, &r).status, "spawn")) return;
-  }
-  if (!bench::check(state, rt.run(), "async_runtime_run")) return;
+  if (!bench::run_yield_ring(state, rt, fibers - 1)) return;
   bench::per_op(state, static_cast<double>(fibers));
 }
 BENCHMARK(BM_Yield)->ArgName("fibers")->Arg(2)->Arg(4)->Arg(1000)->UseRealTime();
