@@ -257,6 +257,70 @@ ASYNC_API int async_is_cancelled(void);
  * ASYNC_ESTATE and which names no fiber. */
 ASYNC_API async_fiber_handle_t async_self(void);
 
+/* ----------------------------------------------------------------- channels */
+
+/* A bounded FIFO channel of pointers between the fibers of one runtime.
+ * Declare it in your own memory and give it to async_channel_init(); do not
+ * move or copy it while initialised. All storage is allocated by init; send
+ * and recv allocate nothing. A message handed to a parked receiver goes
+ * straight to it (no buffer round trip). Shut channels down before their
+ * runtime. */
+typedef struct async_channel {
+  size_t capacity; /* read-only: buffered messages, fixed by init (0: rendezvous) */
+  void *impl[16];  /* private */
+} async_channel_t;
+
+/* Make `ch` usable on runtime `rt` with room for `capacity` buffered messages
+ * (0: unbuffered: a send completes when a receiver takes the message) and at
+ * most `max_waiters` fibers parked on it at once, senders and receivers
+ * together (0: no bound). Returns ASYNC_OK; ASYNC_EINVAL for NULL ch, NULL or
+ * uninitialised rt; ASYNC_ENOMEM; ASYNC_ESTATE from a thread that does not own
+ * rt. On error `ch` is unusable (calls return ASYNC_EINVAL). */
+ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
+                                            size_t max_waiters);
+
+/* Send `msg` (any pointer, NULL included). Suspends the calling fiber while
+ * the channel is full (or, unbuffered, until a receiver takes it). Parked
+ * senders are served in FIFO order.
+ * Returns ASYNC_OK once the message is buffered or taken; ASYNC_ECLOSED when
+ * the channel is closed (before or while waiting: the message is not
+ * delivered); ASYNC_ECANCELED when the fiber is cancelled (not delivered);
+ * ASYNC_EFULL when max_waiters fibers are parked already; ASYNC_ESTATE
+ * outside a fiber; ASYNC_EINVAL for an unusable channel or a fiber of another
+ * runtime. */
+ASYNC_API async_status_t async_channel_send(async_channel_t *ch, void *msg);
+
+/* Receive the oldest message into *msg. Suspends the calling fiber while the
+ * channel is empty. Parked receivers are served in FIFO order.
+ * Returns ASYNC_OK; ASYNC_ECLOSED once the channel is closed and drained;
+ * ASYNC_ECANCELED when the fiber is cancelled while waiting (a message already
+ * handed to it before the cancel stays its result: ASYNC_OK); ASYNC_EFULL,
+ * ASYNC_ESTATE, ASYNC_EINVAL (also for NULL msg) as async_channel_send. */
+ASYNC_API async_status_t async_channel_recv(async_channel_t *ch, void **msg);
+
+/* As send and recv, but give up at `deadline_ns` (async_now_ns() clock) with
+ * ASYNC_ETIMEDOUT; nothing is delivered or taken then. */
+ASYNC_API async_status_t async_channel_send_until(async_channel_t *ch, void *msg, uint64_t deadline_ns);
+ASYNC_API async_status_t async_channel_recv_until(async_channel_t *ch, void **msg, uint64_t deadline_ns);
+
+/* Non-blocking send and recv: ASYNC_EAGAIN where the blocking call would
+ * suspend. Usable inside and outside fibers, on the runtime's own thread
+ * (ASYNC_ESTATE otherwise). Other statuses as the blocking calls. */
+ASYNC_API async_status_t async_channel_try_send(async_channel_t *ch, void *msg);
+ASYNC_API async_status_t async_channel_try_recv(async_channel_t *ch, void **msg);
+
+/* Close: further sends return ASYNC_ECLOSED, parked senders are woken with
+ * ASYNC_ECLOSED (their messages are not delivered), receivers drain what is
+ * buffered and then get ASYNC_ECLOSED. Does not suspend.
+ * Returns ASYNC_OK; ASYNC_ECLOSED when already closed; ASYNC_EINVAL;
+ * ASYNC_ESTATE from a foreign thread. */
+ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
+
+/* Close if needed, wake every parked fiber with ASYNC_ECLOSED, and release
+ * the storage. Any later use returns ASYNC_EINVAL; shutting down twice does
+ * nothing. Buffered messages are dropped (they are the caller's pointers). */
+ASYNC_API void async_channel_shutdown(async_channel_t *ch);
+
 #ifdef __cplusplus
 }
 #endif

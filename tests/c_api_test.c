@@ -243,6 +243,50 @@ static void test_on_discard_reentry(void)
     CHECK(reentry_rt.impl == NULL);
 }
 
+/* --- channels from C ------------------------------------------------------- */
+
+static async_channel_t c_ch;
+
+static void c_producer(void *user)
+{
+    (void)user;
+    for (uintptr_t i = 1; i <= 3; ++i) CHECK_STATUS(async_channel_send(&c_ch, (void *)i), ASYNC_OK);
+    CHECK_STATUS(async_channel_close(&c_ch), ASYNC_OK);
+}
+
+static void c_consumer(void *user)
+{
+    (void)user;
+    void *m = NULL;
+    char buf[16];
+    while (async_channel_recv(&c_ch, &m) == ASYNC_OK) {
+        snprintf(buf, sizeof buf, "%u", (unsigned)(uintptr_t)m);
+        note(buf);
+    }
+    note("closed");
+}
+
+static void test_channels(void)
+{
+    async_runtime_t rt;
+    void *m = NULL;
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    CHECK_STATUS(async_channel_init(&c_ch, &rt, 0, 0), ASYNC_OK); /* rendezvous */
+    CHECK(c_ch.capacity == 0);
+    CHECK_STATUS(async_channel_try_recv(&c_ch, &m), ASYNC_EAGAIN);
+    CHECK_STATUS(async_channel_send(&c_ch, NULL), ASYNC_ESTATE); /* blocking, outside a fiber */
+    reset_trace();
+    async_spawn_with(&rt, c_producer, NULL);
+    async_spawn_with(&rt, c_consumer, NULL);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+    CHECK(strcmp(trace, "1 2 3 closed ") == 0);
+    CHECK_STATUS(async_channel_close(&c_ch), ASYNC_ECLOSED);
+    async_channel_shutdown(&c_ch);
+    CHECK_STATUS(async_channel_try_send(&c_ch, NULL), ASYNC_EINVAL);
+    CHECK_STATUS(async_channel_init(&c_ch, NULL, 4, 0), ASYNC_EINVAL);
+    async_runtime_shutdown(&rt);
+}
+
 /* --- misuse ---------------------------------------------------------------- */
 
 static void test_misuse(void)
@@ -277,6 +321,7 @@ int main(void)
     test_user_stack();
     test_on_discard();
     test_on_discard_reentry();
+    test_channels();
     test_misuse();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -44,8 +44,8 @@ TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
   if (enabled == nullptr || std::strcmp(enabled, "1") != 0) {
     GTEST_SKIP() << "set ASYNC_TEST_GUARD_PAGES=1 to overflow a fiber stack on purpose";
   }
-#if ASYNC_ASAN
-  GTEST_SKIP() << "ASan reports stack overflows itself";
+#if ASYNC_ASAN || ASYNC_TSAN
+  GTEST_SKIP() << "the sanitizer reports stack overflows itself";
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(overflow_in_a_fiber(), ::testing::KilledBySignal(SIGSEGV),
@@ -56,8 +56,8 @@ TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
 // The handler must not swallow a SIGSEGV that was sent rather than caused
 // by a fault: nothing repeats it, so it re-raises it.
 TEST(StackGuardDeathTest, ASentSegvStillKillsTheProcess) {
-#if ASYNC_ASAN
-  GTEST_SKIP() << "ASan handles SIGSEGV itself";
+#if ASYNC_ASAN || ASYNC_TSAN
+  GTEST_SKIP() << "the sanitizer handles SIGSEGV itself";
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(

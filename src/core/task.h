@@ -58,6 +58,7 @@ struct task {
   async_fn fn = nullptr;
   void* user = nullptr;
   async_fn on_discard = nullptr;  // async_spawn_options_t::on_discard
+  void* xfer = nullptr;  // parked on a channel: the message to send, or where to receive
   stack_slot* stack = nullptr;    // pooled stack, from the first run to the end
   char* user_stack_lo = nullptr;  // or a stack the user owns
   std::size_t user_stack_size = 0;

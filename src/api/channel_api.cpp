@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+// channel_api.cpp: the extern "C" boundary for channels: checks the channel,
+// the thread and the fiber, then calls src/core/channel.cpp.
+#include "../core/channel.h"
+#include "async.h"
+
+using namespace async::detail;
+
+namespace {
+
+// The usable channel behind `ch`, or nullptr (NULL, never initialised, shut
+// down). Zeroed memory has no magic, so a zeroed channel is refused too.
+channel* usable(async_channel_t* ch) noexcept {
+  if (ch == nullptr) return nullptr;
+  auto* c = reinterpret_cast<channel*>(ch->impl);
+  return c->magic == channel_magic ? c : nullptr;
+}
+
+// Checks for a call that may suspend: EINVAL, ESTATE, or OK with *self set.
+async_status_t blocking_context(const channel& c, task** self) noexcept {
+  task* t = current_fiber();
+  if (t == nullptr) return ASYNC_ESTATE;
+  if (t->rt != c.rt) return ASYNC_EINVAL;  // a fiber of another runtime
+  *self = t;
+  return ASYNC_OK;
+}
+
+// Checks for a call that never suspends: any context on the owner thread.
+async_status_t any_context(const channel& c, task** self) noexcept {
+  if (!owned_by_caller(*c.rt)) return ASYNC_ESTATE;
+  task* t = current_fiber();
+  *self = t != nullptr && t->rt == c.rt ? t : nullptr;
+  return ASYNC_OK;
+}
+
+async_status_t send(async_channel_t* ch, void* msg, wait_mode mode, uint64_t deadline_ns) noexcept {
+  channel* c = usable(ch);
+  if (c == nullptr) return ASYNC_EINVAL;
+  task* self = nullptr;
+  const async_status_t st = mode == wait_mode::never ? any_context(*c, &self) : blocking_context(*c, &self);
+  return st == ASYNC_OK ? channel_send(*c, self, msg, mode, deadline_ns) : st;
+}
+
+async_status_t recv(async_channel_t* ch, void** msg, wait_mode mode, uint64_t deadline_ns) noexcept {
+  channel* c = usable(ch);
+  if (c == nullptr || msg == nullptr) return ASYNC_EINVAL;
+  task* self = nullptr;
+  const async_status_t st = mode == wait_mode::never ? any_context(*c, &self) : blocking_context(*c, &self);
+  return st == ASYNC_OK ? channel_recv(*c, self, msg, mode, deadline_ns) : st;
+}
+
+}  // namespace
+
+extern "C" {
+
+ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t* rt, size_t capacity,
+                                            size_t max_waiters) {
+  if (ch == nullptr) return ASYNC_EINVAL;
+  reinterpret_cast<channel*>(ch->impl)->magic = 0;  // unusable unless init succeeds
+  runtime* r = runtime_of(rt);
+  if (r == nullptr) return ASYNC_EINVAL;
+  if (!owned_by_caller(*r)) return ASYNC_ESTATE;
+  return channel_init(ch, *r, capacity, max_waiters);
+}
+
+ASYNC_API async_status_t async_channel_send(async_channel_t* ch, void* msg) {
+  return send(ch, msg, wait_mode::forever, 0);
+}
+
+ASYNC_API async_status_t async_channel_recv(async_channel_t* ch, void** msg) {
+  return recv(ch, msg, wait_mode::forever, 0);
+}
+
+ASYNC_API async_status_t async_channel_send_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) {
+  return send(ch, msg, wait_mode::until, deadline_ns);
+}
+
+ASYNC_API async_status_t async_channel_recv_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) {
+  return recv(ch, msg, wait_mode::until, deadline_ns);
+}
+
+ASYNC_API async_status_t async_channel_try_send(async_channel_t* ch, void* msg) {
+  return send(ch, msg, wait_mode::never, 0);
+}
+
+ASYNC_API async_status_t async_channel_try_recv(async_channel_t* ch, void** msg) {
+  return recv(ch, msg, wait_mode::never, 0);
+}
+
+ASYNC_API async_status_t async_channel_close(async_channel_t* ch) {
+  channel* c = usable(ch);
+  if (c == nullptr) return ASYNC_EINVAL;
+  if (!owned_by_caller(*c->rt)) return ASYNC_ESTATE;
+  return channel_close(*c);
+}
+
+ASYNC_API void async_channel_shutdown(async_channel_t* ch) {
+  channel* c = usable(ch);
+  if (c != nullptr) channel_shutdown(*c);
+}
+
+}  // extern "C"
