@@ -186,6 +186,12 @@ spawn+run+await empty, batch 1, ns|async.BM_SpawnAwait/batch:1|bfiber.spawn_join
 spawn+run+await empty, batch 1000, ns/fiber|async.BM_SpawnAwait/batch:1000|tokio.spawn_join.batch1000|Tokio spawn + await|0.35
 spawn+run+await empty, batch 1000, ns/fiber|async.BM_SpawnAwait/batch:1000|go.spawn_join.batch1000|Go go + WaitGroup|-
 spawn+run+await empty, batch 1000, ns/fiber|async.BM_SpawnAwait/batch:1000|bfiber.spawn_join.batch1000.pooled_stack|Boost.Fiber, pooled stack|-
+channel round trip, buffered (64), ns|async.BM_ChannelPingPong/capacity:64|bfiber.chan_buffered64.roundtrip|Boost.Fiber buffered_channel|0.3
+channel round trip, buffered (64), ns|async.BM_ChannelPingPong/capacity:64|go.chan_buffered64.roundtrip|Go chan (cap 64)|0.3
+channel round trip, buffered (64), ns|async.BM_ChannelPingPong/capacity:64|tokio.mpsc_cap64.roundtrip|Tokio mpsc (cap 64)|0.3
+channel round trip, unbuffered, ns|async.BM_ChannelPingPong/capacity:0|bfiber.chan_unbuffered.roundtrip|Boost.Fiber unbuffered_channel|0.3
+channel round trip, unbuffered, ns|async.BM_ChannelPingPong/capacity:0|go.chan_unbuffered.roundtrip|Go chan (unbuffered)|0.3
+channel round trip, unbuffered, ns|async.BM_ChannelPingPong/capacity:0|tokio.mpsc_cap1.roundtrip|Tokio mpsc (cap 1; no rendezvous channel)|0.3
 RSS per parked fiber, 10k, bytes|mem.async.n10000.rss_per_fiber|mem.go.n10000.rss_per_goroutine|Go goroutine|-
 RSS per parked fiber, 10k, bytes|mem.async.n10000.rss_per_fiber|mem.tokio.n10000.rss_per_task|Tokio task|-
 RSS per parked fiber, 10k, bytes|mem.async.n10000.rss_per_fiber|mem.bfiber.default.n10000.rss_per_fiber|Boost.Fiber, default stack|-
@@ -209,6 +215,8 @@ async.BM_SpawnAwait/batch:1|spawn+run+await empty, batch 1, from a fiber, ns
 async.BM_SpawnAwait/batch:1000|spawn+run+await empty, batch 1000, from a fiber, ns per fiber
 async.BM_SpawnAwaitFromThread/batch:1|spawn+run+await empty, batch 1, from the thread (top-level await), ns
 async.BM_SpawnAwaitFromThread/batch:1000|spawn+run+await empty, batch 1000, from the thread, ns per fiber
+async.BM_ChannelPingPong/capacity:64|channel ping-pong round trip, buffered (64), ns
+async.BM_ChannelPingPong/capacity:0|channel ping-pong round trip, unbuffered, ns
 async.BM_BaselineUcontextRoundTrip|baseline: glibc swapcontext round trip (no library), ns
 async.BM_BaselineThreadRoundTrip|baseline: 2 OS threads, mutex + condvar round trip (no library), ns
 mem.async.n10000.rss_per_fiber|RSS per parked fiber, 10k (baseline before runtime init), B
