@@ -72,13 +72,13 @@ TEST_F(FiberTest, AwaitOfZeroedOrStaleHandlesIsInvalid) {
   ASSERT_EQ(async_await(h), ASYNC_OK);
 }
 
-TEST_F(FiberTest, HandleGoesStaleOnlyAfterTaskCapacityMoreFibersEnded) {
+TEST_F(FiberTest, HandleGoesStaleOnlyWhenItsRecordIsReused) {
   cfg_.task_capacity = 4;
   async_fiber_handle_t first = spawn([] {});
   ASSERT_EQ(run(), ASYNC_OK);
   for (int i = 0; i < 3; ++i) spawn([] {});
   ASSERT_EQ(run(), ASYNC_OK);
-  EXPECT_EQ(async_await(first), ASYNC_OK);  // three records were reused, not first's
+  EXPECT_EQ(async_await(first), ASYNC_OK);  // free records are reused oldest-freed first: not first's yet
   spawn([] {});
   ASSERT_EQ(run(), ASYNC_OK);
   EXPECT_EQ(async_await(first), ASYNC_EINVAL);  // its record now names another fiber
