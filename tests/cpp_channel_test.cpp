@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+// cpp_channel_test.cpp: async::channel<T> (async.hpp). Each test runs fibers
+// on a private runtime whose scheduler is deterministic, so interleavings are
+// checked as whole traces. Values of a counting type prove that every value
+// is destroyed exactly once, delivered or not.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "async.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using Trace = std::vector<std::string>;
+
+// Counts constructions and destructions of its values (copies and moves too).
+struct tally {
+  int constructed = 0;
+  int destroyed = 0;
+  int live() const { return constructed - destroyed; }
+};
+
+struct item {
+  tally* t;
+  int value;
+  item(tally& tl, int v) : t(&tl), value(v) { ++t->constructed; }
+  item(const item& o) : t(o.t), value(o.value) { ++t->constructed; }
+  item(item&& o) noexcept : t(o.t), value(o.value) {
+    o.value = -1;
+    ++t->constructed;
+  }
+  item& operator=(const item&) = default;
+  item& operator=(item&& o) noexcept {
+    t = o.t;
+    value = std::exchange(o.value, -1);
+    return *this;
+  }
+  ~item() { ++t->destroyed; }
+};
+
+// Logs its destruction.
+struct scope_log {
+  Trace* trace;
+  const char* name;
+  ~scope_log() { trace->push_back(std::string("~") + name); }
+};
+
+class CppChannelTest : public ::testing::Test {
+ protected:
+  async::runtime& rt() {
+    if (!rt_) rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
+    return *rt_;
+  }
+
+  void run() { ASSERT_EQ(rt().run(), async::status::ok); }
+
+  void TearDown() override {
+    if (!rt_) return;
+    const async::runtime_stats s = rt_->stats();
+    EXPECT_EQ(s.fibers_live, 0u);
+    EXPECT_EQ(s.timers_pending, 0u);
+  }
+
+  Trace trace;
+
+ private:
+  std::optional<async::runtime> rt_;
+};
+
+static_assert(!std::is_copy_constructible_v<async::channel<int>>);
+static_assert(!std::is_move_constructible_v<async::channel<int>>);
+static_assert(!std::is_copy_assignable_v<async::channel<int>>);
+static_assert(!std::is_move_assignable_v<async::channel<int>>);
+static_assert(std::input_iterator<async::channel<std::unique_ptr<int>>::iterator>);
+
+TEST_F(CppChannelTest, MoveOnlyValuesGoThroughABufferedChannelInOrder) {
+  async::channel<std::unique_ptr<int>> ch(rt(), 2);
+  EXPECT_EQ(ch.capacity(), 2u);
+  auto producer = async::spawn(rt(), [&] {
+    for (int i = 1; i <= 5; ++i) {
+      EXPECT_TRUE(ch.send(std::make_unique<int>(i * 10)));
+      trace.push_back("sent " + std::to_string(i * 10));
+    }
+    ch.close();
+    trace.push_back("closed");
+  });
+  auto consumer = async::spawn(rt(), [&] {
+    for (std::unique_ptr<int> v : ch) trace.push_back("got " + std::to_string(*v));
+    trace.push_back("drained");
+  });
+  run();
+  producer.join();
+  consumer.join();
+  // 30 waits parked; receiving 10 pulls it into the buffer, so the
+  // consumer drains 20 and 30 before the producer runs again; 40 is handed
+  // straight to the parked consumer and 50 buffered.
+  EXPECT_EQ(trace, (Trace{"sent 10", "sent 20", "got 10", "got 20", "got 30", "sent 30", "sent 40", "sent 50", "closed",
+                          "got 40", "got 50", "drained"}));
+}
+
+TEST_F(CppChannelTest, RendezvousSendWaitsForTheReceiver) {
+  async::channel<std::string> ch(rt(), 0);
+  auto sender = async::spawn(rt(), [&] {
+    for (const char* s : {"a", "b", "c"}) {
+      trace.push_back(std::string("send ") + s);
+      EXPECT_TRUE(ch.send(s));
+      trace.push_back(std::string("sent ") + s);
+    }
+  });
+  auto receiver = async::spawn(rt(), [&] {
+    for (int i = 0; i < 3; ++i) {
+      std::optional<std::string> v = ch.recv();
+      ASSERT_TRUE(v.has_value());
+      trace.push_back("recv " + *v);
+      async::this_fiber::yield();
+    }
+  });
+  run();
+  sender.join();
+  receiver.join();
+  EXPECT_EQ(trace, (Trace{"send a", "recv a", "sent a", "send b", "recv b", "sent b", "send c", "recv c", "sent c"}));
+}
+
+TEST_F(CppChannelTest, ParkedReceiversAreServedInOrder) {
+  async::channel<std::string> ch(rt(), 1);
+  std::vector<async::fiber<void>> receivers;
+  for (int r = 0; r < 3; ++r) {
+    receivers.push_back(async::spawn(rt(), [&, r] {
+      std::optional<std::string> v = ch.recv();
+      trace.push_back("r" + std::to_string(r) + " " + v.value_or("none"));
+    }));
+  }
+  auto sender = async::spawn(rt(), [&] {
+    for (const char* s : {"x", "y", "z", "w"}) EXPECT_TRUE(ch.send(s));
+    trace.push_back("sender done");
+    ch.close();
+  });
+  run();
+  for (auto& f : receivers) f.join();
+  sender.join();
+  // x and y are handed to r0 and r1 and hold both cells until they run, so
+  // the sender waits for a cell before handing z to r2 (see async.hpp).
+  EXPECT_EQ(trace, (Trace{"r0 x", "r1 y", "sender done", "r2 z"}));
+  // "w" stayed buffered; the channel's destructor destroys it.
+}
+
+TEST_F(CppChannelTest, ManySendersKeepTheirOwnOrder) {
+  async::channel<std::string> ch(rt(), 1);
+  std::vector<async::fiber<void>> senders;
+  for (int s = 0; s < 3; ++s) {
+    senders.push_back(async::spawn(rt(), [&, s] {
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(ch.send(std::to_string(s) + ":" + std::to_string(i)));
+    }));
+  }
+  auto receiver = async::spawn(rt(), [&] {
+    for (int i = 0; i < 9; ++i) trace.push_back(ch.recv().value());
+  });
+  run();
+  for (auto& f : senders) f.join();
+  receiver.join();
+  EXPECT_EQ(trace, (Trace{"0:0", "0:1", "1:0", "2:0", "0:2", "1:1", "2:1", "1:2", "2:2"}));
+}
+
+TEST_F(CppChannelTest, CloseLetsReceiversDrainThenEnds) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 3);
+    auto f = async::spawn(rt(), [&] {
+      for (int i = 0; i < 3; ++i) EXPECT_TRUE(ch.send(item(t, i)));
+      EXPECT_FALSE(ch.closed());
+      EXPECT_TRUE(ch.close());
+      EXPECT_FALSE(ch.close());
+      EXPECT_TRUE(ch.closed());
+      EXPECT_FALSE(ch.send(item(t, 99)));
+      item keep(t, 7);
+      EXPECT_EQ(ch.try_send(std::move(keep)), async::status::eclosed);
+      EXPECT_EQ(keep.value, 7);  // handed back
+      for (item v : ch) trace.push_back("got " + std::to_string(v.value));
+      EXPECT_FALSE(ch.recv().has_value());
+      EXPECT_FALSE(ch.try_recv().has_value());
+      EXPECT_FALSE(ch.recv_for(1s).has_value());
+    });
+    run();
+    f.join();
+  }
+  EXPECT_EQ(trace, (Trace{"got 0", "got 1", "got 2"}));
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, CloseWakesParkedSendersAndTheirValuesAreDestroyed) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 1);
+    std::vector<async::fiber<void>> senders;
+    for (int s = 0; s < 3; ++s) {
+      senders.push_back(async::spawn(rt(), [&, s] {
+        const bool ok = ch.send(item(t, s));
+        trace.push_back("s" + std::to_string(s) + (ok ? " sent" : " closed"));
+      }));
+    }
+    auto closer = async::spawn(rt(), [&] {
+      trace.push_back("close");
+      ch.close();
+    });
+    run();
+    for (auto& f : senders) f.join();
+    closer.join();
+    EXPECT_EQ(t.live(), 1);  // s0's value stays buffered
+    std::optional<item> v = ch.try_recv();
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(v->value, 0);
+  }
+  // s1 parked on the full channel, s2 queued for a cell: both fail.
+  EXPECT_EQ(trace, (Trace{"s0 sent", "close", "s1 closed", "s2 closed"}));
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, CancellingAParkedSenderUnwindsAndDropsItsValue) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 0);
+    auto sender = async::spawn(rt(), [&] {
+      scope_log log{&trace, "sender"};
+      ch.send(item(t, 1));
+      trace.push_back("not reached");
+    });
+    auto second = async::spawn(rt(), [&] {  // queued for the one cell
+      scope_log log{&trace, "second"};
+      ch.send(item(t, 2));
+      trace.push_back("not reached");
+    });
+    auto canceller = async::spawn(rt(), [&] {
+      trace.push_back("cancel");
+      sender.cancel();
+      second.cancel();
+    });
+    run();
+    EXPECT_THROW(sender.join(), async::cancelled);
+    EXPECT_THROW(second.join(), async::cancelled);
+    canceller.join();
+    EXPECT_EQ(t.live(), 0);
+    EXPECT_FALSE(ch.try_recv().has_value());  // nothing was delivered
+    // The cells went back: a new rendezvous still works.
+    auto rx = async::spawn(rt(), [&] { trace.push_back("got " + std::to_string(ch.recv().value().value)); });
+    auto tx = async::spawn(rt(), [&] { EXPECT_TRUE(ch.send(item(t, 3))); });
+    run();
+    rx.join();
+    tx.join();
+  }
+  EXPECT_EQ(trace, (Trace{"cancel", "~sender", "~second", "got 3"}));
+  EXPECT_EQ(t.live(), 0);
+  EXPECT_EQ(t.constructed, t.destroyed);
+}
+
+TEST_F(CppChannelTest, CancellingAParkedReceiverUnwindsIt) {
+  async::channel<std::string> ch(rt(), 2);
+  auto receiver = async::spawn(rt(), [&] {
+    scope_log log{&trace, "receiver"};
+    (void)ch.recv();
+    trace.push_back("not reached");
+  });
+  auto canceller = async::spawn(rt(), [&] {
+    trace.push_back("cancel");
+    receiver.cancel();
+  });
+  run();
+  EXPECT_THROW(receiver.join(), async::cancelled);
+  canceller.join();
+  EXPECT_EQ(trace, (Trace{"cancel", "~receiver"}));
+  // The receiver left the channel: a send is buffered, not handed to it.
+  EXPECT_EQ(ch.try_send(std::string("kept")), async::status::ok);
+  EXPECT_EQ(ch.try_recv().value(), "kept");
+}
+
+TEST_F(CppChannelTest, AValueHandedBeforeTheCancelIsStillReceived) {
+  async::channel<std::string> ch(rt(), 0);
+  async::fiber<std::string> receiver = async::spawn(rt(), [&] { return ch.recv().value(); });
+  auto other = async::spawn(rt(), [&] {
+    EXPECT_TRUE(ch.send("handed"));  // hands it to the parked receiver
+    receiver.cancel();
+  });
+  run();
+  other.join();
+  EXPECT_EQ(receiver.join(), "handed");
+}
+
+TEST_F(CppChannelTest, ACancelledFiberCannotSendOrReceive) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 4);
+    auto f = async::spawn(rt(), [&] {
+      async::this_fiber::self().cancel();
+      EXPECT_THROW(ch.send(item(t, 1)), async::cancelled);
+      EXPECT_THROW((void)ch.recv(), async::cancelled);
+      EXPECT_EQ(ch.try_send(item(t, 2)), async::status::ok);  // does not suspend
+      EXPECT_EQ(ch.try_recv().value().value, 2);
+    });
+    run();
+    f.join();
+  }
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, TimeoutsAreReportedWithoutThrowing) {
+  async::channel<std::unique_ptr<int>> ch(rt(), 1);
+  auto f = async::spawn(rt(), [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(ch.recv_for(2ms).has_value());
+    EXPECT_FALSE(ch.recv_until(std::chrono::steady_clock::now() + 1ms).has_value());
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 3ms);
+    EXPECT_FALSE(ch.closed());
+    auto v = std::make_unique<int>(5);
+    EXPECT_EQ(ch.send_for(std::move(v), 1ms), async::status::ok);
+    EXPECT_EQ(v, nullptr);
+    auto w = std::make_unique<int>(6);
+    EXPECT_EQ(ch.send_for(std::move(w), 2ms), async::status::etimedout);
+    ASSERT_NE(w, nullptr);  // handed back
+    EXPECT_EQ(*w, 6);
+    EXPECT_EQ(ch.send_until(std::move(w), std::chrono::steady_clock::now() + 1ms), async::status::etimedout);
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(*ch.recv_for(1h).value(), 5);
+    EXPECT_EQ(ch.send_until(std::move(w), std::chrono::steady_clock::time_point::max()), async::status::ok);
+    EXPECT_EQ(*ch.recv_until(std::chrono::steady_clock::now() - 1s).value(), 6);
+  });
+  run();
+  f.join();
+}
+
+TEST_F(CppChannelTest, TimedReceiveGetsAValueSentBeforeTheDeadline) {
+  async::channel<int> ch(rt(), 0);
+  auto receiver = async::spawn(rt(), [&] {
+    std::optional<int> v = ch.recv_for(10s);
+    trace.push_back(v ? "got " + std::to_string(*v) : "timeout");
+  });
+  auto sender = async::spawn(rt(), [&] {
+    async::this_fiber::sleep_for(1ms);
+    EXPECT_EQ(ch.send_for(42, 10s), async::status::ok);
+  });
+  run();
+  receiver.join();
+  sender.join();
+  EXPECT_EQ(trace, (Trace{"got 42"}));
+}
+
+TEST_F(CppChannelTest, TryVariantsWorkOutsideFibers) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 2);
+    item a(t, 1);
+    EXPECT_EQ(ch.try_send(std::move(a)), async::status::ok);
+    EXPECT_EQ(a.value, -1);  // moved from
+    EXPECT_EQ(ch.try_send(item(t, 2)), async::status::ok);
+    item c(t, 3);
+    EXPECT_EQ(ch.try_send(std::move(c)), async::status::eagain);
+    EXPECT_EQ(c.value, 3);  // handed back
+    const item d(t, 4);
+    EXPECT_EQ(ch.try_send(d), async::status::eagain);  // copies
+    EXPECT_EQ(ch.try_recv().value().value, 1);
+    EXPECT_EQ(ch.try_recv().value().value, 2);
+    EXPECT_FALSE(ch.try_recv().has_value());
+    EXPECT_FALSE(ch.closed());
+    // Blocking calls outside a fiber are misuse.
+    try {
+      (void)ch.send(item(t, 5));
+      ADD_FAILURE() << "send outside a fiber";
+    } catch (const async::error& e) {
+      EXPECT_EQ(e.code(), async::status::estate);
+    }
+    try {
+      (void)ch.recv();
+      ADD_FAILURE() << "recv outside a fiber";
+    } catch (const async::error& e) {
+      EXPECT_EQ(e.code(), async::status::estate);
+    }
+    EXPECT_EQ(ch.try_send(item(t, 6)), async::status::ok);  // the cell came back
+  }
+  EXPECT_EQ(t.live(), 0);  // the destructor destroyed the buffered 6
+}
+
+TEST_F(CppChannelTest, UnbufferedTrySendNeedsAParkedReceiver) {
+  async::channel<int> ch(rt(), 0);
+  EXPECT_EQ(ch.try_send(1), async::status::eagain);
+  auto receiver = async::spawn(rt(), [&] { trace.push_back("got " + std::to_string(ch.recv().value())); });
+  auto sender = async::spawn(rt(), [&] {
+    EXPECT_EQ(ch.try_send(2), async::status::ok);  // the receiver is parked
+    EXPECT_FALSE(ch.try_recv().has_value());
+  });
+  run();
+  receiver.join();
+  sender.join();
+  EXPECT_EQ(trace, (Trace{"got 2"}));
+}
+
+TEST_F(CppChannelTest, MaxWaitersBoundsTheParkedFibers) {
+  async::channel<int> ch(rt(), 0, 1);
+  auto first = async::spawn(rt(), [&] { trace.push_back("first " + std::to_string(ch.recv().value_or(-1))); });
+  auto second = async::spawn(rt(), [&] {
+    try {
+      (void)ch.recv();
+    } catch (const async::error& e) {
+      EXPECT_EQ(e.code(), async::status::efull);
+      trace.push_back("second efull");
+    }
+    EXPECT_TRUE(ch.send(8));
+  });
+  run();
+  first.join();
+  second.join();
+  EXPECT_EQ(trace, (Trace{"second efull", "first 8"}));
+}
+
+TEST_F(CppChannelTest, TheDestructorDestroysBufferedValues) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 4);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(ch.try_send(item(t, i)), async::status::ok);
+    EXPECT_EQ(t.live(), 4);
+  }
+  EXPECT_EQ(t.live(), 0);
+  std::string big(1000, 'x');  // heap strings left buffered must not leak (LSan)
+  {
+    async::channel<std::string> ch(rt(), 2);
+    EXPECT_EQ(ch.try_send(std::string(big)), async::status::ok);
+    EXPECT_EQ(ch.try_send(std::string(big)), async::status::ok);
+  }
+}
+
+TEST_F(CppChannelTest, ConstructorErrorsThrow) {
+  try {
+    async::channel<int> ch(rt(), SIZE_MAX);
+    ADD_FAILURE() << "capacity SIZE_MAX";
+  } catch (const async::error& e) {
+    EXPECT_EQ(e.code(), async::status::einval);
+  }
+}
+
+TEST_F(CppChannelTest, AStressOfMovingValuesLosesAndDuplicatesNothing) {
+  tally t;
+  {
+    async::channel<item> ch(rt(), 3);
+    constexpr int kSenders = 4;
+    constexpr int kEach = 200;
+    std::vector<async::fiber<void>> fibers;
+    std::vector<std::vector<int>> next(2, std::vector<int>(kSenders, 0));
+    long sum = 0;
+    int received = 0;
+    for (int s = 0; s < kSenders; ++s) {
+      fibers.push_back(async::spawn(rt(), [&, s] {
+        for (int i = 0; i < kEach; ++i) {
+          EXPECT_TRUE(ch.send(item(t, s * 1000 + i)));
+          if (i % (s + 2) == 0) async::this_fiber::yield();
+        }
+      }));
+    }
+    for (int r = 0; r < 2; ++r) {
+      fibers.push_back(async::spawn(rt(), [&, r] {
+        while (std::optional<item> v = r == 0 ? ch.recv() : ch.recv_for(1s)) {
+          const int s = v->value / 1000;
+          // Each receiver sees each sender's values in increasing order.
+          EXPECT_GE(v->value % 1000, next[r][s]) << "sender " << s << " out of order";
+          next[r][s] = v->value % 1000 + 1;
+          sum += v->value;
+          if (++received == kSenders * kEach) ch.close();
+        }
+      }));
+    }
+    run();
+    for (auto& f : fibers) f.join();
+    EXPECT_EQ(received, kSenders * kEach);
+    long expected = 0;
+    for (int s = 0; s < kSenders; ++s)
+      for (int i = 0; i < kEach; ++i) expected += s * 1000 + i;
+    EXPECT_EQ(sum, expected);
+  }
+  EXPECT_EQ(t.live(), 0);
+}
+
+}  // namespace
