@@ -82,7 +82,8 @@ typedef struct async_runtime {
 /* Make `rt` usable. Allocates the task table; stacks come later, lazily.
  * The calling thread becomes the runtime's owner.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags or
- * reserved bits set, or a stack size below ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM. On error `rt` is left uninitialised. */
+ * reserved bits set, or a stack size below ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM.
+ * On error `rt` names no runtime: later calls on it return ASYNC_EINVAL. */
 ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
 
 /* Run fibers until the runtime is idle: nothing runnable, no timer and no I/O

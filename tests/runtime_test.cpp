@@ -32,10 +32,13 @@ TEST(RuntimeTest, NullAndZeroConfigsGiveTheDefaults) {
 }
 
 TEST(RuntimeTest, BadConfigsAreRefused) {
-  async_runtime_t rt{};
+  async_runtime_t rt;
+  rt.impl = &rt;  // garbage, as in an uninitialised variable
   async_config_t cfg{};
   cfg.reserved = 1;
   EXPECT_EQ(async_runtime_init(&rt, &cfg), ASYNC_EINVAL);
+  EXPECT_EQ(rt.impl, nullptr);  // a failed init leaves a runtime that names nothing
+  EXPECT_EQ(async_runtime_run(&rt), ASYNC_EINVAL);
   cfg = async_config_t{};
   cfg.flags = 0x80;
   EXPECT_EQ(async_runtime_init(&rt, &cfg), ASYNC_EINVAL);

@@ -37,7 +37,9 @@ extern "C" {
 
 ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_config_t* cfg) {
   if (rt == nullptr) return ASYNC_EINVAL;
-  return runtime_create(rt, cfg);
+  const async_status_t st = runtime_create(rt, cfg);
+  if (st != ASYNC_OK) rt->impl = nullptr;  // names no runtime: later calls say EINVAL
+  return st;
 }
 
 ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
