@@ -4,8 +4,8 @@
  *
  * A runtime runs fibers (stackful coroutines) on one thread, in a
  * deterministic FIFO order. Fibers switch only where they call into this
- * library: async_yield(), async_await(), async_sleep_ms() and, in later
- * components, I/O and channels. Nothing here is preemptive.
+ * library: async_yield(), async_await(), the sleeps and the blocking channel
+ * calls (and, in a later component, I/O). Nothing here is preemptive.
  *
  * Threads: a runtime is driven by one thread at a time, the thread that
  * created it ("its owner"). Calls on a runtime from any other thread return
