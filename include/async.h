@@ -4,8 +4,8 @@
  *
  * A runtime runs fibers (stackful coroutines) on one thread, in a
  * deterministic FIFO order. Fibers switch only where they call into this
- * library: async_yield(), async_await(), the sleeps and the blocking channel
- * calls (and, in a later component, I/O). Nothing here is preemptive.
+ * library: async_yield(), async_await(), the sleeps, the blocking channel
+ * calls, the I/O calls and async_park() (async/io.h). Nothing here is preemptive.
  *
  * Threads: a runtime is driven by one thread at a time, the thread that
  * created it ("its owner"). Calls on a runtime from any other thread return
@@ -62,8 +62,17 @@ typedef struct async_config {
                               below every pooled stack. */
   size_t max_events;       /* 0 -> 64: events taken from the poller per wait. */
   uint32_t flags;          /* ASYNC_CONFIG_* bits; 0 -> guard pages on. */
-  uint32_t reserved;       /* must be 0 */
+  uint32_t backend;        /* ASYNC_BACKEND_*: the I/O poller. 0 -> the
+                              environment variable ASYNC_BACKEND ("epoll" or
+                              "kqueue") if set, else the platform's own. */
 } async_config_t;
+
+/* I/O pollers for async_config_t.backend. A backend this build lacks (kqueue
+ * on Linux, epoll elsewhere) makes async_runtime_init return ASYNC_EINVAL, as
+ * does an unknown ASYNC_BACKEND value in the environment. */
+#define ASYNC_BACKEND_DEFAULT 0u
+#define ASYNC_BACKEND_EPOLL 1u
+#define ASYNC_BACKEND_KQUEUE 2u
 
 #define ASYNC_DEFAULT_TASK_CAPACITY 256u
 #define ASYNC_DEFAULT_FIBER_CAPACITY 64u
@@ -81,8 +90,10 @@ typedef struct async_runtime {
 
 /* Make `rt` usable. Allocates the task table; stacks come later, lazily.
  * The calling thread becomes the runtime's owner.
- * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags or
- * reserved bits set, or a stack size below ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags,
+ * an unknown or unavailable backend, or a stack size below
+ * ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM; ASYNC_EIO when the poller could not be
+ * created (out of file descriptors).
  * On error `rt` names no runtime: later calls on it return ASYNC_EINVAL. */
 ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
 
@@ -102,6 +113,10 @@ ASYNC_API async_status_t async_runtime_run(async_runtime_t *rt);
  * of the runtime's own fibers or while it runs (it then does nothing). */
 ASYNC_API void async_runtime_shutdown(async_runtime_t *rt);
 
+/* The name of the I/O poller the runtime uses: "epoll" or "kqueue"; NULL for
+ * a NULL or uninitialised rt. Safe from any thread while rt is initialised. */
+ASYNC_API const char *async_runtime_backend(async_runtime_t *rt);
+
 /* Statistics, for tests and diagnostics. */
 typedef struct async_runtime_stats {
   size_t fibers_live;      /* spawned and not finished */
@@ -113,6 +128,8 @@ typedef struct async_runtime_stats {
   size_t guard_bytes;      /* guard bytes under each pooled stack (0: off) */
   size_t mappings;         /* memory mappings (VMAs) the stack pool holds */
   size_t timers_pending;   /* sleeping fibers and armed deadlines */
+  size_t io_registered;    /* registered ios not yet closed */
+  size_t io_waiting;       /* fibers parked on I/O or in async_park */
   uint64_t switches;       /* context switches made so far */
   int guard_method;        /* 0 none, 1 MADV_GUARD_INSTALL, 2 mprotect */
   int reserved;
@@ -325,5 +342,7 @@ ASYNC_API void async_channel_shutdown(async_channel_t *ch);
 #ifdef __cplusplus
 }
 #endif
+
+#include "async/io.h"
 
 #endif /* ASYNC_H */

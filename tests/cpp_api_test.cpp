@@ -164,7 +164,7 @@ TEST(CppConfigTest, DefaultsAreTheCDefaults) {
   EXPECT_EQ(c.fiber_stack_size, 64u * 1024u);
   EXPECT_EQ(c.max_events, 64u);
   EXPECT_EQ(c.flags, 0u);
-  EXPECT_EQ(c.reserved, 0u);
+  EXPECT_EQ(c.backend, ASYNC_BACKEND_DEFAULT);
 }
 
 TEST(CppConfigTest, SettersChainAndConvertToTheCConfig) {
@@ -181,7 +181,7 @@ TEST(CppConfigTest, SettersChainAndConvertToTheCConfig) {
   EXPECT_EQ(c.fiber_stack_size, 48u * 1024u);
   EXPECT_EQ(c.max_events, 7u);
   EXPECT_EQ(c.flags, ASYNC_CONFIG_NO_GUARD_PAGES);
-  EXPECT_EQ(c.reserved, 0u);
+  EXPECT_EQ(c.backend, ASYNC_BACKEND_DEFAULT);
 }
 
 TEST(CppConfigTest, TheRuntimeUsesTheConfig) {

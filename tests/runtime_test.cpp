@@ -35,7 +35,7 @@ TEST(RuntimeTest, BadConfigsAreRefused) {
   async_runtime_t rt;
   rt.impl = &rt;  // garbage, as in an uninitialised variable
   async_config_t cfg{};
-  cfg.reserved = 1;
+  cfg.backend = 99;
   EXPECT_EQ(async_runtime_init(&rt, &cfg), ASYNC_EINVAL);
   EXPECT_EQ(rt.impl, nullptr);  // a failed init leaves a runtime that names nothing
   EXPECT_EQ(async_runtime_run(&rt), ASYNC_EINVAL);

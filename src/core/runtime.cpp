@@ -22,7 +22,7 @@ std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept {
   async_config_t c{};
   if (cfg != nullptr) c = *cfg;
-  if (c.reserved != 0 || (c.flags & ~ASYNC_CONFIG_NO_GUARD_PAGES) != 0) return ASYNC_EINVAL;
+  if (c.backend > ASYNC_BACKEND_KQUEUE || (c.flags & ~ASYNC_CONFIG_NO_GUARD_PAGES) != 0) return ASYNC_EINVAL;
   const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
   const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
   const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);

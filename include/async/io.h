@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* async/io.h: fiber-blocking I/O. Included by async.h; do not include it on
+ * its own.
+ *
+ * A blocking call here suspends only the calling fiber: the fd is
+ * non-blocking, the call tries the system call first and, when the kernel
+ * says "would block", parks the fiber until the runtime's poller (epoll on
+ * Linux, kqueue on macOS and the BSDs) reports the fd ready, then retries.
+ * EINTR and EAGAIN never reach the caller. Other fibers run meanwhile.
+ *
+ * Common rules for every call taking an async_io_t:
+ * - ASYNC_EINVAL for a NULL, zeroed, unregistered or closed io (fd 0 is never
+ *   touched on its behalf), and for an io of another runtime than the calling
+ *   fiber's.
+ * - ASYNC_ESTATE for the blocking calls when called outside a fiber.
+ * - ASYNC_EIO for an error from the operating system; async_io_errno() then
+ *   gives its errno (e.g. ECONNRESET, EPIPE).
+ * - ASYNC_ECLOSED when the io is closed (async_io_close) while the fiber waits.
+ * - ASYNC_ECANCELED when the calling fiber is cancelled (before or while it
+ *   waits); the io stays usable and no data was consumed or written by the
+ *   cancelled call.
+ * - The _until variants take an absolute deadline on async_now_ns()'s clock
+ *   and return ASYNC_ETIMEDOUT when it passes first (a deadline already past
+ *   still tries the operation once, without waiting). Timers for I/O and for
+ *   sleeps are one structure: they expire in deadline order, then in the
+ *   order they were set.
+ * - Several fibers may wait on one io; when it becomes ready they are woken
+ *   in the order they began waiting, and each retries. Readiness of different
+ *   ios is reported in the poller's order.
+ * - Nothing ever raises SIGPIPE: sockets are written with MSG_NOSIGNAL (or
+ *   SO_NOSIGPIPE on Apple), and for pipes SIGPIPE is blocked in the thread
+ *   around the write and a SIGPIPE it caused is consumed. A write to a peer
+ *   that has gone returns ASYNC_EIO with errno EPIPE.
+ * - Regular files (which epoll cannot watch) are "always ready": calls on
+ *   them never park and behave as blocking reads and writes of the file. */
+#ifndef ASYNC_IO_H
+#define ASYNC_IO_H
+
+#ifndef ASYNC_H
+#error "include <async.h>, not <async/io.h>"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sockaddr;
+
+/* A file descriptor registered with a runtime. Zero it (`async_io_t io = {0};`
+ * or memset) before async_io_register; do not move or copy it while it is
+ * registered: the poller and parked fibers point at it. Its contents are
+ * private. After async_io_close it may be zeroed and registered again. */
+typedef struct async_io {
+  void *impl[12]; /* private */
+} async_io_t;
+
+/* Bind `fd` to the calling fiber's runtime (outside fibers: the calling
+ * thread's global runtime) and put it in non-blocking mode. The io takes the
+ * fd: async_io_close closes it.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or non-zeroed io, or fd < 0;
+ * ASYNC_EIO when the OS rejects the fd (e.g. EBADF; see async_io_errno);
+ * ASYNC_ESTATE from a thread that does not own the runtime; ASYNC_ENOMEM. */
+ASYNC_API async_status_t async_io_register(async_io_t *io, int fd);
+
+/* async_io_register on the runtime `rt` (ASYNC_EINVAL for a NULL or
+ * uninitialised rt). */
+ASYNC_API async_status_t async_io_register_with(async_runtime_t *rt, async_io_t *io, int fd);
+
+/* One read of up to `len` bytes into `buf`, waiting until some data (or end
+ * of file) is there. `*n` (always set; 0 on error) says how many were read.
+ * End of file is ASYNC_OK with *n == 0; so is len == 0. n may not be NULL. */
+ASYNC_API async_status_t async_read(async_io_t *io, void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_read_until(async_io_t *io, void *buf, size_t len, size_t *n,
+                                          uint64_t deadline_ns);
+
+/* One write of up to `len` bytes, waiting until the fd can take some. A
+ * partial write is success: `*n` says how much went. */
+ASYNC_API async_status_t async_write(async_io_t *io, const void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_write_until(async_io_t *io, const void *buf, size_t len, size_t *n,
+                                           uint64_t deadline_ns);
+
+/* Read exactly `len` bytes, as many reads as it takes. ASYNC_ECLOSED when end
+ * of file comes first. On any error `*n` (may be NULL) says how many bytes
+ * were read and stored before it: nothing read is lost. */
+ASYNC_API async_status_t async_read_exact(async_io_t *io, void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_read_exact_until(async_io_t *io, void *buf, size_t len, size_t *n,
+                                                uint64_t deadline_ns);
+
+/* Write all `len` bytes, as many writes as it takes. On any error `*n` (may
+ * be NULL) says how many bytes were written before it. */
+ASYNC_API async_status_t async_write_all(async_io_t *io, const void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_write_all_until(async_io_t *io, const void *buf, size_t len,
+                                               size_t *n, uint64_t deadline_ns);
+
+/* Wait until a connection arrives on the listening socket `listener` and
+ * register it in `client` (which the caller zeroed) on the listener's
+ * runtime. The new fd is non-blocking and close-on-exec. Connections aborted
+ * before they were accepted are skipped. Out of file descriptors (EMFILE,
+ * ENFILE) is ASYNC_EIO with that errno, at once: the caller decides how to
+ * back off. ASYNC_EINVAL also for a client that is not zeroed (checked before
+ * anything is accepted, so no connection is lost). */
+ASYNC_API async_status_t async_accept_io(async_io_t *listener, async_io_t *client);
+ASYNC_API async_status_t async_accept_io_until(async_io_t *listener, async_io_t *client,
+                                               uint64_t deadline_ns);
+
+/* As async_accept_io, but hands out the raw fd (non-blocking, close-on-exec)
+ * in `*fd`, for a caller that registers it elsewhere (another runtime). */
+ASYNC_API async_status_t async_accept(async_io_t *listener, int *fd);
+ASYNC_API async_status_t async_accept_until(async_io_t *listener, int *fd, uint64_t deadline_ns);
+
+/* Connect the registered socket `io` to `addr` and wait until the connection
+ * is established. ASYNC_EIO with errno ECONNREFUSED, ETIMEDOUT, ... when it
+ * fails. After ASYNC_ETIMEDOUT, ASYNC_ECANCELED or ASYNC_ECLOSED the
+ * connection attempt is left in progress: close the io. */
+ASYNC_API async_status_t async_connect(async_io_t *io, const struct sockaddr *addr,
+                                       unsigned addrlen);
+ASYNC_API async_status_t async_connect_until(async_io_t *io, const struct sockaddr *addr,
+                                             unsigned addrlen, uint64_t deadline_ns);
+
+/* Wait until the io is readable (or at end of file, or in error) without
+ * reading: for code that calls the OS itself. Readiness is edge-triggered
+ * underneath, so a caller must read until the OS says EAGAIN before waiting
+ * again, or the wait may not end. Always-ready ios return at once. */
+ASYNC_API async_status_t async_io_wait_readable(async_io_t *io);
+ASYNC_API async_status_t async_io_wait_readable_until(async_io_t *io, uint64_t deadline_ns);
+/* The same for writability. */
+ASYNC_API async_status_t async_io_wait_writable(async_io_t *io);
+ASYNC_API async_status_t async_io_wait_writable_until(async_io_t *io, uint64_t deadline_ns);
+
+/* Deregister from the poller, then close the fd. Fibers parked on the io are
+ * woken with ASYNC_ECLOSED (in the order they began waiting). Usable from the
+ * runtime's fibers and, outside fibers, from its owner thread. Returns
+ * ASYNC_OK; ASYNC_EINVAL for a zeroed io or one closed already; ASYNC_EIO
+ * when close(2) reported an error (the fd is closed all the same);
+ * ASYNC_ESTATE from another thread. If the io's runtime was shut down first,
+ * the io was detached from it then (calls returned ASYNC_EINVAL) and close
+ * only closes the fd. */
+ASYNC_API async_status_t async_io_close(async_io_t *io);
+
+/* The errno of the io's last ASYNC_EIO, 0 if none; 0 for a NULL io. */
+ASYNC_API int async_io_errno(const async_io_t *io);
+
+/* The io's fd, or -1 when it is not registered (zeroed or closed). */
+ASYNC_API int async_io_fd(const async_io_t *io);
+
+/* ----------------------------------------------------- cross-thread wake-up */
+
+/* Park the calling fiber until async_unpark() names it. An unpark is a token
+ * that is kept: when it came first (while the fiber ran), the next park
+ * returns at once and consumes it; several unparks before a park leave one
+ * token. Parked fibers keep the runtime alive (async_runtime_run blocks the
+ * thread in the poller, without spinning, until they are unparked).
+ * Returns ASYNC_OK (unparked; a caller may see extra returns and must re-check
+ * its own condition); ASYNC_ECANCELED; ASYNC_ESTATE outside a fiber. */
+ASYNC_API async_status_t async_park(void);
+
+/* async_park with a deadline: also ASYNC_ETIMEDOUT. */
+ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
+
+/* Unpark the fiber `h`. Thread-safe: may be called from any thread, also one
+ * that is running another runtime, and from a signal-free context only (it
+ * takes a lock). Does not block on the runtime and never runs a fiber. The
+ * runtime must stay initialised until the call returns. An unpark of a fiber
+ * that has ended, or ends before the runtime sees the unpark, is dropped.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed, or
+ * its runtime not initialised); ASYNC_ENOMEM when the pending-unpark queue
+ * could not grow. */
+ASYNC_API async_status_t async_unpark(async_fiber_handle_t h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNC_IO_H */
