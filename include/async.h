@@ -5,7 +5,7 @@
  * A runtime runs fibers (stackful coroutines) on one thread, in a
  * deterministic FIFO order. Fibers switch only where they call into this
  * library: async_yield(), async_await(), the sleeps, the blocking channel
- * calls, the I/O calls and async_park() (async/io.h). Nothing here is preemptive.
+ * calls and selects, the I/O calls and async_park() (async/io.h). Nothing here is preemptive.
  *
  * Threads: a runtime is driven by one thread at a time, the thread that
  * created it ("its owner"). Calls on a runtime from any other thread return
@@ -285,7 +285,7 @@ ASYNC_API async_fiber_handle_t async_self(void);
  * runtime. */
 typedef struct async_channel {
   size_t capacity; /* read-only: buffered messages, fixed by init (0: rendezvous) */
-  void *impl[16];  /* private */
+  void *impl[24];  /* private */
 } async_channel_t;
 
 /* Make `ch` usable on runtime `rt` with room for `capacity` buffered messages
@@ -338,6 +338,86 @@ ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
  * the storage. Any later use returns ASYNC_EINVAL; shutting down twice does
  * nothing. Buffered messages are dropped (they are the caller's pointers). */
 ASYNC_API void async_channel_shutdown(async_channel_t *ch);
+
+/* ------------------------------------------------------------------- select */
+
+/* What a select case does. */
+#define ASYNC_SELECT_SEND 1 /* send `msg` on `ch` */
+#define ASYNC_SELECT_RECV 2 /* receive from `ch` into `msg` */
+
+/* *chosen when no case was chosen. */
+#define ASYNC_SELECT_NONE SIZE_MAX
+
+/* One operation of a select: fill ch, op and (to send) msg. The array of
+ * cases is the select's own storage while it runs: keep it alive and do not
+ * touch it until the call returns.                                          */
+typedef struct async_select_case {
+  async_channel_t *ch;   /* NULL: the case is disabled (skipped, never chosen) */
+  int op;                /* ASYNC_SELECT_SEND or ASYNC_SELECT_RECV */
+  async_status_t status; /* out: see async_select */
+  void *msg;             /* send: the message; recv: out, the message received */
+  void *impl[4];         /* private */
+} async_select_case_t;
+
+/* Wait until one of `n` channel operations can be done, do that one only,
+ * and set *chosen to its index (chosen may be NULL).
+ *
+ * A case is ready when its operation would complete without suspending: a
+ * send when a receiver is parked (plain, or a select's recv case) or the
+ * buffer has room; a recv when a message is buffered or a sender is parked
+ * (plain, or a select's send case). A case on a closed channel is ready too,
+ * and fails: a send with ASYNC_ECLOSED (nothing delivered), a recv with
+ * ASYNC_ECLOSED once the buffer is drained (like a plain recv). When several
+ * cases are ready, the first in argument order is chosen, so a program runs
+ * the same way every time. When none is, the calling fiber parks on every
+ * channel of its cases at once, and the first operation of another fiber (or
+ * close) that can complete one of them completes it, exactly as for a parked
+ * plain sender or receiver: a message sent to a parked recv case is written
+ * to its msg, a parked send case's message is taken by a receiver or pulled
+ * into a freed buffer slot. Only that case happens; the others do nothing.
+ *
+ * Order: on each side of a channel, parked plain calls and parked select
+ * cases together are served in the order they began waiting. Unbuffered
+ * (rendezvous) channels work with select on either side, including a
+ * selecting sender meeting a selecting receiver. A select never meets its own
+ * cases (a send and a recv case on one unbuffered channel do not pair up).
+ * The same channel may appear in several cases.
+ *
+ * Suspends (unless a case is ready). Thread: the runtime's own thread, inside
+ * a fiber of the runtime every non-NULL case's channel belongs to.
+ * Returns, and stores in the chosen case's status:
+ *   ASYNC_OK       case *chosen was done (recv: its msg holds the message);
+ *   ASYNC_ECLOSED  case *chosen's channel is closed (send: not delivered;
+ *                  recv: closed and drained; msg is left unchanged).
+ * Or, with *chosen = ASYNC_SELECT_NONE and nothing sent or received:
+ *   ASYNC_ECANCELED the fiber is cancelled (before or while waiting; a case
+ *                  completed before the cancel stays the result: ASYNC_OK);
+ *   ASYNC_EFULL    a channel of a case has max_waiters fibers parked already
+ *                  (each parked case counts as one waiter on its channel);
+ *   ASYNC_ESTATE   outside a fiber;
+ *   ASYNC_EINVAL   cases is NULL while n > 0; a case with an unusable channel
+ *                  (never initialised, shut down), a channel of another
+ *                  runtime than the calling fiber's, or an op other than
+ *                  ASYNC_SELECT_SEND/RECV (those cases get status
+ *                  ASYNC_EINVAL); or no case is enabled (n == 0 or every ch
+ *                  NULL): such a select could only wait forever (use
+ *                  async_select_until to sleep).
+ * Every case not chosen gets status ASYNC_EAGAIN, except the ASYNC_EINVAL
+ * ones above.                                                                */
+ASYNC_API async_status_t async_select(async_select_case_t *cases, size_t n, size_t *chosen);
+
+/* As async_select, but give up at `deadline_ns` (async_now_ns() clock) with
+ * ASYNC_ETIMEDOUT, nothing done. A deadline that has passed makes it a try:
+ * a ready case is still chosen, and otherwise it returns ASYNC_ETIMEDOUT
+ * without suspending. With no case enabled it sleeps until the deadline
+ * (ASYNC_ETIMEDOUT) instead of returning ASYNC_EINVAL.                      */
+ASYNC_API async_status_t async_select_until(async_select_case_t *cases, size_t n, size_t *chosen,
+                                            uint64_t deadline_ns);
+
+/* As async_select, but never suspends: ASYNC_EAGAIN (nothing done) when no
+ * case is ready, also when none is enabled. Usable inside and outside
+ * fibers, on the runtime's own thread (ASYNC_ESTATE otherwise).             */
+ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, size_t *chosen);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,35 @@ async_status_t recv(async_channel_t* ch, void** msg, wait_mode mode, uint64_t de
   return st == ASYNC_OK ? channel_recv(*c, self, msg, mode, deadline_ns) : st;
 }
 
+// Checks every case: usable channels of one runtime (the calling fiber's,
+// when blocking), valid ops. Marks each bad case ASYNC_EINVAL.
+async_status_t select(async_select_case_t* cases, size_t n, size_t* chosen, wait_mode mode,
+                      uint64_t deadline_ns) noexcept {
+  if (chosen != nullptr) *chosen = ASYNC_SELECT_NONE;
+  if (cases == nullptr && n != 0) return ASYNC_EINVAL;
+  task* self = current_fiber();
+  if (mode != wait_mode::never && self == nullptr) return ASYNC_ESTATE;
+  runtime* rt = self != nullptr && mode != wait_mode::never ? self->rt : nullptr;
+  bool bad = false;
+  for (size_t i = 0; i < n; ++i) cases[i].status = ASYNC_EAGAIN;
+  for (size_t i = 0; i < n; ++i) {
+    async_select_case_t& sc = cases[i];
+    if (sc.ch == nullptr) continue;
+    channel* c = usable(sc.ch);
+    if (rt == nullptr && c != nullptr) rt = c->rt;  // try: the runtime of the first channel
+    if (c == nullptr || c->rt != rt || (sc.op != ASYNC_SELECT_SEND && sc.op != ASYNC_SELECT_RECV)) {
+      sc.status = ASYNC_EINVAL;
+      bad = true;
+    }
+  }
+  if (bad) return ASYNC_EINVAL;
+  if (mode == wait_mode::never) {
+    if (rt != nullptr && !owned_by_caller(*rt)) return ASYNC_ESTATE;
+    if (self != nullptr && self->rt != rt) self = nullptr;  // never parks: any fiber may try
+  }
+  return channel_select(cases, n, chosen, self, mode, deadline_ns);
+}
+
 }  // namespace
 
 extern "C" {
@@ -97,6 +126,19 @@ ASYNC_API async_status_t async_channel_close(async_channel_t* ch) {
 ASYNC_API void async_channel_shutdown(async_channel_t* ch) {
   channel* c = usable(ch);
   if (c != nullptr) channel_shutdown(*c);
+}
+
+ASYNC_API async_status_t async_select(async_select_case_t* cases, size_t n, size_t* chosen) {
+  return select(cases, n, chosen, wait_mode::forever, 0);
+}
+
+ASYNC_API async_status_t async_select_until(async_select_case_t* cases, size_t n, size_t* chosen,
+                                            uint64_t deadline_ns) {
+  return select(cases, n, chosen, wait_mode::until, deadline_ns);
+}
+
+ASYNC_API async_status_t async_try_select(async_select_case_t* cases, size_t n, size_t* chosen) {
+  return select(cases, n, chosen, wait_mode::never, 0);
 }
 
 }  // extern "C"

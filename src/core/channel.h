@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
-// channel.h: bounded FIFO channels of pointers (contract §6). The state lives
-// in the user's async_channel_t; the ring buffer is allocated at init. Parked
-// senders and receivers wait on two FIFO lists; a message meets a parked
-// receiver directly, and a receiver that frees a slot pulls the first parked
-// sender's message into the buffer, so FIFO order holds across both.
+// channel.h: bounded FIFO channels of pointers (contract §6) and the select
+// over several of their operations. The state lives in the user's
+// async_channel_t; the ring buffer is allocated at init. Parked senders and
+// receivers wait on two FIFO lists; a message meets a parked receiver
+// directly, and a receiver that frees a slot pulls the first parked sender's
+// message into the buffer, so FIFO order holds across both. A select parks
+// one node per case (in the case's private words) on a second pair of lists;
+// whoever could complete a case completes it directly, as for a plain waiter.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +15,43 @@
 #include "runtime.h"
 
 namespace async::detail {
+
+struct select_call;
+
+// One case of a parked select, linked on its channel's sel_senders or
+// sel_receivers. Lives in async_select_case_t::impl.
+struct select_node {
+  select_node* next;
+  select_node* prev;
+  select_call* call;     // the select it belongs to (on the selecting fiber's stack)
+  std::uint64_t ticket;  // arrival order on its channel; 0 while not linked
+};
+
+// Parked select cases, FIFO. A node stays linked after its select was woken
+// (by another case, a timer or a cancel) until its fiber runs again, or until
+// an operation on the channel finds it and unlinks it: see select_live().
+struct select_list {
+  select_node* head = nullptr;
+  select_node* tail = nullptr;
+};
+
+// A select that is parked: what an operation completing one of its cases
+// needs to find the case and wake the fiber.
+struct select_call {
+  task* self;
+  async_select_case_t* cases;
+  std::size_t chosen;  // the completed case; SIZE_MAX while none
+};
+
+// A plain sender or receiver while parked: task::xfer points here (on its
+// stack). Arrival order between plain waiters and select nodes on one side of
+// a channel: a plain waiter went first iff its ticket is below the node's.
+// Only linking a node advances channel::tickets, so parking a plain waiter
+// only reads it.
+struct plain_wait {
+  void* xfer;            // the message to send, or the void** to receive into
+  std::uint64_t ticket;  // channel::tickets when it parked
+};
 
 struct channel {
   std::uint64_t magic;         // channel_magic while usable
@@ -23,8 +63,12 @@ struct channel {
   std::size_t head;            // oldest buffered message
   std::size_t count;
   std::size_t max_waiters;     // 0: no bound
-  task_list senders;           // xfer: the message
-  task_list receivers;         // xfer: void** destination
+  task_list senders;           // xfer: plain_wait with the message
+  task_list receivers;         // xfer: plain_wait with the void** destination
+  select_list sel_senders;     // parked select send cases
+  select_list sel_receivers;   // parked select recv cases
+  std::size_t sel_linked;      // nodes on both select lists (max_waiters counts them)
+  std::uint64_t tickets;       // select nodes ever linked: the last node's ticket
   bool closed;
 };
 
@@ -42,5 +86,14 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
 async_status_t channel_close(channel& c) noexcept;
 void channel_shutdown(channel& c) noexcept;
+
+// The channel state behind a case's `ch` (already checked usable).
+inline channel& channel_of(async_channel_t* ch) noexcept { return *reinterpret_cast<channel*>(ch->impl); }
+
+// Runs a select whose cases were checked (usable channels of self's runtime,
+// or NULL; valid ops). `self` as for channel_send. Sets *chosen and every
+// case's status.
+async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::size_t* chosen, task* self,
+                              wait_mode mode, std::uint64_t deadline_ns) noexcept;
 
 }  // namespace async::detail
