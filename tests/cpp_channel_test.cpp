@@ -5,6 +5,7 @@
 // is destroyed exactly once, delivered or not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iterator>
 #include <memory>
@@ -478,6 +479,268 @@ TEST_F(CppChannelTest, AStressOfMovingValuesLosesAndDuplicatesNothing) {
     for (int s = 0; s < kSenders; ++s)
       for (int i = 0; i < kEach; ++i) expected += s * 1000 + i;
     EXPECT_EQ(sum, expected);
+  }
+  EXPECT_EQ(t.live(), 0);
+}
+
+
+// --------------------------------------------------------------- select
+
+std::string describe(const async::select_result& r) {
+  if (r.index == async::select_result::none) return r.timed_out() ? "timed out" : "none";
+  return std::to_string(r.index) + (r.closed() ? " closed" : " ok");
+}
+
+TEST_F(CppChannelTest, SelectChoosesTheFirstReadyCaseAndReturnsItsValue) {
+  async::channel<int> numbers(rt(), 1);
+  async::channel<std::string> words(rt(), 1);
+  ASSERT_EQ(words.try_send(std::string("w")), async::status::ok);
+  ASSERT_EQ(numbers.try_send(7), async::status::ok);
+  auto f = async::spawn(rt(), [&] {
+    std::optional<int> n;
+    std::optional<std::string> w;
+    auto r = async::select(async::recv_case(numbers, n), async::recv_case(words, w));
+    trace.push_back(describe(r) + " n=" + std::to_string(n.value_or(-1)) + " w=" + w.value_or("-"));
+    r = async::select(async::recv_case(numbers, n), async::recv_case(words, w));
+    trace.push_back(describe(r) + " w=" + w.value_or("-"));
+    std::string text = "x";
+    r = async::select(async::recv_case(numbers, n), async::send_case(words, text));  // words has room again
+    trace.push_back(describe(r) + " text='" + text + "'");
+  });
+  run();
+  f.join();
+  EXPECT_EQ(trace, (Trace{"0 ok n=7 w=-", "1 ok w=w", "1 ok text=''"}));
+  EXPECT_EQ(words.try_recv().value_or("none"), "x");
+}
+
+TEST_F(CppChannelTest, SelectWaitsForEitherKindOfCase) {
+  async::channel<int> in(rt(), 0);
+  async::channel<int> out(rt(), 0);
+  auto sel = async::spawn(rt(), [&] {
+    for (int round = 0; round < 2; ++round) {
+      std::optional<int> got;
+      int v = 100 + round;
+      trace.push_back("select");
+      auto r = async::select(async::recv_case(in, got), async::send_case(out, v));
+      trace.push_back(describe(r) + (r.index == 0 ? " got " + std::to_string(*got) : " v=" + std::to_string(v)));
+    }
+  });
+  auto other = async::spawn(rt(), [&] {
+    EXPECT_TRUE(in.send(1));  // the parked select takes it
+    trace.push_back("sent 1");
+    std::optional<int> v = out.recv();  // the parked select's value
+    trace.push_back("received " + std::to_string(v.value_or(-1)));
+  });
+  run();
+  sel.join();
+  other.join();
+  // Round 1 finds the other fiber parked in out.recv(): its send case is
+  // ready and goes first.
+  EXPECT_EQ(trace, (Trace{"select", "sent 1", "0 ok got 1", "select", "1 ok v=101", "received 101"}));
+}
+
+TEST_F(CppChannelTest, SelectingSenderAndReceiverMeetOnARendezvousChannel) {
+  async::channel<std::string> ch(rt(), 0);
+  async::channel<int> never(rt(), 0);
+  auto receiver = async::spawn(rt(), [&] {
+    std::optional<std::string> got;
+    std::optional<int> n;
+    auto r = async::select(async::recv_case(never, n), async::recv_case(ch, got));
+    trace.push_back("receiver " + describe(r) + " " + got.value_or("-"));
+  });
+  auto sender = async::spawn(rt(), [&] {
+    std::optional<int> n;
+    auto r = async::select(async::recv_case(never, n), async::send_case(ch, std::string("hello")));
+    trace.push_back("sender " + describe(r));
+  });
+  run();
+  receiver.join();
+  sender.join();
+  EXPECT_EQ(trace, (Trace{"sender 1 ok", "receiver 1 ok hello"}));
+}
+
+TEST_F(CppChannelTest, ASendCaseWaitsForAFreeCell) {
+  // Capacity 0 has one cell: while a plain sender holds it, a select's send
+  // case waits for it, and is chosen only once the value went out.
+  async::channel<int> ch(rt(), 0);
+  auto plain = async::spawn(rt(), [&] {
+    EXPECT_TRUE(ch.send(1));
+    trace.push_back("plain sent");
+  });
+  auto sel = async::spawn(rt(), [&] {
+    int v = 2;
+    auto r = async::select(async::send_case(ch, v));
+    trace.push_back("select " + describe(r));
+  });
+  auto receiver = async::spawn(rt(), [&] {
+    for (int i = 0; i < 2; ++i) trace.push_back("got " + std::to_string(ch.recv().value_or(-1)));
+  });
+  run();
+  plain.join();
+  sel.join();
+  receiver.join();
+  // The receiver frees the cell into the waiting select, then parks; the
+  // select fills the cell and hands it to the parked receiver.
+  EXPECT_EQ(trace, (Trace{"got 1", "plain sent", "select 0 ok", "got 2"}));
+}
+
+TEST_F(CppChannelTest, SelectTimeoutsAndTryReportWithoutThrowingAndKeepValues) {
+  tally t;
+  async::channel<item> ch(rt(), 0);
+  auto f = async::spawn(rt(), [&] {
+    item v(t, 5);
+    std::optional<item> got;
+    auto r = async::select_for(1ms, async::send_case(ch, v), async::recv_case(ch, got));
+    trace.push_back(describe(r) + " v=" + std::to_string(v.value));
+    r = async::select_until(std::chrono::steady_clock::now() - 1s, async::send_case(ch, v));
+    trace.push_back(describe(r) + " v=" + std::to_string(v.value));
+    r = async::try_select(async::send_case(ch, v));
+    trace.push_back(describe(r) + " v=" + std::to_string(v.value));
+  });
+  run();
+  f.join();
+  EXPECT_EQ(trace, (Trace{"timed out v=5", "timed out v=5", "none v=5"}));
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, SelectReportsAClosedChannel) {
+  tally t;
+  async::channel<item> a(rt(), 1);
+  async::channel<int> b(rt(), 0);
+  auto f = async::spawn(rt(), [&] {
+    std::optional<int> n = 3;
+    item v(t, 9);
+    auto r = async::select(async::recv_case(b, n), async::send_case(a, v));  // a has room
+    trace.push_back(describe(r));
+    item w(t, 10);
+    r = async::select(async::recv_case(b, n), async::send_case(a, w));  // parks: a full, b empty
+    trace.push_back(describe(r) + " n=" + (n ? "set" : "empty") + " w=" + std::to_string(w.value));
+  });
+  auto closer = async::spawn(rt(), [&] { b.close(); });
+  run();
+  f.join();
+  closer.join();
+  EXPECT_EQ(trace, (Trace{"1 ok", "0 closed n=empty w=10"}));
+  std::optional<item> left = a.try_recv();
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(left->value, 9);
+  left.reset();
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, CancellingAParkedSelectThrowsAndKeepsTheValue) {
+  tally t;
+  async::channel<item> ch(rt(), 0);
+  std::optional<async::fiber<void>> sel;
+  sel.emplace(async::spawn(rt(), [&] {
+    item v(t, 4);
+    try {
+      (void)async::select(async::send_case(ch, v));
+    } catch (const async::cancelled&) {
+      trace.push_back("cancelled v=" + std::to_string(v.value));
+      throw;
+    }
+  }));
+  auto other = async::spawn(rt(), [&] {
+    sel->cancel();
+    EXPECT_FALSE(ch.try_recv().has_value());  // the value was not delivered
+    trace.push_back("canceller");
+  });
+  run();
+  EXPECT_THROW(sel->join(), async::cancelled);
+  other.join();
+  EXPECT_EQ(trace, (Trace{"canceller", "cancelled v=4"}));
+  EXPECT_EQ(t.live(), 0);
+}
+
+TEST_F(CppChannelTest, SelectMisuseThrows) {
+  async::channel<int> ch(rt(), 1);
+  int v = 1;
+  EXPECT_THROW((void)async::select(async::send_case(ch, v)), async::error);  // outside a fiber: estate
+  EXPECT_EQ(async::try_select(async::send_case(ch, v)).index, 0u);            // try works outside
+  async::runtime other;
+  async::channel<int> foreign(other, 1);
+  std::optional<int> got;
+  EXPECT_THROW((void)async::try_select(async::recv_case(ch, got), async::recv_case(foreign, got)), async::error);
+  EXPECT_EQ(ch.try_recv().value_or(-1), 1);
+  EXPECT_THROW((void)async::try_select(async::send_case(ch, v), async::send_case(ch, v)), async::error);
+  EXPECT_FALSE(ch.try_recv().has_value());
+}
+
+// Producers send with select over two channels or with plain sends,
+// consumers select over both or receive plainly; values are counted and
+// every one arrives exactly once, in order per producer and channel.
+TEST_F(CppChannelTest, AStressMixingSelectAndPlainCallsLosesNothing) {
+  tally t;
+  for (std::size_t capacity : {0u, 2u}) {
+    async::channel<item> ch0(rt(), capacity);
+    async::channel<item> ch1(rt(), capacity);
+    async::channel<item>* chans[2] = {&ch0, &ch1};
+    constexpr int producers = 3, per_producer = 300;
+    std::vector<std::vector<int>> seen(producers);
+    std::vector<async::fiber<void>> fibers;
+    int finished = 0;
+    for (int p = 0; p < producers; ++p) {
+      fibers.push_back(async::spawn(rt(), [&, p] {
+        for (int i = 0; i < per_producer; ++i) {
+          item v(t, p * 100000 + i);
+          if ((i + p) % 3 == 0) {
+            EXPECT_TRUE(chans[i % 2]->send(std::move(v)));
+          } else {
+            item copy(v);  // each send case needs its own value
+            auto r = async::select(async::send_case(*chans[i % 2], v), async::send_case(*chans[1 - i % 2], copy));
+            EXPECT_EQ(r.code, async::status::ok);
+          }
+          if (i % 7 == p) async::this_fiber::yield();
+        }
+        if (++finished == producers) {
+          ch0.close();
+          ch1.close();
+        }
+      }));
+    }
+    for (int c = 0; c < 3; ++c) {
+      fibers.push_back(async::spawn(rt(), [&, c] {
+        std::vector<std::vector<int>> last(2, std::vector<int>(producers, -1));
+        bool open[2] = {true, true};
+        int round = 0;
+        auto got = [&](int k, const item& v) {
+          const int p = v.value / 100000, i = v.value % 100000;
+          EXPECT_LT(last[k][p], i);
+          last[k][p] = i;
+          seen[p].push_back(i);
+        };
+        while (open[0] || open[1]) {
+          if (c == 0 && ++round % 3 == 0) {  // sometimes a plain recv on an open channel
+            const int k = open[0] ? 0 : 1;
+            std::optional<item> v = chans[k]->recv();
+            if (v) got(k, *v);
+            else open[k] = false;
+            continue;
+          }
+          std::optional<item> a, b;
+          async::select_result r;
+          if (open[0] && open[1]) {
+            r = async::select(async::recv_case(ch0, a), async::recv_case(ch1, b));
+          } else if (open[0]) {
+            r = async::select(async::recv_case(ch0, a));
+          } else {
+            r = async::select(async::recv_case(ch1, b));
+            if (r.index == 0) r.index = 1;
+          }
+          std::optional<item>& v = r.index == 0 ? a : b;
+          if (r.code == async::status::ok) got(static_cast<int>(r.index), *v);
+          else open[r.index] = false;
+        }
+      }));
+    }
+    run();
+    for (auto& f : fibers) f.join();
+    for (int p = 0; p < producers; ++p) {
+      std::sort(seen[p].begin(), seen[p].end());
+      ASSERT_EQ(seen[p].size(), static_cast<std::size_t>(per_producer)) << "capacity " << capacity;
+      for (int i = 0; i < per_producer; ++i) ASSERT_EQ(seen[p][i], i);
+    }
   }
   EXPECT_EQ(t.live(), 0);
 }
