@@ -287,6 +287,80 @@ static void test_channels(void)
     async_runtime_shutdown(&rt);
 }
 
+/* --- select from C --------------------------------------------------------- */
+
+static async_channel_t c_sel[2];
+
+/* Receives from either channel until both are closed. */
+static void c_selector(void *user)
+{
+    async_select_case_t cases[2];
+    size_t chosen = 0;
+    char buf[24];
+    async_status_t st;
+    (void)user;
+    memset(cases, 0, sizeof cases);
+    cases[0].ch = &c_sel[0];
+    cases[0].op = ASYNC_SELECT_RECV;
+    cases[1].ch = &c_sel[1];
+    cases[1].op = ASYNC_SELECT_RECV;
+    while (cases[0].ch != NULL || cases[1].ch != NULL) {
+        st = async_select(cases, 2, &chosen);
+        if (st == ASYNC_OK) {
+            snprintf(buf, sizeof buf, "%u:%u", (unsigned)chosen, (unsigned)(uintptr_t)cases[chosen].msg);
+            note(buf);
+        } else {
+            CHECK_STATUS(st, ASYNC_ECLOSED);
+            cases[chosen].ch = NULL; /* a closed channel: disable its case */
+        }
+    }
+    note("done");
+}
+
+static void c_select_sender(void *user)
+{
+    async_select_case_t cases[1];
+    size_t chosen = 9;
+    (void)user;
+    memset(cases, 0, sizeof cases);
+    CHECK_STATUS(async_channel_send(&c_sel[1], (void *)(uintptr_t)1), ASYNC_OK);
+    cases[0].ch = &c_sel[0];
+    cases[0].op = ASYNC_SELECT_SEND;
+    cases[0].msg = (void *)(uintptr_t)2;
+    CHECK_STATUS(async_select_until(cases, 1, &chosen, async_now_ns() + 1000000000u), ASYNC_OK);
+    CHECK(chosen == 0 && cases[0].status == ASYNC_OK);
+    CHECK_STATUS(async_channel_close(&c_sel[0]), ASYNC_OK);
+    CHECK_STATUS(async_channel_close(&c_sel[1]), ASYNC_OK);
+}
+
+static void test_select(void)
+{
+    async_runtime_t rt;
+    async_select_case_t cases[1];
+    size_t chosen = 0;
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    CHECK_STATUS(async_channel_init(&c_sel[0], &rt, 0, 0), ASYNC_OK);
+    CHECK_STATUS(async_channel_init(&c_sel[1], &rt, 0, 0), ASYNC_OK);
+    memset(cases, 0, sizeof cases);
+    cases[0].ch = &c_sel[0];
+    cases[0].op = ASYNC_SELECT_RECV;
+    CHECK_STATUS(async_try_select(cases, 1, &chosen), ASYNC_EAGAIN); /* outside a fiber: fine */
+    CHECK(chosen == ASYNC_SELECT_NONE);
+    CHECK_STATUS(async_select(cases, 1, &chosen), ASYNC_ESTATE);      /* blocking: not here */
+    cases[0].op = 0;
+    CHECK_STATUS(async_try_select(cases, 1, &chosen), ASYNC_EINVAL);
+    CHECK_STATUS(cases[0].status, ASYNC_EINVAL);
+    CHECK_STATUS(async_try_select(NULL, 1, &chosen), ASYNC_EINVAL);
+    reset_trace();
+    async_spawn_with(&rt, c_selector, NULL);
+    async_spawn_with(&rt, c_select_sender, NULL);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+    CHECK(strcmp(trace, "1:1 0:2 done ") == 0);
+    async_channel_shutdown(&c_sel[0]);
+    async_channel_shutdown(&c_sel[1]);
+    async_runtime_shutdown(&rt);
+}
+
 /* --- misuse ---------------------------------------------------------------- */
 
 static void test_misuse(void)
@@ -322,6 +396,7 @@ int main(void)
     test_on_discard();
     test_on_discard_reentry();
     test_channels();
+    test_select();
     test_misuse();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
