@@ -84,6 +84,8 @@ static struct {
     struct conn *live_list;
     size_t live;
     int draining;
+    int acceptor_parked; /* waiting for a free slot */
+    uint64_t connections, closed_timeout, closed_error; /* reported at exit */
 } g;
 
 static int sig_wfd = -1; /* write end of the self-pipe */
@@ -164,6 +166,8 @@ static void conn_unlink(struct conn *c)
         c->next->prev = c->prev;
     c->free_next = g.free_list;
     g.free_list = c;
+    if (g.acceptor_parked)
+        async_unpark(g.acceptor); /* a slot is free again */
     if (--g.live == 0 && g.draining)
         async_cancel(g.sig_fiber); /* the drain is over */
 }
@@ -183,6 +187,17 @@ static void linger_close(struct conn *c, char *scratch, size_t cap)
             total += n;
     }
     async_io_close(&c->io);
+}
+
+/* Write all of out[0, len); 0 when the connection is gone or too slow. */
+static int flush_out(struct conn *c, const char *out, size_t len, uint64_t deadline)
+{
+    async_status_t st = async_write_all_until(&c->io, out, len, NULL, deadline);
+    if (st == ASYNC_ETIMEDOUT)
+        ++g.closed_timeout;
+    else if (st == ASYNC_EIO)
+        ++g.closed_error;
+    return st == ASYNC_OK;
 }
 
 static void conn_fiber(void *user)
@@ -210,8 +225,13 @@ static void conn_fiber(void *user)
         size_t n;
         async_status_t st = async_read_until(&c->io, in + in_len, IN_CAP - in_len, &n, deadline);
         c->idle = 0;
-        if (st != ASYNC_OK || n == 0)
-            break; /* timeout, reset, end of file, drained */
+        if (st != ASYNC_OK || n == 0) { /* timeout, reset, end of file, drained */
+            if (st == ASYNC_ETIMEDOUT)
+                ++g.closed_timeout;
+            else if (st == ASYNC_EIO)
+                ++g.closed_error;
+            break;
+        }
         in_len += n;
         now = async_now_ns();
         refresh_date();
@@ -231,7 +251,7 @@ static void conn_fiber(void *user)
             if (ps == HTTP_PARSE_INCOMPLETE)
                 break;
             if (out_len + RESP_MAX > OUT_CAP) {
-                if (async_write_all_until(&c->io, out, out_len, NULL, now + g.timeout_ns) != ASYNC_OK)
+                if (!flush_out(c, out, out_len, now + g.timeout_ns))
                     goto done;
                 out_len = 0;
             }
@@ -264,7 +284,7 @@ static void conn_fiber(void *user)
         }
 
         if (out_len) {
-            if (async_write_all_until(&c->io, out, out_len, NULL, now + g.timeout_ns) != ASYNC_OK)
+            if (!flush_out(c, out, out_len, now + g.timeout_ns))
                 goto done;
             out_len = 0;
         }
@@ -291,18 +311,10 @@ static void acceptor_fiber(void *user)
     uint64_t last_warning = 0;
     for (;;) {
         struct conn *c = g.free_list;
-        async_status_t st;
-        if (!c) {
-            /* Every slot is taken: accept and close at once (shed load). */
-            int fd;
-            st = async_accept(&g.listener, &fd);
-            if (st == ASYNC_OK) {
-                close(fd);
-                continue;
-            }
-        } else {
+        const char *why;
+        if (c) {
             memset(&c->io, 0, sizeof c->io);
-            st = async_accept_io(&g.listener, &c->io);
+            async_status_t st = async_accept_io(&g.listener, &c->io);
             if (st == ASYNC_OK) {
                 backoff_ms = 0;
                 g.free_list = c->free_next;
@@ -316,17 +328,31 @@ static void acceptor_fiber(void *user)
                     continue;
                 }
                 ++g.live;
+                ++g.connections;
                 continue;
             }
+            if (st != ASYNC_EIO)
+                break; /* cancelled by the drain (or the listener is gone) */
+            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: keep serving, retry later. */
+            why = strerror(async_io_errno(&g.listener));
+        } else {
+            /* Every connection slot is taken: leave new connections in the
+             * kernel's backlog (closing them would turn a burst into errors)
+             * until a connection ends and wakes us (or 100 ms pass). */
+            why = "all connection slots in use";
         }
-        if (st != ASYNC_EIO)
-            break; /* cancelled by the drain (or the listener is gone) */
-        /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: keep serving, retry later. */
-        int err = async_io_errno(&g.listener);
         uint64_t now = async_now_ns();
         if (now - last_warning > 1000000000u) {
-            fprintf(stderr, "http_server: accept: %s; backing off\n", strerror(err));
+            fprintf(stderr, "http_server: accept: %s; backing off\n", why);
             last_warning = now;
+        }
+        if (!c) {
+            g.acceptor_parked = 1;
+            async_status_t st = async_park_until_ns(now + 100000000u);
+            g.acceptor_parked = 0;
+            if (st == ASYNC_ECANCELED)
+                break;
+            continue;
         }
         backoff_ms = backoff_ms ? (backoff_ms * 2 > 100 ? 100 : backoff_ms * 2) : 1;
         if (async_sleep_ms(backoff_ms) != ASYNC_OK)
@@ -517,6 +543,10 @@ int main(int argc, char **argv)
     int rc = async_run();
     if (rc != ASYNC_OK)
         fprintf(stderr, "http_server: async_run: %s\n", async_strerror((async_status_t)rc));
+    fprintf(stderr,
+            "http_server: %llu connection(s); %llu dropped by the timeout, %llu by a socket error\n",
+            (unsigned long long)g.connections, (unsigned long long)g.closed_timeout,
+            (unsigned long long)g.closed_error);
     close(sig_wfd); /* the handler stays: a late signal's write just fails */
     async_global_shutdown();
     free(g.slots);
