@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // channel_bench.cpp: channel ping-pong between two fibers, the peers' shape
 // (bfiber.cpp, go/main.go, rust/src/main.rs): one message there and one back
-// is one round trip; two channels, buffered (capacity 64) or unbuffered.
+// is one round trip; two channels, buffered (capacity 64) or unbuffered. Then
+// the same through async::channel<T>, and with select on both sides.
 #include <cstdint>
 
+#include "async.hpp"
 #include "bench_common.h"
 
 namespace {
@@ -55,5 +57,92 @@ void BM_ChannelPingPong(benchmark::State& state) {
   bench::per_op(state, 1);
 }
 BENCHMARK(BM_ChannelPingPong)->ArgName("capacity")->Arg(64)->Arg(0)->UseRealTime();
+
+// The same ping-pong through async::channel<std::uint64_t> (two C channels
+// per typed channel: a send takes a free cell, a receive gives it back).
+void BM_CppChannelPingPong(benchmark::State& state) {
+  const auto capacity = static_cast<std::size_t>(state.range(0));
+  async::runtime rt{async::config{}.task_capacity(16).fiber_capacity(16)};
+  async::channel<std::uint64_t> there(rt, capacity);
+  async::channel<std::uint64_t> back(rt, capacity);
+  auto pong = async::spawn(rt, [&] {
+    while (std::optional<std::uint64_t> v = there.recv()) back.send(*v);
+    back.close();
+  });
+  auto ping = async::spawn(rt, [&] {
+    for (std::uint64_t i = 0; i < 10000; ++i) {  // warm-up
+      there.send(i);
+      (void)back.recv();
+    }
+    std::uint64_t i = 0;
+    for (auto _ : state) {
+      there.send(++i);
+      benchmark::DoNotOptimize(back.recv());
+    }
+    there.close();
+  });
+  if (rt.run() != async::status::ok) state.SkipWithError("async::runtime::run");
+  ping.join();
+  pong.join();
+  bench::per_op(state, 1);
+}
+BENCHMARK(BM_CppChannelPingPong)->ArgName("capacity")->Arg(64)->Arg(0)->UseRealTime();
+
+// Ping-pong where both sides select (C async_select): ping sends on `a` and
+// `b` in turn and waits with a select over {back, quit}; pong waits with a
+// select over {a, b} and answers on `back`. per_op = one round trip (two
+// selects, two plain sends, two switches).
+struct select_ping_pong {
+  benchmark::State* state;
+  async_channel_t a, b, back, quit;
+};
+
+void select_pong(void* arg) {
+  auto* p = static_cast<select_ping_pong*>(arg);
+  async_select_case_t cases[2] = {};
+  cases[0].ch = &p->a;
+  cases[0].op = ASYNC_SELECT_RECV;
+  cases[1].ch = &p->b;
+  cases[1].op = ASYNC_SELECT_RECV;
+  std::size_t chosen = 0;
+  while (async_select(cases, 2, &chosen) == ASYNC_OK) async_channel_send(&p->back, cases[chosen].msg);
+}
+
+void select_ping(void* arg) {
+  auto* p = static_cast<select_ping_pong*>(arg);
+  async_select_case_t cases[2] = {};
+  cases[0].ch = &p->back;
+  cases[0].op = ASYNC_SELECT_RECV;
+  cases[1].ch = &p->quit;
+  cases[1].op = ASYNC_SELECT_RECV;
+  std::size_t chosen = 0;
+  for (std::uintptr_t i = 0; i < 10000; ++i) {  // warm-up
+    async_channel_send(i % 2 == 0 ? &p->a : &p->b, reinterpret_cast<void*>(i));
+    async_select(cases, 2, &chosen);
+  }
+  std::uintptr_t i = 0;
+  for (auto _ : *p->state) {
+    ++i;
+    async_channel_send(i % 2 == 0 ? &p->a : &p->b, reinterpret_cast<void*>(i));
+    async_select(cases, 2, &chosen);
+  }
+  async_channel_close(&p->a);
+}
+
+void BM_ChannelSelectPingPong(benchmark::State& state) {
+  bench::runtime rt(16, 16);
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  const auto capacity = static_cast<std::size_t>(state.range(0));
+  select_ping_pong p{&state, {}, {}, {}, {}};
+  for (async_channel_t* ch : {&p.a, &p.b, &p.back, &p.quit}) {
+    if (!bench::check(state, async_channel_init(ch, rt.get(), capacity, 0), "async_channel_init")) return;
+  }
+  rt.spawn(select_pong, &p);
+  rt.spawn(select_ping, &p);
+  bench::check(state, rt.run(), "async_runtime_run");
+  for (async_channel_t* ch : {&p.a, &p.b, &p.back, &p.quit}) async_channel_shutdown(ch);
+  bench::per_op(state, 1);
+}
+BENCHMARK(BM_ChannelSelectPingPong)->ArgName("capacity")->Arg(64)->Arg(0)->UseRealTime();
 
 }  // namespace
