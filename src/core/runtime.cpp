@@ -42,6 +42,13 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
   rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
   rt->pool.init(stack_size, fiber_capacity, rt->guards);
+  if (const async_status_t st = poller_open(*rt, c.backend); st != ASYNC_OK) {
+    rt->pool.destroy();
+    rt->timers.destroy();
+    delete[] rt->tasks;
+    delete rt;
+    return st;
+  }
   for (std::size_t i = 0; i < task_capacity; ++i) {
     task* t = &rt->tasks[i];
     t->rt = rt;
@@ -81,6 +88,8 @@ void runtime_destroy(runtime* rt) noexcept {
     }
     valgrind_deregister_stack(t.valgrind_id);
   }
+  io_detach_all(*rt);
+  poller_close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();
   delete[] rt->tasks;
@@ -99,6 +108,8 @@ void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept {
   out.guard_bytes = rt.pool.guard_bytes();
   out.mappings = rt.pool.mappings();
   out.timers_pending = rt.timers.size();
+  out.io_registered = rt.io_registered;
+  out.io_waiting = rt.io_waiting;
   out.switches = rt.switches;
   out.guard_method = static_cast<int>(rt.pool.method());
 }

@@ -13,6 +13,7 @@
 
 #include "../arch/context.h"
 #include "../arch/fp_control.h"
+#include "../io/io.h"
 #include "../stack/stack_pool.h"
 #include "assert.h"
 #include "async.h"
@@ -47,6 +48,13 @@ struct runtime {
   task_list stack_waiters;    // dispatched fibers waiting for a stack, FIFO
   timer_heap timers;
   stack_pool pool;
+
+  poller poll;                     // the I/O backend (src/io/)
+  io_record* ios = nullptr;        // registered ios, newest first
+  std::size_t io_registered = 0;
+  std::size_t io_waiting = 0;      // fibers parked on an io or in async_park
+  task_list parkers;               // fibers in async_park
+  unpark_inbox inbox;              // unparks from any thread
 
   const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await
@@ -87,7 +95,7 @@ task* pick_next_slow(runtime& rt) noexcept;
 inline task* pick_next(runtime& rt) noexcept {
   if (rt.pass_left == 0) {
     // A pass begins. With nothing to poll, it only needs its length.
-    if (!rt.timers.empty()) return pick_next_slow(rt);
+    if (!rt.timers.empty() || rt.io_waiting != 0) return pick_next_slow(rt);
     rt.pass_left = rt.run_queue.size;
   }
   task* t = rt.run_queue.head;

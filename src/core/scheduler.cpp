@@ -5,7 +5,8 @@
 // pick_next, which pops the head of the run queue (polling timers once per
 // pass over the fibers that were runnable when the pass began) and switches
 // straight to it. When nothing is runnable it blocks until the earliest timer
-// is due; when nothing is pending at all, the root (the thread that called
+// is due or, when fibers wait on I/O, in the poller; when nothing is pending
+// at all, the root (the thread that called
 // run or await) is woken: idle (ASYNC_OK) or blocked forever (ASYNC_EDEADLK).
 #include <cxxabi.h>
 #include <time.h>
@@ -41,8 +42,8 @@ void expire_timers(runtime& rt, std::uint64_t now) noexcept {
   while (!rt.timers.empty() && rt.timers.top()->deadline_ns <= now) wake(rt.timers.pop(), ASYNC_ETIMEDOUT);
 }
 
-// Nothing is runnable but a timer is armed: sleep until it is due. (The I/O
-// backend replaces this with its poller's timed wait.)
+// Nothing is runnable, nothing waits on I/O, but a timer is armed: sleep
+// until it is due (with ns precision and no file descriptor).
 void wait_for_timers(runtime& rt) noexcept {
   const std::uint64_t deadline = rt.timers.top()->deadline_ns;
   timespec ts{};
@@ -160,7 +161,9 @@ namespace {
 task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
-      // A new pass: collect what is due, without blocking.
+      // A new pass: collect what is due, without blocking. (With nothing
+      // runnable the blocking poll below does it in the same system call.)
+      if (rt.io_waiting != 0 && !rt.run_queue.empty()) poll_io(rt, 0);
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       rt.pass_left = rt.run_queue.size;
     }
@@ -176,6 +179,19 @@ task* pick_next_slow(runtime& rt) noexcept {
       return t;
     }
     rt.pass_left = 0;
+    if (rt.io_waiting != 0) {
+      // Fibers wait on I/O or an unpark: block in the poller, at most until
+      // the earliest timer.
+      std::uint64_t timeout = UINT64_MAX;
+      if (!rt.timers.empty()) {
+        const std::uint64_t deadline = rt.timers.top()->deadline_ns;
+        const std::uint64_t now = now_ns();
+        timeout = deadline > now ? deadline - now : 0;
+      }
+      poll_io(rt, timeout);
+      if (!rt.timers.empty()) expire_timers(rt, now_ns());
+      continue;
+    }
     if (!rt.timers.empty()) {
       wait_for_timers(rt);
       continue;

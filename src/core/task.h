@@ -74,6 +74,7 @@ struct task {
   async_status_t outcome = ASYNC_OK;      // how the fiber ended
   task_state state = task_state::free;
   bool cancelled = false;
+  bool unpark_token = false;  // an async_unpark came while it was not in async_park
   unsigned valgrind_id = 0;  // user stacks only
   san_context san;
   shstk_context shstk;

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+// io.cpp: registered fds and the fibers that wait on them.
+//
+// Every call tries its system call first and parks only on EAGAIN, on the
+// io's reader or writer list; the poller's edge (io_ready) wakes the whole
+// list in FIFO order and each fiber retries. A wait also ends by its deadline
+// (the task's timer: ETIMEDOUT), by async_io_close (ECLOSED) or by a cancel
+// (ECANCELED); wake() takes the fiber out of whichever it was not woken by.
+#include "io.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "../core/fiber.h"
+#include "../core/runtime.h"
+
+namespace async::detail {
+namespace {
+
+void link_io(runtime& rt, io_record& io) noexcept {
+  io.prev = nullptr;
+  io.next = rt.ios;
+  if (rt.ios != nullptr) rt.ios->prev = &io;
+  rt.ios = &io;
+  ++rt.io_registered;
+}
+
+void unlink_io(runtime& rt, io_record& io) noexcept {
+  if (io.prev != nullptr) {
+    io.prev->next = io.next;
+  } else {
+    rt.ios = io.next;
+  }
+  if (io.next != nullptr) io.next->prev = io.prev;
+  io.next = io.prev = nullptr;
+  --rt.io_registered;
+}
+
+void wake_all(task_list& list, async_status_t st) noexcept {
+  while (task* t = list.head) wake(t, st);
+}
+
+bool set_nonblocking(int fd) noexcept {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return false;
+  return (flags & O_NONBLOCK) != 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+async_status_t os_error(io_record& io, int err) noexcept {
+  io.last_errno = err;
+  return ASYNC_EIO;
+}
+
+// Parks `self` on one of io's lists until the io is ready again, the
+// deadline passes, the io is closed or the fiber is cancelled. OK means
+// "retry": readiness is a hint, never a promise.
+async_status_t wait_for(task* self, io_record& io, task_list& list, std::uint64_t deadline) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  if (deadline != no_deadline && deadline <= now_ns()) return ASYNC_ETIMEDOUT;
+  if (io.kind == io_kind::always_ready) {
+    // No poller event will ever come (a device that says EAGAIN but cannot
+    // be polled): let the others run, then retry.
+    return yield_fiber(self);
+  }
+  runtime& rt = *self->rt;
+  if (deadline != no_deadline) rt.timers.arm(self, deadline);
+  wait_on(self, list);
+  ++rt.io_waiting;
+  const async_status_t st = park(self);
+  --rt.io_waiting;
+  // Woken by readiness, but closed by another fiber before this one ran.
+  if (st == ASYNC_OK && io.state != io_state::open) return ASYNC_ECLOSED;
+  return st;
+}
+
+bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
+
+// write(2) on a pipe or other non-socket without ever raising SIGPIPE: the
+// signal is blocked in this thread around the call, and one the call caused
+// is consumed before it is unblocked (low-level.md §6.2).
+ssize_t write_no_sigpipe(int fd, const void* buf, std::size_t len) noexcept {
+  sigset_t pipe_set;
+  sigset_t old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  // Already blocked by the caller: a SIGPIPE may be pending that is not ours.
+  bool was_pending = false;
+  if (sigismember(&old, SIGPIPE) == 1) {
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+  }
+  const ssize_t r = write(fd, buf, len);
+  const int err = errno;
+  if (r < 0 && err == EPIPE && !was_pending) {
+    const timespec zero{};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return r;
+}
+
+ssize_t write_once(const io_record& io, const void* buf, std::size_t len) noexcept {
+  if (io.kind == io_kind::socket) {
+#ifdef MSG_NOSIGNAL
+    return send(io.fd, buf, len, MSG_NOSIGNAL);
+#else
+    return send(io.fd, buf, len, 0);  // SO_NOSIGPIPE was set at register
+#endif
+  }
+  if (io.kind == io_kind::stream) return write_no_sigpipe(io.fd, buf, len);
+  return write(io.fd, buf, len);
+}
+
+// Whether the fd is ready now (level), without waiting: for the calls whose
+// own system call does not tell (connect, readiness waits).
+bool ready_now(int fd, bool write) noexcept {
+  pollfd p{};
+  p.fd = fd;
+  p.events = write ? POLLOUT : POLLIN;
+  int r;
+  while ((r = ::poll(&p, 1, 0)) < 0 && errno == EINTR) {
+  }
+  return r > 0;
+}
+
+int accept_nonblocking(int fd) noexcept {
+#if defined(__linux__) || defined(__FreeBSD__)
+  return accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+  const int c = accept(fd, nullptr, nullptr);
+  if (c < 0) return c;
+  if (fcntl(c, F_SETFD, FD_CLOEXEC) != 0 || !set_nonblocking(c)) {
+    const int err = errno;
+    close(c);
+    errno = err;
+    return -1;
+  }
+  return c;
+#endif
+}
+
+}  // namespace
+
+async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin) noexcept {
+  io_kind kind = io_kind::socket;
+  if (origin == fd_origin::user) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !set_nonblocking(fd)) return os_error(io, errno);
+    kind = S_ISSOCK(st.st_mode) ? io_kind::socket : io_kind::stream;
+  }
+#ifdef SO_NOSIGPIPE
+  if (kind == io_kind::socket) {
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+  }
+#endif
+  switch (rt.poll.ops->add(rt.poll, fd, &io)) {
+    case add_result::ok:
+      break;
+    case add_result::not_pollable:
+      kind = io_kind::always_ready;
+      break;
+    case add_result::failed:
+      return os_error(io, errno);
+  }
+  io.rt = &rt;
+  io.readers = task_list{};
+  io.writers = task_list{};
+  io.fd = fd;
+  io.last_errno = 0;
+  io.kind = kind;
+  io.state = io_state::open;
+  link_io(rt, io);
+  return ASYNC_OK;
+}
+
+async_status_t io_close(io_record& io) noexcept {
+  const int fd = io.fd;
+  if (io.state == io_state::open) {
+    runtime& rt = *io.rt;
+    // Deregister first: the poller tracks the open file, which a dup of the
+    // fd would keep alive (and firing) after close.
+    if (io.kind != io_kind::always_ready) rt.poll.ops->remove(rt.poll, fd);
+    unlink_io(rt, io);
+    wake_all(io.readers, ASYNC_ECLOSED);
+    wake_all(io.writers, ASYNC_ECLOSED);
+  }
+  io.state = io_state::closed;
+  io.rt = nullptr;
+  io.fd = -1;
+  // POSIX leaves the fd's state unspecified after EINTR from close; on Linux
+  // and the BSDs it is closed. Never retry: the number may be reused already.
+  if (close(fd) != 0 && errno != EINTR) return os_error(io, errno);
+  return ASYNC_OK;
+}
+
+void io_ready(void* cookie, unsigned bits, void*) noexcept {
+  auto* io = static_cast<io_record*>(cookie);
+  if ((bits & (io_readable | io_failed)) != 0) wake_all(io->readers, ASYNC_OK);
+  if ((bits & (io_writable | io_failed)) != 0) wake_all(io->writers, ASYNC_OK);
+}
+
+void io_detach_all(runtime& rt) noexcept {
+  while (io_record* io = rt.ios) {
+    unlink_io(rt, *io);
+    io->readers = task_list{};
+    io->writers = task_list{};
+    io->rt = nullptr;
+    io->state = io_state::detached;
+  }
+}
+
+async_status_t io_read(task* self, io_record& io, void* buf, std::size_t len, std::size_t* n,
+                       std::uint64_t deadline) noexcept {
+  *n = 0;
+  if (self->cancelled) return ASYNC_ECANCELED;
+  for (;;) {
+    const ssize_t r = read(io.fd, buf, len);
+    if (r >= 0) {
+      *n = static_cast<std::size_t>(r);
+      return ASYNC_OK;
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) return os_error(io, errno);
+    const async_status_t st = wait_for(self, io, io.readers, deadline);
+    if (st != ASYNC_OK) return st;
+  }
+}
+
+async_status_t io_write(task* self, io_record& io, const void* buf, std::size_t len,
+                        std::size_t* n, std::uint64_t deadline) noexcept {
+  *n = 0;
+  if (self->cancelled) return ASYNC_ECANCELED;
+  for (;;) {
+    const ssize_t r = write_once(io, buf, len);
+    if (r >= 0) {
+      *n = static_cast<std::size_t>(r);
+      return ASYNC_OK;
+    }
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) return os_error(io, errno);
+    const async_status_t st = wait_for(self, io, io.writers, deadline);
+    if (st != ASYNC_OK) return st;
+  }
+}
+
+async_status_t io_accept(task* self, io_record& io, int* fd, std::uint64_t deadline) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  for (;;) {
+    const int c = accept_nonblocking(io.fd);
+    if (c >= 0) {
+      *fd = c;
+      return ASYNC_OK;
+    }
+    // A connection that died in the backlog, or a signal: try the next one.
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+    if (!would_block(errno)) return os_error(io, errno);
+    const async_status_t st = wait_for(self, io, io.readers, deadline);
+    if (st != ASYNC_OK) return st;
+  }
+}
+
+async_status_t io_connect(task* self, io_record& io, const struct sockaddr* addr, unsigned len,
+                          std::uint64_t deadline) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  if (connect(io.fd, addr, static_cast<socklen_t>(len)) == 0) return ASYNC_OK;
+  // EINTR: the connection goes on asynchronously, as with EINPROGRESS.
+  if (errno != EINPROGRESS && errno != EINTR) return os_error(io, errno);
+  do {
+    const async_status_t st = wait_for(self, io, io.writers, deadline);
+    if (st != ASYNC_OK) return st;
+  } while (!ready_now(io.fd, true));
+  int err = 0;
+  socklen_t err_len = sizeof err;
+  if (getsockopt(io.fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0) err = errno;
+  return err == 0 ? ASYNC_OK : os_error(io, err);
+}
+
+async_status_t io_wait_ready(task* self, io_record& io, bool write, std::uint64_t deadline) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  if (io.kind == io_kind::always_ready) return ASYNC_OK;
+  // The poller reports edges: one that came while nobody waited is gone, so
+  // ask for the level first. An edge after this check is queued for us.
+  while (!ready_now(io.fd, write)) {
+    const async_status_t st = wait_for(self, io, write ? io.writers : io.readers, deadline);
+    if (st != ASYNC_OK) return st;
+  }
+  return ASYNC_OK;
+}
+
+}  // namespace async::detail
