@@ -19,9 +19,13 @@ namespace async::detail {
 
 // Readiness bits a backend reports for one registered fd.
 enum : unsigned {
-  io_readable = 1u,  // data, end of file, or a pending connection
+  io_readable = 1u,     // data, end of file, or a pending connection
   io_writable = 2u,
-  io_failed = 4u,    // error or hang-up: wakes both directions
+  io_failed = 4u,       // error or hang-up: wakes both directions, and neither
+                        // direction will block again (calls fail or see EOF)
+  io_read_closed = 8u,  // the peer shut its writing side: reads see EOF from
+                        // now on and never block again (epoll EPOLLRDHUP,
+                        // kqueue EV_EOF on the read filter)
 };
 
 // What add() can answer besides success.

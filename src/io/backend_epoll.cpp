@@ -103,6 +103,7 @@ std::size_t epoll_wait_ready(poller& p, std::uint64_t timeout_ns,
     }
     unsigned bits = 0;
     if ((ev.events & (EPOLLIN | EPOLLRDHUP)) != 0) bits |= io_readable;
+    if ((ev.events & EPOLLRDHUP) != 0) bits |= io_read_closed;
     if ((ev.events & EPOLLOUT) != 0) bits |= io_writable;
     if ((ev.events & (EPOLLERR | EPOLLHUP)) != 0) bits |= io_failed;
     ready(ev.data.ptr, bits, ctx);

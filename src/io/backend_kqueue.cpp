@@ -182,6 +182,7 @@ std::size_t kq_wait(poller& p, std::uint64_t timeout_ns,
       bits = io_readable;
       // EV_EOF: the peer shut down its writing side (a read returns 0);
       // fflags is the socket error, if any.
+      if (e.flags & EV_EOF) bits |= io_read_closed;
       if ((e.flags & EV_EOF) && e.fflags != 0) bits |= io_failed;
     } else if (e.filter == EVFILT_WRITE) {
       bits = io_writable;

@@ -68,6 +68,7 @@ async_status_t wait_for(task* self, io_record& io, task_list& list, std::uint64_
   if (io.kind == io_kind::always_ready) {
     // No poller event will ever come (a device that says EAGAIN but cannot
     // be polled): let the others run, then retry.
+    io.ready = io_readable | io_writable;
     return yield_fiber(self);
   }
   runtime& rt = *self->rt;
@@ -135,6 +136,26 @@ bool ready_now(int fd, bool write) noexcept {
   return r > 0;
 }
 
+// The kernel said (or implied) "would block" in direction `bit`: the next
+// call waits for an edge first, unless the io hung up, after which no edge
+// comes and calls no longer block.
+void forget_ready(io_record& io, unsigned bit) noexcept {
+  io.ready = static_cast<std::uint8_t>(io.ready & ~(bit & ~io.ready_for_good));
+}
+
+bool is_stream_socket(int fd) noexcept {
+  int type = 0;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+// After a stream's read or write of `done` of `wanted` bytes: a short count
+// means the kernel buffer ran empty (read) or full (write) just now. Zero is
+// not short: end of file stays readable.
+void note_short(io_record& io, std::size_t done, std::size_t wanted, unsigned bit) noexcept {
+  if (io.short_io_drains && done != 0 && done < wanted) forget_ready(io, bit);
+}
+
 int accept_nonblocking(int fd) noexcept {
 #if defined(__linux__) || defined(__FreeBSD__)
   return accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -155,10 +176,12 @@ int accept_nonblocking(int fd) noexcept {
 
 async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin) noexcept {
   io_kind kind = io_kind::socket;
+  bool short_io_drains = true;  // an accepted socket is a stream socket
   if (origin == fd_origin::user) {
     struct stat st {};
     if (fstat(fd, &st) != 0 || !set_nonblocking(fd)) return os_error(io, errno);
     kind = S_ISSOCK(st.st_mode) ? io_kind::socket : io_kind::stream;
+    short_io_drains = S_ISFIFO(st.st_mode) || (S_ISSOCK(st.st_mode) && is_stream_socket(fd));
   }
 #ifdef SO_NOSIGPIPE
   if (kind == io_kind::socket) {
@@ -181,6 +204,9 @@ async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin)
   io.fd = fd;
   io.last_errno = 0;
   io.kind = kind;
+  io.ready = io_readable | io_writable;
+  io.ready_for_good = 0;
+  io.short_io_drains = short_io_drains && kind != io_kind::always_ready;
   io.state = io_state::open;
   link_io(rt, io);
   return ASYNC_OK;
@@ -208,8 +234,16 @@ async_status_t io_close(io_record& io) noexcept {
 
 void io_ready(void* cookie, unsigned bits, void*) noexcept {
   auto* io = static_cast<io_record*>(cookie);
-  if ((bits & (io_readable | io_failed)) != 0) wake_all(io->readers, ASYNC_OK);
-  if ((bits & (io_writable | io_failed)) != 0) wake_all(io->writers, ASYNC_OK);
+  if ((bits & io_failed) != 0) io->ready_for_good = io_readable | io_writable;
+  if ((bits & io_read_closed) != 0) io->ready_for_good |= io_readable;
+  if ((bits & (io_readable | io_failed)) != 0) {
+    io->ready |= io_readable;
+    wake_all(io->readers, ASYNC_OK);
+  }
+  if ((bits & (io_writable | io_failed)) != 0) {
+    io->ready |= io_writable;
+    wake_all(io->writers, ASYNC_OK);
+  }
 }
 
 void io_detach_all(runtime& rt) noexcept {
@@ -222,38 +256,51 @@ void io_detach_all(runtime& rt) noexcept {
   }
 }
 
-async_status_t io_read(task* self, io_record& io, void* buf, std::size_t len, std::size_t* n,
-                       std::uint64_t deadline) noexcept {
+namespace {
+
+// The loop of every call that moves data: try the system call while the io
+// is known ready, park until an edge when it is not. `op` returns the
+// syscall's result with errno; `bit` is the direction. A deadline already
+// past still gets one try, even when the io is known not ready.
+template <typename Op>
+async_status_t transfer(task* self, io_record& io, unsigned bit, std::size_t len, std::size_t* n,
+                        std::uint64_t deadline, Op op) noexcept {
   *n = 0;
   if (self->cancelled) return ASYNC_ECANCELED;
+  task_list& waiters = bit == io_readable ? io.readers : io.writers;
+  bool tried = false;
   for (;;) {
-    const ssize_t r = read(io.fd, buf, len);
-    if (r >= 0) {
-      *n = static_cast<std::size_t>(r);
-      return ASYNC_OK;
+    if ((io.ready & bit) != 0) {
+      tried = true;
+      const ssize_t r = op();
+      if (r >= 0) {
+        *n = static_cast<std::size_t>(r);
+        note_short(io, *n, len, bit);
+        return ASYNC_OK;
+      }
+      if (errno == EINTR) continue;
+      if (!would_block(errno)) return os_error(io, errno);
+      forget_ready(io, bit);
     }
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) return os_error(io, errno);
-    const async_status_t st = wait_for(self, io, io.readers, deadline);
+    const async_status_t st = wait_for(self, io, waiters, deadline);
+    if (st == ASYNC_ETIMEDOUT && !tried) {
+      io.ready |= bit;  // the one try a past deadline still gets
+      continue;
+    }
     if (st != ASYNC_OK) return st;
   }
 }
 
+}  // namespace
+
+async_status_t io_read(task* self, io_record& io, void* buf, std::size_t len, std::size_t* n,
+                       std::uint64_t deadline) noexcept {
+  return transfer(self, io, io_readable, len, n, deadline, [&] { return read(io.fd, buf, len); });
+}
+
 async_status_t io_write(task* self, io_record& io, const void* buf, std::size_t len,
                         std::size_t* n, std::uint64_t deadline) noexcept {
-  *n = 0;
-  if (self->cancelled) return ASYNC_ECANCELED;
-  for (;;) {
-    const ssize_t r = write_once(io, buf, len);
-    if (r >= 0) {
-      *n = static_cast<std::size_t>(r);
-      return ASYNC_OK;
-    }
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) return os_error(io, errno);
-    const async_status_t st = wait_for(self, io, io.writers, deadline);
-    if (st != ASYNC_OK) return st;
-  }
+  return transfer(self, io, io_writable, len, n, deadline, [&] { return write_once(io, buf, len); });
 }
 
 async_status_t io_accept(task* self, io_record& io, int* fd, std::uint64_t deadline) noexcept {

@@ -41,6 +41,15 @@ struct io_record {
   int last_errno;
   io_state state;
   io_kind kind;
+  // Readiness as last known (io_readable / io_writable bits): set by the
+  // poller's edges, cleared when the kernel says EAGAIN or, for streams, when
+  // a read or write comes back short (the buffer was drained or filled), so
+  // the next call parks at once instead of making a system call that would
+  // only say EAGAIN. Starts "ready": the first call always tries.
+  std::uint8_t ready;
+  std::uint8_t ready_for_good;  // bits of `ready` never cleared again: after a
+                                // hang-up or error no edge would follow
+  bool short_io_drains;  // a pipe, fifo or stream socket (not a datagram, not a tty)
 };
 static_assert(sizeof(io_record) <= sizeof(async_io_t), "async_io_t too small");
 static_assert(alignof(io_record) <= alignof(async_io_t), "async_io_t misaligned");
