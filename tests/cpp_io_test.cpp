@@ -22,6 +22,9 @@
 
 namespace {
 
+// Pipes are taken as `async::pipe_ends p = ...; auto& r = p.reader;`, not
+// `auto [r, w] = ...`: clang before 16 cannot capture structured bindings
+// in lambdas.
 using namespace std::chrono_literals;
 
 int open_fd_count() {
@@ -118,7 +121,9 @@ TEST(CppIoEndpointTest, PrintsV4AndBracketedV6) {
 // -------------------------------------------------------------------- pipes
 
 TEST_F(CppIoTest, AReaderSuspendsUntilTheWriterWrites) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto reader = spawn([&] {
     char buf[16];
     trace.push_back("reader waits");
@@ -137,7 +142,9 @@ TEST_F(CppIoTest, AReaderSuspendsUntilTheWriterWrites) {
 }
 
 TEST_F(CppIoTest, ReadSomeReturnsZeroAtEndOfFile) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto reader = spawn([&] {
     char buf[8];
     const std::size_t first = r.read_some(buf);
@@ -163,7 +170,9 @@ TEST_F(CppIoTest, ReadSomeReturnsZeroAtEndOfFile) {
 
 TEST_F(CppIoTest, MakePipeInAFiberUsesThatFibersRuntime) {
   auto f = spawn([&] {
-    auto [r, w] = async::make_pipe();
+    async::pipe_ends rw_ = async::make_pipe();
+    auto& r = rw_.reader;
+    auto& w = rw_.writer;
     EXPECT_EQ(rt().stats().io_registered, 2u);
     w.write_all("x");
     char c = 0;
@@ -176,7 +185,9 @@ TEST_F(CppIoTest, MakePipeInAFiberUsesThatFibersRuntime) {
 }
 
 TEST_F(CppIoTest, WriteAllAndReadExactMoveAMegabyteThroughPartialWrites) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   const std::size_t total = 1 << 20;
   std::vector<unsigned char> out(total), in(total);
   for (std::size_t i = 0; i < total; ++i) out[i] = static_cast<unsigned char>(i * 7 + i / 251);
@@ -203,7 +214,9 @@ TEST_F(CppIoTest, WriteAllAndReadExactMoveAMegabyteThroughPartialWrites) {
 }
 
 TEST_F(CppIoTest, ReadExactAtEndOfFileIsEclosedAndTheEcFormSaysHowMuchCame) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto f = spawn([&] {
     w.write_all("abc");
     w.close();
@@ -228,7 +241,9 @@ TEST_F(CppIoTest, ReadExactAtEndOfFileIsEclosedAndTheEcFormSaysHowMuchCame) {
 }
 
 TEST_F(CppIoTest, TimeoutsThrowEtimedoutOrSetTheCode) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto f = spawn([&] {
     char c;
     const auto t0 = std::chrono::steady_clock::now();
@@ -279,7 +294,8 @@ TEST_F(CppIoTest, TimeoutsThrowEtimedoutOrSetTheCode) {
 }
 
 TEST_F(CppIoTest, ClosingWhileAnotherFiberReadsWakesItWithEclosed) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
   auto throwing = spawn([&] {
     char c;
     try {
@@ -324,7 +340,9 @@ TEST_F(CppIoTest, ClosingWhileAnotherFiberReadsWakesItWithEclosed) {
 }
 
 TEST_F(CppIoTest, CancellationThrowsCancelledInBothFormsAndLeavesTheHandleUsable) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto reader = spawn([&] {
     char c;
     try {
@@ -362,7 +380,9 @@ TEST_F(CppIoTest, CancellationThrowsCancelledInBothFormsAndLeavesTheHandleUsable
 }
 
 TEST_F(CppIoTest, ACancelledFiberWritesNothing) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   auto f = spawn([&] {
     async::this_fiber::self().cancel();
     w.write_all("never");
@@ -380,7 +400,9 @@ TEST_F(CppIoTest, ACancelledFiberWritesNothing) {
 }
 
 TEST_F(CppIoTest, WritingToAGoneReaderIsEpipeWithoutSigpipe) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   r.close();
   auto f = spawn([&] {
     try {
@@ -423,7 +445,9 @@ TEST_F(CppIoTest, PipeEndsOfferOnlyTheirDirection) {
 TEST_F(CppIoTest, HandlesCloseTheirFdWhenDestroyed) {
   const int before = open_fd_count();
   {
-    auto [r, w] = async::make_pipe(rt());
+    async::pipe_ends rw_ = async::make_pipe(rt());
+    auto& r = rw_.reader;
+    auto& w = rw_.writer;
     EXPECT_EQ(open_fd_count(), before + 2);
     EXPECT_EQ(rt().stats().io_registered, 2u);
     EXPECT_GE(fcntl(r.native_handle(), F_GETFD), 0);
@@ -436,7 +460,8 @@ TEST_F(CppIoTest, HandlesCloseTheirFdWhenDestroyed) {
 
 TEST_F(CppIoTest, MovesTransferOwnershipAndMoveAssignmentClosesTheOldFd) {
   const int before = open_fd_count();
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
   const int rfd = r.native_handle();
   async::pipe_reader moved(std::move(r));
   EXPECT_EQ(moved.native_handle(), rfd);
@@ -448,7 +473,9 @@ TEST_F(CppIoTest, MovesTransferOwnershipAndMoveAssignmentClosesTheOldFd) {
   EXPECT_EQ(ec, async::status::einval);
   EXPECT_EQ(open_fd_count(), before + 2);
 
-  auto [r2, w2] = async::make_pipe(rt());
+  async::pipe_ends r2w2_ = async::make_pipe(rt());
+  auto& r2 = r2w2_.reader;
+  auto& w2 = r2w2_.writer;
   EXPECT_EQ(open_fd_count(), before + 4);
   moved = std::move(r2);  // closes rfd
   EXPECT_EQ(open_fd_count(), before + 3);
@@ -478,7 +505,9 @@ TEST_F(CppIoTest, MovesTransferOwnershipAndMoveAssignmentClosesTheOldFd) {
 }
 
 TEST_F(CppIoTest, ReleaseHandsOverAnOpenFdAndEmptiesTheHandle) {
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
+  auto& w = rw_.writer;
   const int fd = w.release();
   ASSERT_GE(fd, 0);
   EXPECT_FALSE(w.is_open());
@@ -512,7 +541,8 @@ TEST_F(CppIoTest, TheConstructorTakesTheFdEvenWhenItThrows) {
     EXPECT_EQ(e.os_error(), std::errc::bad_file_descriptor);
   }
   // A handle of this runtime used from a fiber of another: einval.
-  auto [r, w] = async::make_pipe(rt());
+  async::pipe_ends rw_ = async::make_pipe(rt());
+  auto& r = rw_.reader;
   async::runtime other;
   auto f = async::spawn(other, [&] {
     std::error_code ec;
@@ -534,7 +564,8 @@ TEST_F(CppIoTest, AHandleOutlivingItsRuntimeStillClosesItsFd) {
   std::optional<async::pipe_reader> keep;
   {
     async::runtime other;
-    auto [r, w] = async::make_pipe(other);
+    async::pipe_ends rw_ = async::make_pipe(other);
+    auto& r = rw_.reader;
     keep.emplace(std::move(r));
   }  // w closed by RAII, then the runtime shut down: keep is detached
   EXPECT_FALSE(keep->is_open());

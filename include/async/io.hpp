@@ -64,10 +64,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <ranges>
-#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
