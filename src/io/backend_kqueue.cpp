@@ -186,8 +186,12 @@ std::size_t kq_wait(poller& p, std::uint64_t timeout_ns,
       if ((e.flags & EV_EOF) && e.fflags != 0) bits |= io_failed;
     } else if (e.filter == EVFILT_WRITE) {
       bits = io_writable;
-      // EV_EOF on the write side: nobody reads any more (a write fails).
-      if (e.flags & EV_EOF) bits |= io_failed;
+      // EV_EOF on the write side: nothing more can be sent (the reader is
+      // gone, or we shut our own writing side), so a write fails at once
+      // with EPIPE and never blocks. Not io_failed by itself: after our own
+      // shutdown(SHUT_WR) reads must still wait for the peer's data (epoll
+      // reports plain EPOLLOUT there). fflags is the socket error, if any.
+      if ((e.flags & EV_EOF) && e.fflags != 0) bits |= io_failed;
     } else {
       continue;
     }
