@@ -641,3 +641,40 @@ TEST_F(IoTest, RunWaitsForIoThenReturnsIdle) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(IoTest, ReleaseHandsTheFdBackOpenAndWakesWaiters) {
+  async_io_t r{}, w{};
+  make_pipe(&r, &w);
+  const int rfd = async_io_fd(&r);
+  spawn([&] {
+    char c;
+    size_t n;
+    EXPECT_EQ(async_read(&r, &c, 1, &n), ASYNC_ECLOSED);
+    trace.push_back("reader woken");
+  });
+  spawn([&] {
+    int fd = -1;
+    EXPECT_EQ(async_io_release(&r, nullptr), ASYNC_EINVAL);
+    EXPECT_EQ(async_io_release(&r, &fd), ASYNC_OK);
+    EXPECT_EQ(fd, rfd);
+    EXPECT_EQ(async_io_release(&r, &fd), ASYNC_EINVAL);  // twice
+    EXPECT_EQ(async_io_close(&r), ASYNC_EINVAL);
+    trace.push_back("released");
+    // The fd is open, deregistered, and can be registered again.
+    async_io_t again{};
+    EXPECT_EQ(async_io_register(&again, fd), ASYNC_OK);
+    EXPECT_EQ(async_write_all(&w, "r", 1, nullptr), ASYNC_OK);
+    char c = 0;
+    size_t n = 0;
+    EXPECT_EQ(async_read(&again, &c, 1, &n), ASYNC_OK);
+    EXPECT_EQ(c, 'r');
+    EXPECT_EQ(async_io_close(&again), ASYNC_OK);
+  });
+  EXPECT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (std::vector<std::string>{"released", "reader woken"}));
+  EXPECT_EQ(async_io_close(&w), ASYNC_OK);
+}
+
+}  // namespace

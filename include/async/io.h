@@ -137,6 +137,14 @@ ASYNC_API async_status_t async_io_wait_writable_until(async_io_t *io, uint64_t d
  * only closes the fd. */
 ASYNC_API async_status_t async_io_close(async_io_t *io);
 
+/* Deregister the io without closing its fd, and hand the fd back in `*fd`
+ * (still in non-blocking mode). Fibers parked on the io are woken with
+ * ASYNC_ECLOSED, as by async_io_close; the io then counts as closed. Returns
+ * ASYNC_OK; ASYNC_EINVAL for a NULL fd, a zeroed io or one closed already;
+ * ASYNC_ESTATE from another thread. A detached io (its runtime was shut
+ * down) hands its fd back too. */
+ASYNC_API async_status_t async_io_release(async_io_t *io, int *fd);
+
 /* The errno of the io's last ASYNC_EIO, 0 if none; 0 for a NULL io. */
 ASYNC_API int async_io_errno(const async_io_t *io);
 

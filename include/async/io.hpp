@@ -339,28 +339,19 @@ class io_handle {
     }
   }
 
-  // Gives up the fd without closing it and leaves the handle empty. The C
-  // API has no call that deregisters an fd without closing it, so the fd
-  // returned is a duplicate (F_DUPFD_CLOEXEC) of the registered one, which
-  // is then closed: the same open file, another number, still non-blocking.
-  // Fibers waiting on the handle wake with eclosed. Returns -1 (and empties
-  // the handle) when it was not open. Throws async::io_error when no fd is
-  // left to duplicate into (EMFILE; the handle is unchanged then),
-  // async::error(estate) from a thread that does not own the runtime.
+  // Gives up the fd without closing it (async_io_release: deregistered,
+  // still non-blocking) and leaves the handle empty. Fibers waiting on the
+  // handle wake with eclosed. Returns -1 (and empties the handle) when it was
+  // not open. Throws async::error(estate) from a thread that does not own the
+  // runtime (the handle is unchanged then).
   [[nodiscard]] int release() {
-    if (!is_open()) {
-      io_.reset();
-      return -1;
-    }
-    const int dup = ::fcntl(native_handle(), F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) throw io_error(errno, "async::io_handle::release");
-    const async_status_t st = async_io_close(io_.get());
-    if (st != ASYNC_OK && st != ASYNC_EIO) {
-      ::close(dup);
-      detail::throw_status(st, "async::io_handle::release");
+    int fd = -1;
+    if (is_open()) {
+      const async_status_t st = async_io_release(io_.get(), &fd);
+      if (st != ASYNC_OK) detail::throw_status(st, "async::io_handle::release");
     }
     io_.reset();
-    return dup;
+    return fd;
   }
 
   // --- reading -------------------------------------------------------------

@@ -210,15 +210,28 @@ ASYNC_API async_status_t async_io_wait_writable_until(async_io_t* io, uint64_t d
   return wait_ready(io, true, deadline_ns);
 }
 
-ASYNC_API async_status_t async_io_close(async_io_t* io) {
+namespace {
+
+// Checks that `io` may be closed or released by the caller.
+async_status_t may_end(async_io_t* io) noexcept {
   if (io == nullptr) return ASYNC_EINVAL;
-  io_record* rec = record_of(io);
-  if (rec->state == io_state::open) {
-    if (!owned_by_caller(*rec->rt)) return ASYNC_ESTATE;
-  } else if (rec->state != io_state::detached) {
-    return ASYNC_EINVAL;
-  }
-  return io_close(*rec);
+  const io_record* rec = record_of(io);
+  if (rec->state == io_state::open) return owned_by_caller(*rec->rt) ? ASYNC_OK : ASYNC_ESTATE;
+  return rec->state == io_state::detached ? ASYNC_OK : ASYNC_EINVAL;
+}
+
+}  // namespace
+
+ASYNC_API async_status_t async_io_close(async_io_t* io) {
+  const async_status_t st = may_end(io);
+  return st == ASYNC_OK ? io_close(*record_of(io)) : st;
+}
+
+ASYNC_API async_status_t async_io_release(async_io_t* io, int* fd) {
+  if (fd == nullptr) return ASYNC_EINVAL;
+  const async_status_t st = may_end(io);
+  if (st == ASYNC_OK) *fd = io_release(*record_of(io));
+  return st;
 }
 
 ASYNC_API int async_io_errno(const async_io_t* io) { return io != nullptr ? record_of(io)->last_errno : 0; }

@@ -212,7 +212,7 @@ async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin)
   return ASYNC_OK;
 }
 
-async_status_t io_close(io_record& io) noexcept {
+int io_release(io_record& io) noexcept {
   const int fd = io.fd;
   if (io.state == io_state::open) {
     runtime& rt = *io.rt;
@@ -226,6 +226,11 @@ async_status_t io_close(io_record& io) noexcept {
   io.state = io_state::closed;
   io.rt = nullptr;
   io.fd = -1;
+  return fd;
+}
+
+async_status_t io_close(io_record& io) noexcept {
+  const int fd = io_release(io);
   // POSIX leaves the fd's state unspecified after EINTR from close; on Linux
   // and the BSDs it is closed. Never retry: the number may be reused already.
   if (close(fd) != 0 && errno != EINTR) return os_error(io, errno);

@@ -82,6 +82,9 @@ struct unpark_inbox {
 
 async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin) noexcept;
 async_status_t io_close(io_record& io) noexcept;
+// Deregisters (an open io), wakes its waiters with ECLOSED and marks it
+// closed; returns the fd, which stays open.
+int io_release(io_record& io) noexcept;
 // Called by the backend for each ready fd: wakes its waiters in FIFO order.
 void io_ready(void* cookie, unsigned bits, void* rt) noexcept;
 // The runtime is being destroyed: every io still open is detached.
