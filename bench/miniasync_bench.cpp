@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 // miniasync_bench.cpp: the shapes of spec §16 for libminiasync.
-//   BM_MiniMemcpy/mover/size/batch   vdm_memcpy through the sync or the default
-//                                    threads mover; batch 1 = create one future
+//   BM_MiniMemcpy/mover/size/batch   vdm_memcpy through the sync (0) or the
+//                                    default threads mover (1), or the threads
+//                                    mover with every operation handed to a
+//                                    worker (2: MINIASYNC_THREADS_INLINE_MAX=0;
+//                                    by default copies up to 4 KiB run at
+//                                    start); batch 1 = create one future
 //                                    and runtime_wait it; batch 64 = 64 futures,
 //                                    one runtime_wait_multiple. Destinations
 //                                    rotate over 64 buffers in both modes.
@@ -9,12 +13,14 @@
 //   BM_MiniBusyPoll                  FUTURE_BUSY_POLL of a future that
 //                                    completes on its first poll
 //   BM_MiniRuntimeWaitTrivial        runtime_wait of the same future
-//   BM_MiniThreadsLatency4K          one 4 KiB threads-mover copy at a time,
-//                                    p50/p99 per operation as counters
+//   BM_MiniThreadsLatency4K/handoff  one 4 KiB threads-mover copy at a time,
+//                                    p50/p99 per operation as counters;
+//                                    handoff 1: inline limit 0, as mover 2
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -32,7 +38,15 @@ struct buffers {
   std::vector<char> dst[kBuffers];
 };
 
-enum mover_kind { sync_mover = 0, threads_mover = 1 };
+enum mover_kind { sync_mover = 0, threads_mover = 1, threads_handoff = 2 };
+
+// The default threads mover; with handoff, small copies are not run at start.
+data_mover_threads* make_threads(bool handoff) {
+  if (handoff) setenv("MINIASYNC_THREADS_INLINE_MAX", "0", 1);
+  data_mover_threads* dmt = data_mover_threads_default();
+  if (handoff) unsetenv("MINIASYNC_THREADS_INLINE_MAX");
+  return dmt;
+}
 
 void BM_MiniMemcpy(benchmark::State& state) {
   const auto kind = mover_kind(state.range(0));
@@ -46,7 +60,7 @@ void BM_MiniMemcpy(benchmark::State& state) {
     dms = data_mover_sync_new();
     v = data_mover_sync_get_vdm(dms);
   } else {
-    dmt = data_mover_threads_default();
+    dmt = make_threads(kind == threads_handoff);
     v = data_mover_threads_get_vdm(dmt);
   }
   runtime* r = runtime_new();
@@ -74,7 +88,7 @@ void BM_MiniMemcpy(benchmark::State& state) {
 }
 BENCHMARK(BM_MiniMemcpy)
     ->ArgNames({"mover", "size", "batch"})
-    ->ArgsProduct({{sync_mover, threads_mover}, {4096, 65536, 1 << 20}, {1, 64}})
+    ->ArgsProduct({{sync_mover, threads_mover, threads_handoff}, {4096, 65536, 1 << 20}, {1, 64}})
     ->UseRealTime();
 
 void BM_MiniPlainMemcpy(benchmark::State& state) {
@@ -133,7 +147,7 @@ BENCHMARK(BM_MiniRuntimeWaitTrivial);
 
 void BM_MiniThreadsLatency4K(benchmark::State& state) {
   buffers b(4096);
-  data_mover_threads* dmt = data_mover_threads_default();
+  data_mover_threads* dmt = make_threads(state.range(0) != 0);
   vdm* v = data_mover_threads_get_vdm(dmt);
   runtime* r = runtime_new();
   std::vector<double> ns;
@@ -155,6 +169,6 @@ void BM_MiniThreadsLatency4K(benchmark::State& state) {
   runtime_delete(r);
   data_mover_threads_delete(dmt);
 }
-BENCHMARK(BM_MiniThreadsLatency4K)->UseRealTime();
+BENCHMARK(BM_MiniThreadsLatency4K)->ArgName("handoff")->Arg(0)->Arg(1)->UseRealTime();
 
 }  // namespace

@@ -8,15 +8,17 @@
 // COMPLETE, so pre-completed and duplicated futures return at once (D3).
 //
 // Waiting: every call hands out one waker whose data is the runtime's wait
-// object, an event counter (a futex word) plus a count of sleeping threads.
-// A waker bumps the counter and wakes sleepers if there are any. A waiting
+// object, an event counter (a futex word) plus an "armed" flag that a thread
+// sets before it sleeps. A waker bumps the counter and, if the flag is set,
+// clears it and wakes the sleepers: one system call per sleep, none while
+// the waiting thread spins. A waiting
 // thread reads the counter before a pass and sleeps only while it is
 // unchanged, so a wake that lands between the pass and the sleep is never
 // lost (D2). Wait objects are never freed, only recycled, so a late waker
 // call after runtime_delete costs at most a spurious wake-up.
 //
 // Between a pass and the sleep the thread spins for a bounded, adaptive
-// time: up to twice the recent wait time (at most 100 us when waiting for a
+// time: up to twice the recent wait time (at most 200 us when waiting for a
 // single future, whose latency is the whole cost, 20 us when several are
 // pending, where the workers need the CPU more), and a few microseconds when
 // waits are longer than that. While a future asked to be polled
@@ -43,7 +45,8 @@ namespace {
 
 struct alignas(64) wait_object {
   std::atomic<uint32_t> seq{0};       // bumped by every wake
-  std::atomic<uint32_t> sleepers{0};  // threads asleep (or about to be) on seq
+  std::atomic<uint32_t> armed{0};     // set by a thread about to sleep on seq; the next waker clears it and wakes
+  std::atomic<uint64_t> woke_at{0};   // when that waker ran (CLOCK_MONOTONIC ns)
   wait_object* next_free = nullptr;
 };
 
@@ -78,12 +81,18 @@ void wait_object_put(wait_object* w) {
 void runtime_waker(void* data) {
   auto* w = static_cast<wait_object*>(data);
   w->seq.fetch_add(1, std::memory_order_seq_cst);
-  if (w->sleepers.load(std::memory_order_seq_cst) != 0) word_wake(&w->seq, INT_MAX);
+  // One system call per sleep: the wakers that follow the first (several
+  // futures completing while the thread is still waking up) find it cleared.
+  if (w->armed.load(std::memory_order_seq_cst) != 0 && w->armed.exchange(0, std::memory_order_seq_cst) != 0) {
+    w->woke_at.store(now_ns(), std::memory_order_relaxed);
+    word_wake(&w->seq, INT_MAX);
+  }
 }
 
-constexpr uint64_t spin_cap_single_ns = 100000;
+constexpr uint64_t spin_cap_single_ns = 200000;
 constexpr uint64_t spin_cap_multi_ns = 20000;
 constexpr uint64_t spin_min_ns = 2000;
+constexpr uint64_t settle_ns = 2000;
 constexpr uint64_t fruitless_timeout_ns = 1000000;
 constexpr uint64_t safety_timeout_ns = 100000000;
 constexpr uint64_t poll_backoff_min_ns = 16000;
@@ -194,9 +203,8 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
         cpu_relax();
         continue;
       }
-      w->sleepers.fetch_add(1, std::memory_order_seq_cst);
+      w->armed.store(1, std::memory_order_seq_cst);
       if (w->seq.load(std::memory_order_seq_cst) == seen) word_wait(&w->seq, seen, backoff);
-      w->sleepers.fetch_sub(1, std::memory_order_relaxed);
       backoff = backoff * 2 < poll_backoff_max_ns ? backoff * 2 : poll_backoff_max_ns;
       continue;
     }
@@ -208,7 +216,7 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
     uint64_t t0 = now_ns();
     uint64_t ewma = rt->wait_ewma_ns.load(std::memory_order_relaxed);
     uint64_t cap = np == 1 ? spin_cap_single_ns : spin_cap_multi_ns;
-    uint64_t budget = ewma <= cap ? (2 * ewma < spin_min_ns ? spin_min_ns : 2 * ewma > cap ? cap : 2 * ewma)
+    uint64_t budget = ewma <= cap ? (4 * ewma < spin_min_ns ? spin_min_ns : 4 * ewma > cap ? cap : 4 * ewma)
                                   : spin_min_ns;
     // A wake that found nothing new: the completion may be published just
     // after the wake. Re-poll now and then until the budget is spent, and
@@ -217,36 +225,62 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
       late_until = 0;
     else if (woken)
       late_until = t0 + budget;
+    // With several futures pending, a wake means one of them (probably)
+    // finished: re-polling all of them at every wake costs O(n) per wake and
+    // pulls their records away from the workers' caches. Re-poll when as
+    // many wakes as pending futures came in, or when the wakes have stopped
+    // for settle_ns, or when the budget is spent.
     bool changed = false, repoll = false;
+    uint32_t last = seen;
+    uint64_t last_t = 0;
     for (unsigned i = 1;; ++i) {
-      if (w->seq.load(std::memory_order_acquire) != seen) {
-        changed = true;
-        break;
+      uint32_t cur = w->seq.load(std::memory_order_acquire);
+      if (cur != seen) {
+        if (np == 1 || cur - seen >= np) {
+          changed = true;
+          break;
+        }
+        if (cur != last) {
+          last = cur;
+          last_t = now_ns();
+        }
       }
       cpu_relax();
       if ((i & 31) == 0) {
         uint64_t now = now_ns();
+        if (last != seen && now - last_t > settle_ns) {
+          changed = true;
+          break;
+        }
         if (late_until && (i & 255) == 0 && now < late_until) {
           repoll = true;
           break;
         }
-        if (now - t0 > budget) break;
+        if (now - t0 > budget) {
+          changed = last != seen;
+          break;
+        }
       }
     }
     if (repoll) {
       woken = false;
       continue;
     }
+    uint64_t t1 = 0;  // when the waker ran, if this thread slept
     if (!changed) {
-      w->sleepers.fetch_add(1, std::memory_order_seq_cst);
+      w->armed.store(1, std::memory_order_seq_cst);
       if (w->seq.load(std::memory_order_seq_cst) == seen)
         word_wait(&w->seq, seen, late_until ? fruitless_timeout_ns : safety_timeout_ns);
-      w->sleepers.fetch_sub(1, std::memory_order_relaxed);
       changed = w->seq.load(std::memory_order_relaxed) != seen;
+      t1 = w->woke_at.load(std::memory_order_relaxed);
     }
     woken = changed;
     if (changed) {
-      uint64_t dt = now_ns() - t0;
+      // The wait ended when the waker ran, not when this thread got a CPU
+      // again: counting the wake-up latency in would make a wait that once
+      // overran the spin cap look longer every time (it then never spins).
+      uint64_t now = now_ns();
+      uint64_t dt = (t1 > t0 && t1 < now ? t1 : now) - t0;
       rt->wait_ewma_ns.store((3 * ewma + dt) / 4, std::memory_order_relaxed);
     }
   }

@@ -317,7 +317,49 @@ static void delete_with_pending_futures_is_clean(void)
   data_mover_threads_delete(many);
 }
 
-int main(void)
+/* Small operations with the default functions run inside op_start (the
+ * future completes in the poll that starts it); larger ones, and any with
+ * a replacement function, go to a worker. MINIASYNC_THREADS_INLINE_MAX
+ * sets the limit (read when the mover is created). */
+static void small_default_operations_complete_at_start(void)
+{
+  struct data_mover_threads *dmt = data_mover_threads_default();
+  struct vdm *vdm = data_mover_threads_get_vdm(dmt);
+  static char src[8192], dst[8192];
+  memset(src, 5, sizeof src);
+  struct future_notifier n;
+  memset(&n, 0, sizeof n);
+  struct vdm_operation_future f = vdm_memcpy(vdm, dst, src, 4096, 0);
+  CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), &n), FUTURE_STATE_COMPLETE);
+  CHECK_EQ(f.output.result, VDM_SUCCESS);
+  CHECK(f.output.output.memcpy.dest == dst);
+  CHECK(memcmp(src, dst, 4096) == 0);
+  struct vdm_operation_future g = vdm_memset(vdm, dst, 1, 100, 0);
+  CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&g), &n), FUTURE_STATE_COMPLETE);
+  CHECK_EQ(dst[99], 1);
+  /* Larger: a worker runs it. */
+  struct runtime *r = runtime_new();
+  f = vdm_memmove(vdm, dst + 1, dst, 8000, 0);
+  runtime_wait(r, FUTURE_AS_RUNNABLE(&f));
+  CHECK_EQ(f.output.result, VDM_SUCCESS);
+  CHECK_EQ(dst[100], 1);
+  runtime_delete(r);
+  data_mover_threads_delete(dmt);
+
+  setenv("MINIASYNC_THREADS_INLINE_MAX", "0", 1);
+  dmt = data_mover_threads_new(1, 4, FUTURE_NOTIFIER_POLLER);
+  unsetenv("MINIASYNC_THREADS_INLINE_MAX");
+  vdm = data_mover_threads_get_vdm(dmt);
+  f = vdm_memcpy(vdm, dst, src, 1, 0);
+  if (future_poll(FUTURE_AS_RUNNABLE(&f), &n) != FUTURE_STATE_COMPLETE) {
+    CHECK_EQ(n.notifier_used, FUTURE_NOTIFIER_POLLER);
+    FUTURE_BUSY_POLL(&f);
+  }
+  CHECK_EQ(f.output.result, VDM_SUCCESS);
+  data_mover_threads_delete(dmt);
+}
+
+static void run_all(void)
 {
   RUN(memcpy_batches_of_100);
   RUN(memmove_and_memset_in_halves);
@@ -330,5 +372,15 @@ int main(void)
   RUN(replacement_functions);
   RUN(futures_cross_threads);
   RUN(delete_with_pending_futures_is_clean);
+}
+
+int main(void)
+{
+  RUN(small_default_operations_complete_at_start);
+  run_all();
+  /* Again with every operation going to the workers. */
+  setenv("MINIASYNC_THREADS_INLINE_MAX", "0", 1);
+  printf("-- MINIASYNC_THREADS_INLINE_MAX=0\n");
+  run_all();
   return 0;
 }
