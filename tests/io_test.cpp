@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -674,6 +675,70 @@ TEST_F(IoTest, ReleaseHandsTheFdBackOpenAndWakesWaiters) {
   });
   EXPECT_EQ(run(), ASYNC_OK);
   EXPECT_EQ(trace, (std::vector<std::string>{"released", "reader woken"}));
+  EXPECT_EQ(async_io_close(&w), ASYNC_OK);
+}
+
+}  // namespace
+
+namespace {
+
+bool sigpipe_blocked() {
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  return sigismember(&now, SIGPIPE) == 1;
+}
+
+bool sigpipe_pending() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGPIPE) == 1;
+}
+
+TEST_F(IoTest, SigpipeIsBlockedOnlyWhileTheRuntimeDrivesAndNothingIsLeftPending) {
+  ASSERT_FALSE(sigpipe_blocked());
+  async_io_t r{}, w{};
+  make_pipe(&r, &w);
+  int raw[2];
+  ASSERT_EQ(pipe(raw), 0);
+  close(raw[0]);  // nobody reads raw[1] any more
+  spawn([&] {
+    EXPECT_EQ(async_write_all(&w, "x", 1, nullptr), ASYNC_OK);
+    EXPECT_TRUE(sigpipe_blocked());  // from the first pipe write on
+    // A fiber's own write(2) to a broken pipe fails with EPIPE and does not
+    // kill the process.
+    EXPECT_EQ(write(raw[1], "y", 1), -1);
+    EXPECT_EQ(errno, EPIPE);
+  });
+  EXPECT_EQ(run(), ASYNC_OK);
+  EXPECT_FALSE(sigpipe_blocked());  // the mask is back
+  EXPECT_FALSE(sigpipe_pending());  // and the fiber's SIGPIPE was discarded
+  close(raw[1]);
+  EXPECT_EQ(async_io_close(&r), ASYNC_OK);
+  EXPECT_EQ(async_io_close(&w), ASYNC_OK);
+}
+
+TEST_F(IoTest, AThreadThatBlockedSigpipeKeepsItsMaskAndItsOwnPendingSignal) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  sigset_t old;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+  ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);  // the caller's own
+  async_io_t r{}, w{};
+  make_pipe(&r, &w);
+  EXPECT_EQ(async_io_close(&r), ASYNC_OK);
+  spawn([&] {
+    size_t n;
+    EXPECT_EQ(async_write(&w, "x", 1, &n), ASYNC_EIO);
+    EXPECT_EQ(async_io_errno(&w), EPIPE);
+  });
+  EXPECT_EQ(run(), ASYNC_OK);
+  EXPECT_TRUE(sigpipe_blocked());
+  EXPECT_TRUE(sigpipe_pending());  // still the caller's to take
+  const timespec zero{};
+  EXPECT_EQ(sigtimedwait(&set, nullptr, &zero), SIGPIPE);
+  EXPECT_FALSE(sigpipe_pending());
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 

@@ -28,9 +28,14 @@
  *   in the order they began waiting, and each retries. Readiness of different
  *   ios is reported in the poller's order.
  * - Nothing ever raises SIGPIPE: sockets are written with MSG_NOSIGNAL (or
- *   SO_NOSIGPIPE on Apple), and for pipes SIGPIPE is blocked in the thread
- *   around the write and a SIGPIPE it caused is consumed. A write to a peer
- *   that has gone returns ASYNC_EIO with errno EPIPE.
+ *   SO_NOSIGPIPE on Apple). Pipes have no such flag: from a runtime's first
+ *   write to a pipe (or other non-socket) until its run or top-level await
+ *   returns, SIGPIPE is blocked in the driving thread, and a SIGPIPE raised
+ *   on that thread meanwhile (by this library's writes or by the fibers' own
+ *   write(2) calls, which then just fail with EPIPE) is discarded; the mask
+ *   is restored when the drive ends. The process's signal dispositions are
+ *   never changed. A write to a peer that has gone returns ASYNC_EIO with
+ *   errno EPIPE.
  * - Regular files (which epoll cannot watch) are "always ready": calls on
  *   them never park and behave as blocking reads and writes of the file. */
 #ifndef ASYNC_IO_H

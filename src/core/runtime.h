@@ -55,6 +55,7 @@ struct runtime {
   std::size_t io_waiting = 0;      // fibers parked on an io or in async_park
   task_list parkers;               // fibers in async_park
   unpark_inbox inbox;              // unparks from any thread
+  sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
 
   const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await

@@ -265,6 +265,7 @@ async_status_t drive(runtime& rt) noexcept {
   tls_current = nullptr;
   rt.driving = false;
   rt.pool.trim(hot_stacks_kept);
+  if (rt.sigpipe != sigpipe_hold::none) sigpipe_end_drive(rt);
   return root->wake_status;
 }
 

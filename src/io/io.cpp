@@ -84,35 +84,49 @@ async_status_t wait_for(task* self, io_record& io, task_list& list, std::uint64_
 
 bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK; }
 
-// write(2) on a pipe or other non-socket without ever raising SIGPIPE: the
-// signal is blocked in this thread around the call, and one the call caused
-// is consumed before it is unblocked (low-level.md §6.2).
-ssize_t write_no_sigpipe(int fd, const void* buf, std::size_t len) noexcept {
-  sigset_t pipe_set;
-  sigset_t old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  // Already blocked by the caller: a SIGPIPE may be pending that is not ours.
+sigset_t sigpipe_set() noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  return set;
+}
+
+// Takes the SIGPIPE a failed write just raised on this thread (blocked, so
+// it is pending) before anyone can see it.
+void discard_pending_sigpipe() noexcept {
+  const sigset_t set = sigpipe_set();
+  const timespec zero{};
+  while (sigtimedwait(&set, nullptr, &zero) == SIGPIPE || errno == EINTR) {
+  }
+}
+
+// write(2) on a pipe or other non-socket without ever raising SIGPIPE
+// (low-level.md §6.2). The signal is blocked in the driving thread from the
+// runtime's first such write until the drive ends (sigpipe_end_drive), not
+// around every write: that would cost two more system calls per write. One
+// a write raises is consumed at once.
+ssize_t write_no_sigpipe(runtime& rt, int fd, const void* buf, std::size_t len) noexcept {
+  if (rt.sigpipe == sigpipe_hold::none) {
+    const sigset_t set = sigpipe_set();
+    sigset_t old;
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    rt.sigpipe = sigismember(&old, SIGPIPE) == 1 ? sigpipe_hold::by_caller : sigpipe_hold::by_us;
+  }
+  // Blocked by the caller: a SIGPIPE already pending is theirs, not ours.
   bool was_pending = false;
-  if (sigismember(&old, SIGPIPE) == 1) {
+  if (rt.sigpipe == sigpipe_hold::by_caller) {
     sigset_t pending;
     sigpending(&pending);
     was_pending = sigismember(&pending, SIGPIPE) == 1;
   }
   const ssize_t r = write(fd, buf, len);
   const int err = errno;
-  if (r < 0 && err == EPIPE && !was_pending) {
-    const timespec zero{};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (r < 0 && err == EPIPE && !was_pending) discard_pending_sigpipe();
   errno = err;
   return r;
 }
 
-ssize_t write_once(const io_record& io, const void* buf, std::size_t len) noexcept {
+ssize_t write_once(io_record& io, const void* buf, std::size_t len) noexcept {
   if (io.kind == io_kind::socket) {
 #ifdef MSG_NOSIGNAL
     return send(io.fd, buf, len, MSG_NOSIGNAL);
@@ -120,7 +134,7 @@ ssize_t write_once(const io_record& io, const void* buf, std::size_t len) noexce
     return send(io.fd, buf, len, 0);  // SO_NOSIGPIPE was set at register
 #endif
   }
-  if (io.kind == io_kind::stream) return write_no_sigpipe(io.fd, buf, len);
+  if (io.kind == io_kind::stream) return write_no_sigpipe(*io.rt, io.fd, buf, len);
   return write(io.fd, buf, len);
 }
 
@@ -210,6 +224,17 @@ async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin)
   io.state = io_state::open;
   link_io(rt, io);
   return ASYNC_OK;
+}
+
+void sigpipe_end_drive(runtime& rt) noexcept {
+  if (rt.sigpipe == sigpipe_hold::by_us) {
+    // Whatever SIGPIPE this thread raised meanwhile (a raw write in a fiber)
+    // is discarded with ours: unblocking would deliver it, late.
+    discard_pending_sigpipe();
+    const sigset_t set = sigpipe_set();
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  }
+  rt.sigpipe = sigpipe_hold::none;
 }
 
 int io_release(io_record& io) noexcept {

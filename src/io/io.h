@@ -61,6 +61,9 @@ inline const io_record* record_of(const async_io_t* io) noexcept {
 
 inline constexpr std::uint64_t no_deadline = UINT64_MAX;
 
+// Who blocked SIGPIPE in the driving thread for the writes to pipes.
+enum class sigpipe_hold : std::uint8_t { none, by_us, by_caller };
+
 // How register learns what it needs about an fd: a freshly accepted socket is
 // known to be a non-blocking socket, which saves three system calls.
 enum class fd_origin { user, accepted_socket };
@@ -82,6 +85,8 @@ struct unpark_inbox {
 
 async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin) noexcept;
 async_status_t io_close(io_record& io) noexcept;
+// The drive ends: the thread's SIGPIPE mask is given back (see io.cpp).
+void sigpipe_end_drive(runtime& rt) noexcept;
 // Deregisters (an open io), wakes its waiters with ECLOSED and marks it
 // closed; returns the fd, which stays open.
 int io_release(io_record& io) noexcept;
