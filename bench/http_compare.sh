@@ -168,21 +168,31 @@ parse_wrk() { # rps p50_us p99_us errors(c/r/w/t) non2xx requests mean_us
     }' "$1"
 }
 
+# utime + stime of a process, all its threads, in clock ticks (/proc/PID/stat
+# fields 14 and 15, after the parenthesised name).
+proc_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
 measure() { # $1 run, $2 server, $3 conns
-    local run=$1 name=$2 conns=$3 port out a0 a1 b0 b1 row busy0 busy1
+    local run=$1 name=$2 conns=$3 port out a0 a1 b0 b1 row busy0 busy1 wpid p0 p1
     port=$(port_of "$name")
     out=$BUILD/raw/$CLIENT-$name-c$conns-r$run.txt
+    wpid=$(worker_pid)
     load "$port" "$conns" "$WARMUP" >/dev/null 2>&1 || true
-    a0=$(cpu_ticks "$SERVER_CPU"); a1=$(cpu_ticks "$CLIENT_CPU")
+    a0=$(cpu_ticks "$SERVER_CPU"); a1=$(cpu_ticks "$CLIENT_CPU"); p0=$(proc_ticks "$wpid")
     load "$port" "$conns" "$DURATION" >"$out" 2>&1 || true
-    b0=$(cpu_ticks "$SERVER_CPU"); b1=$(cpu_ticks "$CLIENT_CPU")
+    b0=$(cpu_ticks "$SERVER_CPU"); b1=$(cpu_ticks "$CLIENT_CPU"); p1=$(proc_ticks "$wpid")
     row=$(parse_wrk "$out") || { log "$CLIENT failed for $name c=$conns, see $out"; return 0; }
     busy0=$(awk -v a="$a0" -v b="$b0" 'BEGIN { split(a, x, " "); split(b, y, " ");
         db = y[1] - x[1]; di = y[2] - x[2]; printf "%.1f", (db + di) ? 100 * db / (db + di) : 0 }')
     busy1=$(awk -v a="$a1" -v b="$b1" 'BEGIN { split(a, x, " "); split(b, y, " ");
         db = y[1] - x[1]; di = y[2] - x[2]; printf "%.1f", (db + di) ? 100 * db / (db + di) : 0 }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$name" "$conns" "$row" "$busy0" "$busy1" >>"$RESULTS"
-    log "$CLIENT run $run $name c=$conns: $(cut -f1-4 <<<"$row" | tr '\t' ' ') | cpu$SERVER_CPU ${busy0}% cpu$CLIENT_CPU ${busy1}%"
+    # The server process's own CPU time per response: unlike cpuN busy, it
+    # leaves out whatever else runs on the server's CPU (a shared machine).
+    local preq
+    preq=$(awk -v t=$((p1 - p0)) -v hz="$(getconf CLK_TCK)" -v r="$(cut -f6 <<<"$row")" \
+        'BEGIN { printf "%.2f", r ? t * 1e6 / hz / r : 0 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$name" "$conns" "$row" "$busy0" "$busy1" "$preq" >>"$RESULTS"
+    log "$CLIENT run $run $name c=$conns: $(cut -f1-4 <<<"$row" | tr '\t' ' ') | cpu$SERVER_CPU ${busy0}% cpu$CLIENT_CPU ${busy1}% | process ${preq} us/req | load $(cut -d' ' -f1 /proc/loadavg)"
 }
 
 SYSCALL_EVENTS="raw_syscalls:sys_enter,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex,syscalls:sys_enter_nanosleep"
@@ -232,22 +242,22 @@ report() {
     BEGIN { while ((getline line < bytesf) > 0) { split(line, f, "\t"); bytes[f[1]] = f[2] } }
     {
         k = $2 SUBSEP $3; c = ++n[k]
-        rps[k, c] = $4; p50[k, c] = $5; p99[k, c] = $6; mean[k, c] = $10; b0[k, c] = $11; b1[k, c] = $12
+        rps[k, c] = $4; p50[k, c] = $5; p99[k, c] = $6; mean[k, c] = $10; b0[k, c] = $11; b1[k, c] = $12; pu[k, c] = $13
         split($7, e, "/"); errs[k] += e[1] + e[2] + e[3] + e[4] + $8
     }
     function row(s, cc,    k, m, cpu) {
         k = s SUBSEP cc
         if (!(k in n)) return
         m = med(rps, k, n[k]); cpu = med(b0, k, n[k])
-        printf "| %s | %s | %d | %.0f-%.0f | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.2f | %d |\n", s, cc, m,
+        printf "| %s | %s | %d | %.0f-%.0f | %s | %s | %s | %s | %s | %.0f%% | %.0f%% | %.2f | %.2f | %d |\n", s, cc, m,
             lo(rps, k, n[k]), hi(rps, k, n[k]), lat(med(p50, k, n[k])), lat(med(p99, k, n[k])),
             ratio(s, "epoll", cc), ratio(s, "nginx", cc), lat(med(mean, k, n[k])),
-            cpu, med(b1, k, n[k]), 1e4 * cpu / m, errs[k]
+            cpu, med(b1, k, n[k]), 1e4 * cpu / m, med(pu, k, n[k]), errs[k]
     }
     END {
         printf "client: %s, server on cpu%s, client on cpu%s; medians of the rounds\n\n", client, scpu, ccpu
-        printf "| server | conns | req/s (median) | min-max | p50 | p99 | ratio to epoll | ratio to nginx | mean | cpu%s busy (server) | cpu%s busy (%s) | server-CPU us/req | errors |\n", scpu, ccpu, client
-        print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        printf "| server | conns | req/s (median) | min-max | p50 | p99 | ratio to epoll | ratio to nginx | mean | cpu%s busy (server) | cpu%s busy (%s) | server-CPU us/req | process CPU us/req | errors |\n", scpu, ccpu, client
+        print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         nc = split(conns, C, " "); ns = split(servers, S, " "); nb = split(bigs, B, " ")
         for (i = 1; i <= nc; i++) for (j = 1; j <= ns; j++) row(S[j], C[i])
         for (j = 1; j <= nb; j++) row(B[j], big)
@@ -264,6 +274,9 @@ report() {
             printf "target @%s: async/epoll %.2f (>= 0.95: %s); async/nginx %.2f (>= 1.15: %s); p99 %s vs nginx %s (no worse: %s)\n",
                 cc, ra / re, (ra / re >= 0.95 ? "met" : "MISSED"), ra / rn, (ra / rn >= 1.15 ? "met" : "MISSED"),
                 lat(pa), lat(pn), (pa <= pn ? "met" : "MISSED")
+            printf "  process CPU per response @%s: async %.2f us, epoll %.2f us, nginx %.2f us (async/epoll %.2f, nginx/async %.2f)\n",
+                cc, med(pu, ka, n[ka]), med(pu, ke, n[ke]), med(pu, kn, n[kn]),
+                med(pu, ka, n[ka]) / med(pu, ke, n[ke]), med(pu, kn, n[kn]) / med(pu, ka, n[ka])
         }
         kb = "async" SUBSEP big
         if (kb in n)

@@ -24,7 +24,8 @@
  * after the response. Pipelined requests are answered in order, all responses
  * to one read going out in one write.
  *
- * Robustness: a client gets `timeout_ms` (default 10000) to send each whole
+ * Robustness: a client gets `timeout_ms` (default 10000; 0 turns every
+ * timeout off, for measuring what they cost) to send each whole
  * request head (a slow client cannot stretch it by dribbling bytes), to stay
  * idle between requests, and to take each batch of responses; then it is
  * dropped. A reset peer is just closed. Out of file descriptors (EMFILE), the
@@ -189,10 +190,18 @@ static void linger_close(struct conn *c, char *scratch, size_t cap)
     async_io_close(&c->io);
 }
 
+/* One read, bounded by the deadline unless timeouts are off (-t 0). */
+static async_status_t read_some(struct conn *c, char *buf, size_t len, size_t *n, uint64_t deadline)
+{
+    return g.timeout_ns ? async_read_until(&c->io, buf, len, n, deadline)
+                        : async_read(&c->io, buf, len, n);
+}
+
 /* Write all of out[0, len); 0 when the connection is gone or too slow. */
 static int flush_out(struct conn *c, const char *out, size_t len, uint64_t deadline)
 {
-    async_status_t st = async_write_all_until(&c->io, out, len, NULL, deadline);
+    async_status_t st = g.timeout_ns ? async_write_all_until(&c->io, out, len, NULL, deadline)
+                                     : async_write_all(&c->io, out, len, NULL);
     if (st == ASYNC_ETIMEDOUT)
         ++g.closed_timeout;
     else if (st == ASYNC_EIO)
@@ -223,7 +232,7 @@ static void conn_fiber(void *user)
         if (c->idle && g.draining)
             break;
         size_t n;
-        async_status_t st = async_read_until(&c->io, in + in_len, IN_CAP - in_len, &n, deadline);
+        async_status_t st = read_some(c, in + in_len, IN_CAP - in_len, &n, deadline);
         c->idle = 0;
         if (st != ASYNC_OK || n == 0) { /* timeout, reset, end of file, drained */
             if (st == ASYNC_ETIMEDOUT)
@@ -392,8 +401,9 @@ static void signal_fiber(void *user)
         /* Until the last connection is gone (it cancels us), a second signal,
          * or the timeout: then close whatever is left. */
         if (g.live > 0) {
-            async_status_t st = async_read_until(&g.sig_io, b, sizeof b, &n,
-                                                 async_now_ns() + g.timeout_ns);
+            async_status_t st = g.timeout_ns ? async_read_until(&g.sig_io, b, sizeof b, &n,
+                                                                async_now_ns() + g.timeout_ns)
+                                             : async_read(&g.sig_io, b, sizeof b, &n);
             if (st == ASYNC_OK || st == ASYNC_ETIMEDOUT)
                 for (struct conn *c = g.live_list; c; c = c->next)
                     async_cancel(c->fiber);
@@ -441,7 +451,7 @@ int main(int argc, char **argv)
         char *end;
         if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "-c")) && i + 1 < argc) {
             long v = strtol(argv[i + 1], &end, 10);
-            if (*end || v <= 0) {
+            if (*end || v < 0 || (v == 0 && argv[i][1] == 'c')) {
                 usage(argv[0]);
                 return 2;
             }
