@@ -8,6 +8,7 @@
 #   run_install_test.sh exports   <prefix> <libdir> <async.h>
 #   run_install_test.sh pkgconfig <prefix> <libdir> <srcdir> <workdir> <version>
 #   run_install_test.sh cmake     <prefix> <srcdir> <workdir> <version> <generator> <cc> <config>
+#   run_install_test.sh miniasync <prefix> <libdir> <srcdir> <workdir> <example> <expected> <generator>
 #
 # A step that cannot run here exits 77, which ctest reports as skipped: no
 # pkg-config, not ELF, or a sanitized build (ASYNC_SANITIZE set in the
@@ -125,6 +126,40 @@ cmake)
   run_consumer "$shared"
   run_consumer "$static"
   ;;
+miniasync)
+  # libminiasync as miniasync's users had it: the exact symbol set under
+  # LIBMINIASYNC_1.0, and a program written for miniasync (the basic
+  # example, as C99) built with pkg-config and with find_package.
+  [[ -z ${ASYNC_SANITIZE:-} ]] || skip "sanitized build ($ASYNC_SANITIZE): plain consumers cannot link it"
+  prefix=$1 libdir=$2 srcdir=$3 work=$4 example=$5 expected=$6 generator=$7
+  [[ $(uname -s) == Darwin ]] && skip "ELF only"
+  command -v nm >/dev/null || skip "no nm"
+  command -v pkg-config >/dev/null || skip "no pkg-config"
+  lib=$prefix/$libdir/libminiasync.so.0
+  [[ -f $lib ]] || die "not installed: $libdir/libminiasync.so.0"
+  v10=$(nm -D --defined-only "$lib" | awk '$3 ~ /@@?LIBMINIASYNC_1\.0$/ { sub(/@.*/, "", $3); print $3 }' | sort)
+  want="data_mover_sync_delete data_mover_sync_get_vdm data_mover_sync_new data_mover_threads_default
+data_mover_threads_delete data_mover_threads_get_vdm data_mover_threads_new
+data_mover_threads_set_memcpy_fn data_mover_threads_set_memmove_fn data_mover_threads_set_memset_fn
+runtime_delete runtime_new runtime_wait runtime_wait_multiple"
+  [[ $(echo $v10) == "$(echo $want)" ]] || die "LIBMINIASYNC_1.0 exports '$(echo $v10)', expected '$(echo $want)'"
+  echo "ok: LIBMINIASYNC_1.0 = $(echo $v10)"
+  export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig PKG_CONFIG_LIBDIR=$prefix/$libdir/pkgconfig
+  rm -rf "$work"; mkdir -p "$work"
+  cd "$work"
+  set -x
+  cc -std=c99 -o basic_pc "$example" $(pkg-config --cflags --libs libminiasync)
+  { set +x; } 2>/dev/null
+  LD_LIBRARY_PATH=$prefix/$libdir ./basic_pc > out_pc.txt || die "basic (pkg-config) exited with $?"
+  diff -u "$expected" out_pc.txt || die "basic (pkg-config) printed something else"
+  cmake -S "$srcdir/miniasync_consumer" -B cm -G "$generator" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+    -DMINIASYNC_EXPECTED_PREFIX="$prefix" -DMINIASYNC_EXAMPLE="$example"
+  cmake --build cm
+  LD_LIBRARY_PATH=$prefix/$libdir cm/basic > out_cmake.txt || die "basic (find_package) exited with $?"
+  diff -u "$expected" out_cmake.txt || die "basic (find_package) printed something else"
+  echo "ok: basic built with pkg-config and find_package(libminiasync) prints what it should"
+  ;;
 *)
-  echo "usage: $0 install|exports|pkgconfig|cmake ..." >&2; exit 2 ;;
+  echo "usage: $0 install|exports|pkgconfig|cmake|miniasync ..." >&2; exit 2 ;;
 esac
