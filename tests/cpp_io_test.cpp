@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "async/io.hpp"
+#include "support/fd_count.h"
 
 namespace {
 
@@ -27,14 +28,7 @@ namespace {
 // in lambdas.
 using namespace std::chrono_literals;
 
-int open_fd_count() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return -1;
-  while (readdir(d) != nullptr) ++n;
-  closedir(d);
-  return n;
-}
+using async_test::open_fd_count;
 
 class CppIoTest : public ::testing::Test {
  protected:

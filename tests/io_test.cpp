@@ -17,18 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "support/fd_count.h"
 #include "support/runtime_fixture.h"
 
 namespace {
 
-int open_fd_count() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  if (d == nullptr) return -1;
-  while (readdir(d) != nullptr) ++n;
-  closedir(d);
-  return n;
-}
+using async_test::open_fd_count;
 
 class IoTest : public async_test::RuntimeTest {
  protected:

@@ -38,6 +38,18 @@ async_status_t register_on(async_runtime_t* rt, async_io_t* io, int fd) noexcept
   return io_register(*r, *record_of(io), fd, fd_origin::user);
 }
 
+// The checks of one read or write, then `op(self, rec)`.
+template <typename Op>
+async_status_t move_once(async_io_t* io, const void* buf, size_t len, size_t* n, Op op) noexcept {
+  if (n == nullptr) return ASYNC_EINVAL;
+  *n = 0;
+  if (buf == nullptr && len != 0) return ASYNC_EINVAL;
+  io_record* rec;
+  task* self;
+  const async_status_t st = enter(io, rec, self);
+  return st == ASYNC_OK ? op(self, *rec) : st;
+}
+
 async_status_t read_exact(async_io_t* io, void* buf, size_t len, size_t* n, uint64_t deadline) noexcept {
   size_t done = 0;
   io_record* rec;
@@ -118,13 +130,9 @@ ASYNC_API async_status_t async_io_register_with(async_runtime_t* rt, async_io_t*
 
 ASYNC_API async_status_t async_read_until(async_io_t* io, void* buf, size_t len, size_t* n,
                                           uint64_t deadline_ns) {
-  if (n == nullptr) return ASYNC_EINVAL;
-  *n = 0;
-  if (buf == nullptr && len != 0) return ASYNC_EINVAL;
-  io_record* rec;
-  task* self;
-  const async_status_t st = enter(io, rec, self);
-  return st == ASYNC_OK ? io_read(self, *rec, buf, len, n, deadline_ns) : st;
+  return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
+    return io_read(self, rec, buf, len, n, deadline_ns);
+  });
 }
 
 ASYNC_API async_status_t async_read(async_io_t* io, void* buf, size_t len, size_t* n) {
@@ -133,13 +141,9 @@ ASYNC_API async_status_t async_read(async_io_t* io, void* buf, size_t len, size_
 
 ASYNC_API async_status_t async_write_until(async_io_t* io, const void* buf, size_t len, size_t* n,
                                            uint64_t deadline_ns) {
-  if (n == nullptr) return ASYNC_EINVAL;
-  *n = 0;
-  if (buf == nullptr && len != 0) return ASYNC_EINVAL;
-  io_record* rec;
-  task* self;
-  const async_status_t st = enter(io, rec, self);
-  return st == ASYNC_OK ? io_write(self, *rec, buf, len, n, deadline_ns) : st;
+  return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
+    return io_write(self, rec, buf, len, n, deadline_ns);
+  });
 }
 
 ASYNC_API async_status_t async_write(async_io_t* io, const void* buf, size_t len, size_t* n) {
