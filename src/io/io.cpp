@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // io.cpp: registered fds and the fibers that wait on them.
 //
-// Every call tries its system call first and parks only on EAGAIN, on the
-// io's reader or writer list; the poller's edge (io_ready) wakes the whole
-// list in FIFO order and each fiber retries. A wait also ends by its deadline
+// A call makes its system call while the io is known ready in its direction
+// and parks, on the io's reader or writer list, once the kernel says EAGAIN
+// (or a short read or write on a stream says the buffer ran empty or full);
+// the poller's edge (io_ready) marks the io ready again and wakes the whole
+// list in FIFO order, and each fiber retries. A wait also ends by its deadline
 // (the task's timer: ETIMEDOUT), by async_io_close (ECLOSED) or by a cancel
 // (ECANCELED); wake() takes the fiber out of whichever it was not woken by.
 #include "io.h"
