@@ -48,10 +48,12 @@ const backend_ops* choose_backend(std::uint32_t backend) noexcept {
 // threads often follow the park within microseconds (a data mover's worker
 // finishing a small copy); catching them here spares the eventfd write and
 // the wake-up of a sleeping thread, which costs 5-20 us or more on a loaded
-// 2-CPU machine. Fibers waiting only on ios or timers do not spin.
+// 2-CPU machine. Fibers waiting only on ios or timers do not spin. True
+// when an unpark came: the poll is then non-blocking and never says it
+// sleeps, so unparkers arriving meanwhile do not write the eventfd either.
 constexpr std::uint64_t park_spin_ns = 5000;
 
-void spin_for_unpark(runtime& rt, std::uint64_t timeout_ns) noexcept {
+bool spin_for_unpark(runtime& rt, std::uint64_t timeout_ns) noexcept {
   const std::uint64_t limit = timeout_ns < park_spin_ns ? timeout_ns : park_spin_ns;
   const std::uint64_t t0 = now_ns();
   for (unsigned i = 1; !rt.inbox.nonempty.load(std::memory_order_acquire); ++i) {
@@ -60,8 +62,9 @@ void spin_for_unpark(runtime& rt, std::uint64_t timeout_ns) noexcept {
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield" ::: "memory");
 #endif
-    if ((i & 15) == 0 && now_ns() - t0 >= limit) return;
+    if ((i & 15) == 0 && now_ns() - t0 >= limit) return false;
   }
+  return true;
 }
 
 }  // namespace
@@ -80,7 +83,7 @@ void poller_close(runtime& rt) noexcept {
 
 void poll_io(runtime& rt, std::uint64_t timeout_ns) noexcept {
   poller& p = rt.poll;
-  if (timeout_ns != 0 && !rt.parkers.empty()) spin_for_unpark(rt, timeout_ns);
+  if (timeout_ns != 0 && !rt.parkers.empty() && spin_for_unpark(rt, timeout_ns)) timeout_ns = 0;
   if (timeout_ns != 0) {
     p.sleeping.store(true, std::memory_order_seq_cst);
     if (rt.inbox.nonempty.load(std::memory_order_seq_cst)) timeout_ns = 0;
