@@ -412,9 +412,14 @@ using namespace miniasync;
 
 MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
                                                                    enum future_notifier_type desired_notifier) {
+  // A C caller may pass any int here; in C++ an enum holding a value outside
+  // its enumerators is undefined (UBSan: -fsanitize=enum), so the check
+  // reads the argument's bytes as an integer, never as the enum.
+  unsigned notifier = 0;
+  static_assert(sizeof notifier == sizeof desired_notifier, "enum future_notifier_type is an int");
+  std::memcpy(&notifier, &desired_notifier, sizeof notifier);
   if (nthreads == 0 || ringbuf_size == 0 || ringbuf_size > (size_t(1) << 30) ||
-      (desired_notifier != FUTURE_NOTIFIER_NONE && desired_notifier != FUTURE_NOTIFIER_WAKER &&
-       desired_notifier != FUTURE_NOTIFIER_POLLER))
+      (notifier != FUTURE_NOTIFIER_NONE && notifier != FUTURE_NOTIFIER_WAKER && notifier != FUTURE_NOTIFIER_POLLER))
     return nullptr;
   size_t cap = 2;  // the ring needs two cells to tell full from empty
   while (cap < ringbuf_size) cap <<= 1;
