@@ -53,6 +53,7 @@ struct runtime {
   io_record* ios = nullptr;        // registered ios, newest first
   std::size_t io_registered = 0;
   std::size_t io_waiting = 0;      // fibers parked on an io or in async_park
+  bool just_polled = false;        // the poller was asked since the pass began
   task_list parkers;               // fibers in async_park
   unpark_inbox inbox;              // unparks from any thread
   sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
@@ -98,6 +99,7 @@ inline task* pick_next(runtime& rt) noexcept {
     // A pass begins. With nothing to poll, it only needs its length.
     if (!rt.timers.empty() || rt.io_waiting != 0) return pick_next_slow(rt);
     rt.pass_left = rt.run_queue.size;
+    rt.just_polled = false;
   }
   task* t = rt.run_queue.head;
   // Fast path: the head has already started (has a context).

@@ -162,8 +162,10 @@ task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
-      // runnable the blocking poll below does it in the same system call.)
-      if (rt.io_waiting != 0 && !rt.run_queue.empty()) poll_io(rt, 0);
+      // runnable the blocking poll below does it in the same system call;
+      // right after that poll, the pass it filled needs no second one.)
+      if (rt.io_waiting != 0 && !rt.run_queue.empty() && !rt.just_polled) poll_io(rt, 0);
+      rt.just_polled = false;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       rt.pass_left = rt.run_queue.size;
     }
@@ -189,6 +191,7 @@ task* pick_next_slow(runtime& rt) noexcept {
         timeout = deadline > now ? deadline - now : 0;
       }
       poll_io(rt, timeout);
+      rt.just_polled = true;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       continue;
     }
