@@ -737,3 +737,28 @@ TEST_F(IoTest, AThreadThatBlockedSigpipeKeepsItsMaskAndItsOwnPendingSignal) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(IoTest, NoDeadlineMakesAnUntilCallItsPlainForm) {
+  async_io_t r{}, w{};
+  make_pipe(&r, &w);
+  spawn([&] {
+    char c;
+    size_t n;
+    EXPECT_EQ(async_read_until(&r, &c, 1, &n, ASYNC_NO_DEADLINE), ASYNC_OK);
+    EXPECT_EQ(stats().timers_pending, 0u);  // no timer was armed for it
+    trace.push_back("read");
+  });
+  spawn([&] {
+    EXPECT_EQ(stats().timers_pending, 0u);
+    EXPECT_EQ(async_write_all_until(&w, "z", 1, nullptr, ASYNC_NO_DEADLINE), ASYNC_OK);
+    trace.push_back("wrote");
+  });
+  EXPECT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (std::vector<std::string>{"wrote", "read"}));
+  EXPECT_EQ(async_io_close(&r), ASYNC_OK);
+  EXPECT_EQ(async_io_close(&w), ASYNC_OK);
+}
+
+}  // namespace

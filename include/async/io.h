@@ -21,7 +21,8 @@
  *   cancelled call.
  * - The _until variants take an absolute deadline on async_now_ns()'s clock
  *   and return ASYNC_ETIMEDOUT when it passes first (a deadline already past
- *   still tries the operation once, without waiting). Timers for I/O and for
+ *   still tries the operation once, without waiting). ASYNC_NO_DEADLINE
+ *   means none: the call is then exactly its plain form. Timers for I/O and for
  *   sleeps are one structure: they expire in deadline order, then in the
  *   order they were set.
  * - Several fibers may wait on one io; when it becomes ready they are woken
@@ -50,6 +51,9 @@ extern "C" {
 #endif
 
 struct sockaddr;
+
+/* A deadline that never comes, for the _until calls of this header. */
+#define ASYNC_NO_DEADLINE UINT64_MAX
 
 /* A file descriptor registered with a runtime. Zero it (`async_io_t io = {0};`
  * or memset) before async_io_register; do not move or copy it while it is
