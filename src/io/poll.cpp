@@ -88,7 +88,10 @@ void poll_io(runtime& rt, std::uint64_t timeout_ns) noexcept {
     p.sleeping.store(true, std::memory_order_seq_cst);
     if (rt.inbox.nonempty.load(std::memory_order_seq_cst)) timeout_ns = 0;
   }
-  p.ops->wait(p, timeout_ns, io_ready, &rt);
+  // A non-blocking poll with no io registered could only report the wake
+  // channel, and the inbox is read below anyway: skip the system call (a
+  // notify left in the eventfd ends the next blocking wait early, at worst).
+  if (timeout_ns != 0 || rt.io_registered != 0) p.ops->wait(p, timeout_ns, io_ready, &rt);
   if (p.sleeping.load(std::memory_order_relaxed)) p.sleeping.store(false, std::memory_order_relaxed);
   // Cleared after every wait, a non-blocking one too: that one may drain a
   // notify too (one sent for an earlier sleep and written late), and a
