@@ -417,6 +417,43 @@ static void test_park_unpark_from_a_thread(async_runtime_t *rt)
     pthread_mutex_destroy(&s.lock);
 }
 
+/* --- release, and no deadline ----------------------------------------------- */
+
+static void release_and_reread(void *user)
+{
+    struct pipe_pair *p = (struct pipe_pair *)user;
+    int fd = -1;
+    const int registered = async_io_fd(&p->r);
+    async_io_t again;
+    char c = 0;
+    size_t n = 0;
+    CHECK_STATUS(async_io_release(&p->r, NULL), ASYNC_EINVAL);
+    CHECK_STATUS(async_io_release(&p->r, &fd), ASYNC_OK);
+    CHECK(fd == registered);
+    CHECK_STATUS(async_io_release(&p->r, &fd), ASYNC_EINVAL); /* released already */
+    CHECK(async_io_fd(&p->r) == -1);
+    /* The fd is still open: register it again and read through it, with no
+     * deadline. */
+    memset(&again, 0, sizeof again);
+    CHECK_STATUS(async_io_register(&again, fd), ASYNC_OK);
+    CHECK_STATUS(async_write_all_until(&p->w, "q", 1, NULL, ASYNC_NO_DEADLINE), ASYNC_OK);
+    CHECK_STATUS(async_read_until(&again, &c, 1, &n, ASYNC_NO_DEADLINE), ASYNC_OK);
+    CHECK(n == 1 && c == 'q');
+    CHECK_STATUS(async_io_close(&again), ASYNC_OK);
+    note("released");
+}
+
+static void test_release(async_runtime_t *rt)
+{
+    struct pipe_pair p;
+    make_pipe(rt, &p.r, &p.w);
+    reset_trace();
+    CHECK(async_spawn_with(rt, release_and_reread, &p).status == ASYNC_OK);
+    CHECK_STATUS(async_runtime_run(rt), ASYNC_OK);
+    CHECK_TRACE("released ");
+    CHECK_STATUS(async_io_close(&p.w), ASYNC_OK);
+}
+
 int main(void)
 {
     async_runtime_t rt;
@@ -432,6 +469,7 @@ int main(void)
     test_misuse(&rt);
     test_socketpair_echo(&rt);
     test_park_unpark_from_a_thread(&rt);
+    test_release(&rt);
 
     {
         async_runtime_stats_t st;
