@@ -10,25 +10,7 @@
 
 #include "async.h"
 
-static int failures;
-
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                    \
-        }                                                                  \
-    } while (0)
-
-#define CHECK_STATUS(expr, want)                                           \
-    do {                                                                   \
-        async_status_t got_ = (expr);                                      \
-        if (got_ != (want)) {                                              \
-            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #expr, \
-                    async_status_name(got_), async_status_name(want));     \
-            ++failures;                                                    \
-        }                                                                  \
-    } while (0)
+#include "support/c_check.h"
 
 /* A trace of short tokens, compared as one string. */
 static char trace[512];

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* c_check.h: the checks of the plain C test programs. A failed check prints
+ * where and why and counts in `failures`; the program goes on, and main
+ * returns EXIT_FAILURE when the count is not zero. Include after async.h. */
+#ifndef ASYNC_TEST_C_CHECK_H
+#define ASYNC_TEST_C_CHECK_H
+
+#include <stdio.h>
+
+static int failures;
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            ++failures;                                                    \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_STATUS(expr, want)                                           \
+    do {                                                                   \
+        async_status_t got_ = (expr);                                      \
+        if (got_ != (want)) {                                              \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n", __FILE__, __LINE__, #expr, \
+                    async_status_name(got_), async_status_name(want));     \
+            ++failures;                                                    \
+        }                                                                  \
+    } while (0)
+
+#endif
