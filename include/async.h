@@ -46,6 +46,9 @@ ASYNC_API const char *async_status_name(async_status_t status);
 
 /* Flags for async_config_t.flags. */
 #define ASYNC_CONFIG_NO_GUARD_PAGES 0x1u /* pooled stacks get no guard page */
+#define ASYNC_CONFIG_PIN_THREADS 0x2u    /* groups: thread i runs on the i-th CPU
+                                            the process may use (modulo their
+                                            number); ignored by single runtimes */
 
 /* Runtime configuration. `async_config_t cfg = {0};` gives every default, and
  * a zero field always means "the default". A NULL config means all defaults. */
@@ -274,6 +277,67 @@ ASYNC_API int async_is_cancelled(void);
 /* The calling fiber's handle. Outside any fiber: a handle whose status is
  * ASYNC_ESTATE and which names no fiber. */
 ASYNC_API async_fiber_handle_t async_self(void);
+
+/* ------------------------------------------------------------------- groups */
+
+/* A group: one runtime per thread, each driven by a thread the group owns,
+ * for using every core. Fibers never move between runtimes: each runs its
+ * whole life on the thread of the runtime it was spawned on, in that
+ * runtime's deterministic FIFO order. Work crosses runtimes only through
+ * explicit calls (spawn on another runtime, await, cancel, channels, unpark),
+ * which join the target runtime's run queue at a pass boundary.
+ * Declare it in your own memory; do not move or copy it while initialised. */
+typedef struct async_group {
+  void *impl; /* private */
+} async_group_t;
+
+/* Start `threads` threads (0: as many as the CPUs the process may run on,
+ * its affinity mask), each owning one runtime made from `cfg` (NULL: the
+ * defaults; ASYNC_CONFIG_PIN_THREADS pins them) and driving it until
+ * async_group_shutdown. Idle threads sleep in their poller (after spinning
+ * at most 5 us for work from another thread): an idle group costs no CPU.
+ * Returns once every runtime exists: ASYNC_OK; ASYNC_EINVAL for a NULL g or
+ * a bad cfg (as async_runtime_init); ASYNC_ENOMEM when memory or a thread
+ * could not be had; ASYNC_EIO when a poller could not be made. On error
+ * nothing is left running and `g` names no group. */
+ASYNC_API async_status_t async_group_init(async_group_t *g, size_t threads, const async_config_t *cfg);
+
+/* The number of runtimes (threads); 0 for a NULL or uninitialised group. */
+ASYNC_API size_t async_group_size(const async_group_t *g);
+
+/* Runtime `i` of the group, NULL past the end (or for a NULL or
+ * uninitialised group). Usable with every _with call from any thread:
+ * async_spawn_with, async_channel_init. Owned by the group: never pass it to
+ * async_runtime_run or async_runtime_shutdown (they return ASYNC_ESTATE or do
+ * nothing: another thread owns it). */
+ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i);
+
+/* Spawn `fn(user)` on the group's runtime with the fewest live fibers (ties:
+ * round-robin order). Any thread, fiber or not. From a fiber of one of the
+ * group's runtimes the fiber may land on that same runtime. handle.status as
+ * async_spawn_with: ASYNC_EFULL when the chosen runtime has no free record;
+ * ASYNC_EINVAL for a NULL fn or a NULL or uninitialised group. The handle
+ * can be awaited and cancelled from any thread. */
+ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t *g, async_fn fn, void *user);
+
+/* Block the calling thread until no fiber of the group is alive (spawned on
+ * any of its runtimes, by anyone, and not ended). Fibers blocked forever
+ * (waiting on each other across runtimes, or for what never comes) keep it
+ * waiting: deadlock across threads is not detected, because another thread
+ * outside the group could always still wake them.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or uninitialised group;
+ * ASYNC_ESTATE from one of the group's own threads (it would wait for
+ * itself). */
+ASYNC_API async_status_t async_group_wait(async_group_t *g);
+
+/* Stop every thread and release every runtime, as async_runtime_shutdown
+ * does for one: fibers still alive are dropped (on_discard is called on their
+ * runtime's thread), and awaits of them from elsewhere return
+ * ASYNC_ECANCELED. No other thread may use the group or its runtimes during
+ * or after the call (a handle or channel of them then returns ASYNC_EINVAL).
+ * Does nothing for a NULL or uninitialised group, or when called from one of
+ * the group's own threads. `g` may then be initialised again. */
+ASYNC_API void async_group_shutdown(async_group_t *g);
 
 /* ----------------------------------------------------------------- channels */
 

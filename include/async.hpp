@@ -35,6 +35,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -504,18 +505,30 @@ struct fiber_state {
     if (outcome_ == fiber_outcome::value) result_.destroy();
   }
 
+  // The fiber and its fiber<T> may be on different threads (a group): the
+  // flags are atomic, and whichever of the two lets go last frees the state.
+  static constexpr unsigned char started_bit = 1;   // the callable runs or ran
+  static constexpr unsigned char done_bit = 2;      // the trampoline will not touch the state again
+  static constexpr unsigned char detached_bit = 4;  // no fiber<T> owns the state any more
+
+  bool started() const noexcept { return (flags_.load(std::memory_order_acquire) & started_bit) != 0; }
+  bool done() const noexcept { return (flags_.load(std::memory_order_acquire) & done_bit) != 0; }
+  bool detached() const noexcept { return (flags_.load(std::memory_order_acquire) & detached_bit) != 0; }
+  void mark_started() noexcept { flags_.fetch_or(started_bit, std::memory_order_acq_rel); }
+  // The fiber's side is over; true when the fiber<T> had let go already (the
+  // caller frees the state).
+  bool finish() noexcept { return (flags_.fetch_or(done_bit, std::memory_order_acq_rel) & detached_bit) != 0; }
+  // The fiber<T> lets go; true when the fiber's side was over already (the
+  // caller frees the state).
+  bool let_go() noexcept { return (flags_.fetch_or(detached_bit, std::memory_order_acq_rel) & done_bit) != 0; }
+
   // The fiber will never run (cancelled before it started): it ends cancelled.
-  void end_unstarted() noexcept {
-    outcome_ = fiber_outcome::cancelled;
-    done_ = true;
-  }
+  void end_unstarted() noexcept { outcome_ = fiber_outcome::cancelled; }
 
   result_slot<T> result_;
   std::exception_ptr error_;                         // when outcome_ is exception
-  fiber_outcome outcome_ = fiber_outcome::pending;  // final once done_
-  bool started_ = false;   // the trampoline has begun: the callable runs or ran
-  bool done_ = false;      // the trampoline will not touch the state again
-  bool detached_ = false;  // no fiber<T> owns the state any more
+  fiber_outcome outcome_ = fiber_outcome::pending;  // final once done
+  std::atomic<unsigned char> flags_{0};
 };
 
 template <class F, class T>
@@ -523,14 +536,14 @@ struct fiber_state_for final : fiber_state<T> {
   template <class G>
   explicit fiber_state_for(G&& g) : fn_(std::forward<G>(g)) {}
   ~fiber_state_for() override {
-    if (!this->started_) fn_.~F();
+    if (!this->started()) fn_.~F();
   }
 
   // The async_fn of every C++ fiber. Runs on the fiber's stack; nothing
   // escapes it (noexcept), so nothing unwinds into the C layer.
   static void trampoline(void* user) noexcept {
     auto* s = static_cast<fiber_state_for*>(user);
-    s->started_ = true;
+    s->mark_started();
     try {
       s->result_.emplace_from(std::move(s->fn_));
       s->outcome_ = fiber_outcome::value;
@@ -538,15 +551,14 @@ struct fiber_state_for final : fiber_state<T> {
       s->outcome_ = fiber_outcome::cancelled;
     } catch (...) {
       // Like std::thread: an exception nobody can join for ends the program.
-      if (s->detached_) std::terminate();
+      if (s->detached()) std::terminate();
       s->error_ = std::current_exception();
       s->outcome_ = fiber_outcome::exception;
     }
     // The callable (and what it captured) is destroyed on the fiber, as
     // std::thread destroys its copy on the new thread.
     s->fn_.~F();
-    s->done_ = true;
-    if (s->detached_) delete s;
+    if (s->finish()) delete s;
   }
 
   // async_spawn_options_t::on_discard: the trampoline will never run, or
@@ -556,13 +568,12 @@ struct fiber_state_for final : fiber_state<T> {
   // destroyed: its stack was discarded without unwinding.
   static void discard(void* user) noexcept {
     auto* s = static_cast<fiber_state_for*>(user);
-    if (s->started_) {
+    if (s->started()) {
       s->outcome_ = fiber_outcome::cancelled;
-      s->done_ = true;
     } else {
       s->end_unstarted();
     }
-    if (s->detached_) delete s;
+    if (s->finish()) delete s;
   }
 
   union {
@@ -635,9 +646,9 @@ class fiber {
   //  - async::error(estate) from a thread that does not own the runtime.
   T join() {
     if (state_ == nullptr) throw error(status::einval, "async::fiber::join");
-    if (!state_->done_) {
+    if (!state_->done()) {
       const async_status_t st = async_await(h_);
-      if (!state_->done_) {
+      if (!state_->done()) {
         if (!ended_without_running(st)) detail::throw_status(st, "async::fiber::join");
         state_->end_unstarted();
       }
@@ -663,14 +674,13 @@ class fiber {
   // runtime.
   void cancel() {
     if (state_ == nullptr) throw error(status::einval, "async::fiber::cancel");
-    if (state_->done_) return;
+    if (state_->done()) return;
     const async_status_t st = async_cancel(h_);
     // A record is recycled only after its fiber ended: EINVAL for a fiber
-    // that never started means it ended without running.
-    if (st != ASYNC_OK && !(st == ASYNC_EINVAL && !state_->started_)) {
+    // that never started means it ended without running (on_discard said so).
+    if (st != ASYNC_OK && !(st == ASYNC_EINVAL && !state_->started())) {
       detail::throw_status(st, "async::fiber::cancel");
     }
-    if (!state_->started_) state_->end_unstarted();
   }
 
   // Lets the fiber run on unowned; the fiber<T> is no longer joinable.
@@ -696,7 +706,7 @@ class fiber {
   // record was recycled after the fiber ended), unless it came from joining,
   // inside a fiber, a fiber of another runtime.
   bool ended_without_running(async_status_t st) const noexcept {
-    if (state_->started_) return false;
+    if (state_->started()) return false;
     if (st == ASYNC_ECANCELED) return async_is_cancelled() == 0;
     if (st != ASYNC_EINVAL) return false;
     const async_fiber_handle_t self = async_self();
@@ -705,11 +715,7 @@ class fiber {
 
   void release() noexcept {
     if (state_ == nullptr) return;
-    if (state_->done_) {
-      delete state_;
-    } else {
-      state_->detached_ = true;
-    }
+    if (state_->let_go()) delete state_;
     state_ = nullptr;
     h_ = async_fiber_handle_t{};
   }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fiber_test.cpp: await, cancel, self and their error paths (contract §4).
+#include <atomic>
 #include <thread>
 
 #include "support/runtime_fixture.h"
@@ -202,29 +203,50 @@ TEST_F(FiberTest, RunInsideAFiberIsWrongState) {
   async_runtime_shutdown(&other);
 }
 
-TEST_F(FiberTest, ARuntimeIsUsedOnlyFromItsOwnThread) {
-  async_fiber_handle_t h = spawn([] {});
+TEST_F(FiberTest, AnotherThreadSpawnsAndCancelsButNeitherRunsNorInspects) {
+  static int ran = 0;
+  ran = 0;
+  async_fiber_handle_t h = spawn([] { ++ran; });
   async_status_t run_st = ASYNC_OK;
-  async_status_t await_st = ASYNC_OK;
-  async_status_t cancel_st = ASYNC_OK;
+  async_status_t cancel_st = ASYNC_EINVAL;
   async_fiber_handle_t spawned{};
   async_status_t stats_st = ASYNC_OK;
   std::thread other([&] {
     async_runtime_stats_t s{};
     stats_st = async_runtime_stats(runtime(), &s);
     run_st = async_runtime_run(runtime());
-    await_st = async_await(h);
     cancel_st = async_cancel(h);
-    spawned = async_spawn_with(runtime(), [](void*) {}, nullptr);
+    spawned = async_spawn_with(runtime(), [](void*) { ran += 10; }, nullptr);
   });
   other.join();
   EXPECT_EQ(run_st, ASYNC_ESTATE);
-  EXPECT_EQ(await_st, ASYNC_ESTATE);
-  EXPECT_EQ(cancel_st, ASYNC_ESTATE);
-  EXPECT_EQ(spawned.status, ASYNC_ESTATE);
   EXPECT_EQ(stats_st, ASYNC_ESTATE);
-  EXPECT_EQ(stats().fibers_live, 1u);  // nothing changed
+  EXPECT_EQ(cancel_st, ASYNC_OK);
+  ASSERT_EQ(spawned.status, ASYNC_OK);
+  EXPECT_EQ(stats().fibers_live, 1u);  // the spawn and the cancel wait in the inbox
+  ASSERT_EQ(run(), ASYNC_OK);          // both arrive before the first dispatch
+  EXPECT_EQ(async_await(h), ASYNC_ECANCELED);
+  EXPECT_EQ(async_await(spawned), ASYNC_OK);
+  EXPECT_EQ(ran, 10);
+}
+
+TEST_F(FiberTest, AThreadThatDrivesNoRuntimeAwaitsAFiber) {
+  static std::atomic<bool> answered{false};
+  answered = false;
+  async_fiber_handle_t ends = spawn([] {});
+  // Keeps the runtime driven until the other thread has its answer.
+  async_fiber_handle_t keeper = spawn([] {
+    while (!answered.load()) async_park();
+  });
+  async_status_t st = ASYNC_EINVAL;
+  std::thread other([&] {
+    st = async_await(ends);
+    answered = true;
+    async_unpark(keeper);
+  });
   ASSERT_EQ(run(), ASYNC_OK);
+  other.join();
+  EXPECT_EQ(st, ASYNC_OK);
 }
 
 TEST_F(FiberTest, SpawnArgumentErrorsChangeNothing) {

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 // fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
 // contract names returns its status here and changes nothing else.
+#include <mutex>
+
 #include "../core/fiber.h"
+#include "../core/registry.h"
+#include "../core/remote.h"
 #include "../core/runtime.h"
 #include "async.h"
 
@@ -22,6 +26,18 @@ async_runtime_t* implicit_runtime() noexcept {
   return async_global();
 }
 
+// The task `h` names on rt, which the calling thread owns. A handle from a
+// spawn made by another thread may name a record whose spawn still waits in
+// the inbox: it is taken first.
+task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept {
+  task* t = resolve(rt, h);
+  if (t == nullptr && id_of_runtime(rt, h.id) && rt.in.maybe_nonempty()) {
+    take_inbox(rt);
+    t = resolve(rt, h);
+  }
+  return t;
+}
+
 }  // namespace
 
 extern "C" {
@@ -29,16 +45,22 @@ extern "C" {
 ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, void* user,
                                               const async_spawn_options_t* opts) {
   if (rt == nullptr) rt = implicit_runtime();
-  runtime* r = runtime_of(rt);
-  if (r == nullptr) return failed(rt == nullptr ? ASYNC_ENOMEM : ASYNC_EINVAL, rt);
+  if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
   if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
   if (opts != nullptr) {
     const bool has_stack = opts->stack != nullptr;
     if (has_stack != (opts->stack_size != 0)) return failed(ASYNC_EINVAL, rt);
     if (has_stack && opts->stack_size < ASYNC_MIN_STACK_SIZE) return failed(ASYNC_EINVAL, rt);
   }
-  if (!owned_by_caller(*r) || r->closing) return failed(ASYNC_ESTATE, rt);
-  return spawn_fiber(*r, fn, user, opts);
+  if (runtime* r = owned_find(rt)) {
+    if (r->closing) return failed(ASYNC_ESTATE, rt);
+    return spawn_fiber(*r, fn, user, opts);
+  }
+  // Another thread's runtime: alive while the registry holds it.
+  std::lock_guard<std::mutex> guard(registry_lock());
+  runtime* r = registry_find(rt);
+  if (r == nullptr) return failed(ASYNC_EINVAL, rt);
+  return spawn_foreign(*r, fn, user, opts);
 }
 
 ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t* rt, async_fn fn, void* user) {
@@ -51,26 +73,36 @@ ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void* user) {
 }
 
 ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
-  runtime* r = runtime_of(h.runtime);
-  if (r == nullptr) return ASYNC_EINVAL;
-  if (task* self = current_fiber()) {
-    if (self->rt != r) return ASYNC_EINVAL;  // a fiber of another runtime
-    task* t = resolve(*r, h);
-    return t != nullptr ? await_in_fiber(self, t) : ASYNC_EINVAL;
+  task* self = current_fiber();
+  if (runtime* r = owned_find(h.runtime)) {
+    if (self != nullptr) {
+      // Another runtime of this thread could not run while this fiber waits.
+      if (self->rt != r) return ASYNC_EINVAL;
+      task* t = resolve_owned(*r, h);
+      return t != nullptr ? await_in_fiber(self, t) : ASYNC_EINVAL;
+    }
+    if (tls_current != nullptr || r->driving || r->closing) return ASYNC_ESTATE;
+    task* t = resolve_owned(*r, h);
+    return t != nullptr ? await_from_outside(*r, t) : ASYNC_EINVAL;
   }
-  if (tls_current != nullptr || r->driving || r->closing || !owned_by_caller(*r)) return ASYNC_ESTATE;
-  task* t = resolve(*r, h);
-  return t != nullptr ? await_from_outside(*r, t) : ASYNC_EINVAL;
+  if (self == nullptr && tls_current != nullptr) return ASYNC_ESTATE;  // the scheduler's own callbacks
+  std::unique_lock<std::mutex> registry(registry_lock());
+  runtime* r = registry_find(h.runtime);
+  if (r == nullptr || h.slot >= r->task_capacity || !id_of_runtime(*r, h.id)) return ASYNC_EINVAL;
+  if (self != nullptr) return await_across(self, *r, h.slot, h.id, registry);
+  return await_from_thread(*r, h.slot, h.id, registry);
 }
 
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
-  runtime* r = runtime_of(h.runtime);
-  if (r == nullptr) return ASYNC_EINVAL;
-  if (!owned_by_caller(*r)) return ASYNC_ESTATE;  // before reading its table
-  task* t = resolve(*r, h);
-  if (t == nullptr) return ASYNC_EINVAL;
-  cancel_fiber(t);
-  return ASYNC_OK;
+  if (runtime* r = owned_find(h.runtime)) {
+    task* t = resolve_owned(*r, h);
+    if (t == nullptr) return ASYNC_EINVAL;
+    cancel_fiber(t);
+    return ASYNC_OK;
+  }
+  std::lock_guard<std::mutex> guard(registry_lock());
+  runtime* r = registry_find(h.runtime);
+  return r != nullptr ? cancel_foreign(*r, h.slot, h.id) : ASYNC_EINVAL;
 }
 
 ASYNC_API async_status_t async_yield(void) {

@@ -264,7 +264,7 @@ ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) {
 
 ASYNC_API const char* async_runtime_backend(async_runtime_t* rt) {
   runtime* r = runtime_of(rt);
-  return r != nullptr ? r->poll.ops->name : nullptr;
+  return r != nullptr ? r->drv->name(*r) : nullptr;
 }
 
 }  // extern "C"

@@ -14,14 +14,105 @@ async_fiber_handle_t make_handle(const task* t) noexcept {
   return h;
 }
 
+// --- records -----------------------------------------------------------------
+// Free records are reused oldest freed first. The owner takes them from its
+// cache (free_tasks, the oldest) and frees them into recent_free (the
+// newest); the records between, shared_free, are the ones other threads'
+// spawns take, under free_lock. The owner moves whole batches between its
+// lists and the shared one, so it takes the lock once per cache_max spawns
+// or ends, not once per fiber.
+
+namespace {
+
+// Appends the owner's recent frees to the shared list. Under free_lock.
+void flush_recent_locked(runtime& rt) noexcept {
+  task_list& from = rt.recent_free;
+  if (from.empty()) return;
+  task_list& to = rt.shared_free;
+  from.head->prev = to.tail;
+  if (to.tail != nullptr) {
+    to.tail->next = from.head;
+  } else {
+    to.head = from.head;
+  }
+  to.tail = from.tail;
+  to.size += from.size;
+  from = task_list{};
+}
+
+}  // namespace
+
+task* take_record(runtime& rt) noexcept {
+  if (task* t = rt.free_tasks.pop_front()) return t;
+  spin_guard guard(rt.free_lock);
+  // The cache is empty, so the shared list now holds the oldest records.
+  flush_recent_locked(rt);
+  const std::size_t batch = rt.cache_max != 0 ? rt.cache_max : 1;
+  for (std::size_t i = 0; i < batch; ++i) {
+    task* t = rt.shared_free.pop_front();
+    if (t == nullptr) break;
+    rt.free_tasks.push_back(t);
+  }
+  return rt.free_tasks.pop_front();
+}
+
+void give_record(runtime& rt, task* t) noexcept {
+  rt.recent_free.push_back(t);
+  if (rt.recent_free.size > rt.cache_max) {
+    spin_guard guard(rt.free_lock);
+    flush_recent_locked(rt);
+  }
+}
+
+void share_all_records(runtime& rt) noexcept {
+  rt.free_starved.store(false, std::memory_order_relaxed);
+  spin_guard guard(rt.free_lock);
+  flush_recent_locked(rt);
+  // The cache holds the oldest: it goes in front.
+  while (task* t = rt.free_tasks.tail) {
+    rt.free_tasks.remove(t);
+    rt.shared_free.push_front(t);
+  }
+}
+
+void fill_record(task* t, async_fn fn, void* user, const async_spawn_options_t* opts) noexcept {
+  const bool own_stack = opts != nullptr && opts->stack != nullptr;
+  t->fn = fn;
+  t->user = user;
+  t->user_stack_lo = own_stack ? static_cast<char*>(opts->stack) : nullptr;
+  t->user_stack_size = own_stack ? opts->stack_size : 0;
+  t->name = opts != nullptr ? opts->name : nullptr;
+  t->on_discard = opts != nullptr ? opts->on_discard : nullptr;
+}
+
+void start_record(runtime& rt, task* t) noexcept {
+  t->id += rt.task_capacity;
+  t->sp = nullptr;
+  t->stack = nullptr;
+  t->eh = eh_globals{};
+  t->wake_status = ASYNC_OK;
+  t->outcome = ASYNC_OK;
+  t->cancelled = false;
+  t->unpark_token = false;
+  t->wait_list = nullptr;
+  t->xfer = nullptr;
+  t->state = task_state::runnable;
+  rt.run_queue.push_back(t);
+  ++rt.live;
+}
+
 async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
                                  const async_spawn_options_t* opts) noexcept {
   async_fiber_handle_t h{};
   h.runtime = rt.handle;
   task* t = rt.free_tasks.head;
   if (t == nullptr) {
-    h.status = ASYNC_EFULL;
-    return h;
+    t = take_record(rt);
+    if (t == nullptr) {
+      h.status = ASYNC_EFULL;
+      return h;
+    }
+    rt.free_tasks.push_front(t);  // taken below, once the stack is sure
   }
   const bool own_stack = opts != nullptr && opts->stack != nullptr;
   if (!own_stack) {
@@ -36,23 +127,9 @@ async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
     ++rt.fresh_pooled;
   }
   rt.free_tasks.pop_front();
-  t->id = rt.id_base | ++rt.spawned;
-  t->fn = fn;
-  t->user = user;
-  t->sp = nullptr;
-  t->stack = nullptr;
-  t->user_stack_lo = own_stack ? static_cast<char*>(opts->stack) : nullptr;
-  t->user_stack_size = own_stack ? opts->stack_size : 0;
-  t->name = opts != nullptr ? opts->name : nullptr;
-  t->on_discard = opts != nullptr ? opts->on_discard : nullptr;
-  t->eh = eh_globals{};
-  t->wake_status = ASYNC_OK;
-  t->outcome = ASYNC_OK;
-  t->cancelled = false;
-  t->wait_list = nullptr;
-  t->state = task_state::runnable;
-  rt.run_queue.push_back(t);
-  ++rt.live;
+  fill_record(t, fn, user, opts);
+  start_record(rt, t);
+  rt.local_spawns.store(rt.local_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   return make_handle(t);
 }
 

@@ -11,6 +11,18 @@ namespace async::detail {
 
 async_fiber_handle_t make_handle(const task* t) noexcept;
 
+// Records (fiber.cpp, "records"). Owner thread only.
+// The oldest free record, off every list; nullptr when none is free.
+task* take_record(runtime& rt) noexcept;
+// A record whose fiber ended (or never became one) goes back, as the newest.
+void give_record(runtime& rt, task* t) noexcept;
+// Puts every free record where other threads' spawns can take it.
+void share_all_records(runtime& rt) noexcept;
+// What a spawn says, into a record that is off every list.
+void fill_record(task* t, async_fn fn, void* user, const async_spawn_options_t* opts) noexcept;
+// A filled record becomes a runnable fiber: its next id, the run queue's tail.
+void start_record(runtime& rt, task* t) noexcept;
+
 // Queues a new fiber; handle.status says whether it was created.
 async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
                                  const async_spawn_options_t* opts) noexcept;

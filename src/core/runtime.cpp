@@ -7,6 +7,8 @@
 
 #include "../arch/context.h"
 #include "../stack/overflow.h"
+#include "registry.h"
+#include "remote.h"
 
 namespace async::detail {
 namespace {
@@ -22,7 +24,7 @@ std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept {
   async_config_t c{};
   if (cfg != nullptr) c = *cfg;
-  if (c.backend > ASYNC_BACKEND_KQUEUE || (c.flags & ~ASYNC_CONFIG_NO_GUARD_PAGES) != 0) return ASYNC_EINVAL;
+  if (c.backend > ASYNC_BACKEND_KQUEUE || (c.flags & ~(ASYNC_CONFIG_NO_GUARD_PAGES | ASYNC_CONFIG_PIN_THREADS)) != 0) return ASYNC_EINVAL;
   const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
   const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
   const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);
@@ -37,12 +39,17 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     return ASYNC_ENOMEM;
   }
   rt->handle = handle;
-  rt->id_base = (g_runtime_serial.fetch_add(1, std::memory_order_relaxed) + 1) << 40;
+  rt->serial = g_runtime_serial.fetch_add(1, std::memory_order_relaxed) + 1;
+  rt->id_base = rt->serial << 40;
   rt->task_capacity = task_capacity;
+  // The owner keeps a few free records to itself, so that its spawns and
+  // ends take the free-list lock once per batch; small tables share them all.
+  rt->cache_max = task_capacity >= 256 ? 32 : task_capacity / 8;
   rt->max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
   rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
   rt->pool.init(stack_size, fiber_capacity, rt->guards);
-  if (const async_status_t st = poller_open(*rt, c.backend); st != ASYNC_OK) {
+  rt->drv = &io_driver();
+  if (const async_status_t st = rt->drv->open(*rt, c.backend); st != ASYNC_OK) {
     rt->pool.destroy();
     rt->timers.destroy();
     delete[] rt->tasks;
@@ -53,18 +60,32 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     task* t = &rt->tasks[i];
     t->rt = rt;
     t->slot = static_cast<std::uint32_t>(i);
-    rt->free_tasks.push_back(t);
+    // The id "before" the record's first fiber: that one gets id_base + i + 1.
+    t->id = rt->id_base + i + 1 - task_capacity;
+    rt->shared_free.push_back(t);
   }
   rt->root.rt = rt;
   rt->root.state = task_state::running;
   san_on_create(rt->root.san, nullptr, 0, true);
   rt->owner = thread_token();
   if (rt->guards) overflow_install_on_this_thread();
-  handle->impl = rt;
+  {
+    std::lock_guard<std::mutex> guard(registry_lock());
+    registry_add(rt);
+    handle->impl = rt;
+  }
+  owned_add(rt);
   return ASYNC_OK;
 }
 
 void runtime_destroy(runtime* rt) noexcept {
+  // Out of the registry first: from here on no other thread finds it by its
+  // handle. (What other threads reach it through without the registry, a
+  // group or a channel, they must stop using before the shutdown.)
+  {
+    std::lock_guard<std::mutex> guard(registry_lock());
+    registry_remove(rt);
+  }
   // First tell the owners of unfinished fibers, while everything is intact.
   // The callbacks run user code (C++ destructors): `closing` makes every call
   // on this runtime refuse (ESTATE) or, for cancel, only mark, so that a
@@ -88,12 +109,18 @@ void runtime_destroy(runtime* rt) noexcept {
     }
     valgrind_deregister_stack(t.valgrind_id);
   }
-  io_detach_all(*rt);
-  poller_close(*rt);
+  // Other threads awaiting fibers that will never end are told so, and
+  // messages still queued are answered or dropped.
+  remote_shutdown(*rt);
+  rt->drv->close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();
   delete[] rt->tasks;
-  rt->handle->impl = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(registry_lock());
+    rt->handle->impl = nullptr;
+  }
+  owned_remove(rt);
   delete rt;
 }
 

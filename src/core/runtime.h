@@ -8,15 +8,18 @@
 // walks through one scheduler turn.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "../arch/context.h"
 #include "../arch/fp_control.h"
-#include "../io/io.h"
 #include "../stack/stack_pool.h"
 #include "assert.h"
 #include "async.h"
+#include "driver.h"
+#include "inbox.h"
+#include "spin_lock.h"
 #include "task.h"
 #include "timer_heap.h"
 
@@ -24,21 +27,34 @@ namespace async::detail {
 
 // What the root (the driving thread) is waiting for.
 enum class root_wait : std::uint8_t {
-  idle,   // async_runtime_run: until nothing is runnable or pending
-  fiber,  // a top-level async_await: until that fiber ends
+  idle,     // async_runtime_run: until nothing is runnable or pending
+  fiber,    // a top-level async_await: until that fiber ends
+  stopped,  // a group's thread: until the group stops it (runtime::stop)
 };
+
+struct group_impl;
+struct await_request;
 
 struct runtime {
   async_runtime_t* handle = nullptr;  // the user's struct, which handles name
   std::uint64_t id_base = 0;          // serial << 40: ids differ across runtimes
-  std::uint64_t spawned = 0;          // low bits of the next id
+  std::uint64_t serial = 0;           // unique per runtime ever made in the process
   std::size_t task_capacity = 0;
   std::size_t max_events = 0;
   bool guards = true;
 
   task* tasks = nullptr;  // the task table
-  task_list free_tasks;   // FIFO: the record freed longest ago is reused first
-  std::size_t live = 0;   // spawned, not ended
+  // Free records, oldest freed first, in three parts (see fiber.cpp,
+  // "records"): the owner's cache (the oldest), the shared middle that other
+  // threads' spawns take from, and the owner's latest frees (the newest).
+  task_list free_tasks;   // owner only
+  task_list shared_free;  // under free_lock
+  task_list recent_free;  // owner only
+  std::size_t cache_max = 0;  // most records in free_tasks and in recent_free
+  spin_lock free_lock;
+  std::atomic<bool> free_starved{false};  // a foreign spawn found shared_free empty
+
+  std::size_t live = 0;          // spawned (and applied), not ended; owner only
   std::size_t fresh_pooled = 0;  // spawned, not started, still to take a pooled stack
 
   task root;                  // the driving thread's context
@@ -49,14 +65,27 @@ struct runtime {
   timer_heap timers;
   stack_pool pool;
 
-  poller poll;                     // the I/O backend (src/io/)
-  io_record* ios = nullptr;        // registered ios, newest first
-  std::size_t io_registered = 0;
-  std::size_t io_waiting = 0;      // fibers parked on an io or in async_park
-  bool just_polled = false;        // the poller was asked since the pass began
-  task_list parkers;               // fibers in async_park
-  unpark_inbox inbox;              // unparks from any thread
-  sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
+  const driver_ops* drv = nullptr;  // the I/O driver (src/io)
+  driver_state* io = nullptr;       // its state
+  std::size_t io_registered = 0;    // sources the driver watches (a poll can find something)
+  std::size_t io_waiting = 0;       // fibers waiting for the driver or another thread
+                                    // (I/O, async_park, an await across runtimes)
+  bool just_polled = false;         // the driver was asked since the pass began
+  task_list parkers;                // fibers in async_park
+
+  inbox in;                          // what other threads send (core/remote.cpp)
+  std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
+  std::atomic<bool> notified{false};  // a notify was sent for this wait
+  std::atomic<std::uint64_t> foreign_spawns{0};  // spawns made by other threads, ever
+
+  runtime* reg_next = nullptr;  // the registry's list (core/registry.cpp)
+  runtime* reg_prev = nullptr;
+  runtime* owned_next = nullptr;  // the owner thread's list (registry.h)
+  task_list remote_waiters;       // our fibers awaiting fibers of other runtimes
+  await_request* remote_awaits = nullptr;  // other threads awaiting our fibers
+
+  group_impl* group = nullptr;  // the group whose thread drives this runtime
+  bool stop = false;            // a group stop arrived: the root's wait is over
 
   const void* owner = nullptr;  // thread_token() of the owning thread
   bool driving = false;     // a thread is in run or a top-level await
@@ -64,6 +93,9 @@ struct runtime {
   eh_globals* eh = nullptr; // the owner thread's exception globals
   fp_control fp_initial{};  // FP control state fresh fibers start with (see drive)
   std::uint64_t switches = 0;
+  // For a group's "nothing alive" (group.cpp); written by the owner only.
+  std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
+  std::atomic<std::uint64_t> ended{0};         // fibers ended, ever
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
 };
@@ -97,7 +129,7 @@ task* pick_next_slow(runtime& rt) noexcept;
 inline task* pick_next(runtime& rt) noexcept {
   if (rt.pass_left == 0) {
     // A pass begins. With nothing to poll, it only needs its length.
-    if (!rt.timers.empty() || rt.io_waiting != 0) return pick_next_slow(rt);
+    if (!rt.timers.empty() || rt.io_waiting != 0 || rt.in.maybe_nonempty()) return pick_next_slow(rt);
     rt.pass_left = rt.run_queue.size;
     rt.just_polled = false;
   }
@@ -174,8 +206,9 @@ inline void wait_on(task* self, task_list& list) noexcept {
 // on, and switch away for good.
 [[noreturn]] void fiber_finish(task* self) noexcept;
 
-// Ends a fiber that never started (cancelled before its first run).
-void finish_unstarted(task* t) noexcept;
+// Ends a fiber that never started: cancelled before its first run
+// (ASYNC_ECANCELED), or spawned from another thread without a stack to be had.
+void finish_unstarted(task* t, async_status_t outcome = ASYNC_ECANCELED) noexcept;
 
 // Runs the runtime on the calling thread until the root is woken; the root's
 // wait (root_waits, and a wait list for `fiber`) is set by the caller.

@@ -2,12 +2,13 @@
 // scheduler.cpp: dispatching, switching, and the end of a fiber.
 //
 // One scheduler turn: the running fiber queues or parks itself and calls
-// pick_next, which pops the head of the run queue (polling timers once per
-// pass over the fibers that were runnable when the pass began) and switches
-// straight to it. When nothing is runnable it blocks until the earliest timer
-// is due or, when fibers wait on I/O, in the poller; when nothing is pending
-// at all, the root (the thread that called
-// run or await) is woken: idle (ASYNC_OK) or blocked forever (ASYNC_EDEADLK).
+// pick_next, which pops the head of the run queue (taking timers, ready I/O
+// and what other threads sent once per pass over the fibers that were
+// runnable when the pass began) and switches straight to it. When nothing is
+// runnable it blocks in the driver until the earliest timer is due, an fd is
+// ready or another thread sends something; when nothing is pending at all,
+// the root (the thread that called run or await) is woken: idle (ASYNC_OK)
+// or blocked forever (ASYNC_EDEADLK).
 #include <cxxabi.h>
 #include <time.h>
 
@@ -16,6 +17,8 @@
 #include <cstdlib>
 
 #include "../arch/context.h"
+#include "fiber.h"
+#include "remote.h"
 #include "runtime.h"
 
 namespace async::detail {
@@ -42,18 +45,6 @@ void expire_timers(runtime& rt, std::uint64_t now) noexcept {
   while (!rt.timers.empty() && rt.timers.top()->deadline_ns <= now) wake(rt.timers.pop(), ASYNC_ETIMEDOUT);
 }
 
-// Nothing is runnable, nothing waits on I/O, but a timer is armed: sleep
-// until it is due (with ns precision and no file descriptor).
-void wait_for_timers(runtime& rt) noexcept {
-  const std::uint64_t deadline = rt.timers.top()->deadline_ns;
-  timespec ts{};
-  ts.tv_sec = static_cast<time_t>(deadline / 1000000000u);
-  ts.tv_nsec = static_cast<long>(deadline % 1000000000u);
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
-  }
-  expire_timers(rt, now_ns());
-}
-
 // Nothing is runnable or pending: the root's wait is over.
 task* wake_root(runtime& rt) noexcept {
   task* root = &rt.root;
@@ -62,7 +53,7 @@ task* wake_root(runtime& rt) noexcept {
     root->wait_list->remove(root);
     root->wait_list = nullptr;
   }
-  const bool idle = rt.root_waits == root_wait::idle && rt.live == 0;
+  const bool idle = (rt.root_waits == root_wait::idle && rt.live == 0) || rt.root_waits == root_wait::stopped;
   root->wake_status = idle ? ASYNC_OK : ASYNC_EDEADLK;
   root->state = task_state::running;
   return root;
@@ -76,7 +67,9 @@ void note_stack_owner(stack_slot* s, const task* t) noexcept {
 
 // A fresh fiber is about to run: give it a pooled stack unless it has one.
 bool assign_stack(runtime& rt, task* t) noexcept {
-  if (t->stack != nullptr || t->user_stack_lo != nullptr) return true;
+  // The root runs on the thread's stack; it has no context before its first
+  // switch away, and can be woken before that (by what the inbox brings).
+  if (t->stack != nullptr || t->user_stack_lo != nullptr || is_root(t)) return true;
   stack_slot* s = rt.pool.take();
   if (s == nullptr) return false;
   --rt.fresh_pooled;
@@ -107,7 +100,7 @@ void free_record(runtime& rt, task* t) noexcept {
   t->state = task_state::free;
   t->fn = nullptr;
   t->user = nullptr;
-  rt.free_tasks.push_back(t);
+  give_record(rt, t);
 }
 
 [[noreturn]] void fiber_main(void* arg) noexcept;
@@ -158,13 +151,23 @@ namespace {
 
 }  // namespace
 
+// Whether the root must keep waiting although nothing is runnable: a group's
+// thread waits for its stop; everyone waits for timers, I/O and other threads.
+bool something_pending(const runtime& rt) noexcept {
+  return rt.io_waiting != 0 || !rt.timers.empty() || rt.in.maybe_nonempty() ||
+         (rt.root_waits == root_wait::stopped && !rt.stop);
+}
+
 task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
-      // runnable the blocking poll below does it in the same system call;
-      // right after that poll, the pass it filled needs no second one.)
-      if (rt.io_waiting != 0 && !rt.run_queue.empty() && !rt.just_polled) poll_io(rt, 0);
+      // runnable the blocking wait below does it in the same system call;
+      // right after that wait, the pass it filled needs no second one.)
+      if (!rt.just_polled && !rt.run_queue.empty()) {
+        if (rt.io_waiting != 0 && rt.io_registered != 0) rt.drv->wait(rt, 0);
+        if (rt.in.maybe_nonempty()) take_inbox(rt);
+      }
       rt.just_polled = false;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       rt.pass_left = rt.run_queue.size;
@@ -181,22 +184,19 @@ task* pick_next_slow(runtime& rt) noexcept {
       return t;
     }
     rt.pass_left = 0;
-    if (rt.io_waiting != 0) {
-      // Fibers wait on I/O or an unpark: block in the poller, at most until
-      // the earliest timer.
+    if (rt.free_starved.load(std::memory_order_relaxed)) share_all_records(rt);
+    if (something_pending(rt)) {
+      // Block in the driver, at most until the earliest timer. Every such
+      // wait ends early when another thread sends something.
       std::uint64_t timeout = UINT64_MAX;
       if (!rt.timers.empty()) {
         const std::uint64_t deadline = rt.timers.top()->deadline_ns;
         const std::uint64_t now = now_ns();
         timeout = deadline > now ? deadline - now : 0;
       }
-      poll_io(rt, timeout);
+      wait_for_work(rt, timeout);
       rt.just_polled = true;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
-      continue;
-    }
-    if (!rt.timers.empty()) {
-      wait_for_timers(rt);
       continue;
     }
     return wake_root(rt);
@@ -215,7 +215,10 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
     w->wait_list = nullptr;
     wake(w, outcome);
   }
+  if (rt.remote_awaits != nullptr) answer_remote_awaits(rt, t);
   --rt.live;
+  rt.ended.store(rt.ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (rt.group != nullptr && rt.live == 0) group_runtime_idle(rt);
   if (stack_slot* s = t->stack) {
     t->stack = nullptr;
     release_stack(rt, s);
@@ -244,11 +247,11 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
   async_impl_ctx_jump(next->sp);
 }
 
-void finish_unstarted(task* t) noexcept {
+void finish_unstarted(task* t, async_status_t outcome) noexcept {
   async_fn discard = t->on_discard;
   t->on_discard = nullptr;
   void* user = t->user;
-  end_fiber(*t->rt, t, ASYNC_ECANCELED);
+  end_fiber(*t->rt, t, outcome);
   // Last: the callback may spawn, which could reuse this very record.
   if (discard != nullptr) discard(user);
 }
@@ -268,7 +271,7 @@ async_status_t drive(runtime& rt) noexcept {
   tls_current = nullptr;
   rt.driving = false;
   rt.pool.trim(hot_stacks_kept);
-  if (rt.sigpipe != sigpipe_hold::none) sigpipe_end_drive(rt);
+  rt.drv->end_drive(rt);
   return root->wake_status;
 }
 

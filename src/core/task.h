@@ -7,9 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <atomic>
+#include <type_traits>
+
 #include "../arch/sanitizer.h"
 #include "../arch/shadow_stack.h"
 #include "async.h"
+#include "inbox.h"
 
 namespace async::detail {
 
@@ -35,6 +39,7 @@ struct task_list {
 
   bool empty() const noexcept { return head == nullptr; }
   inline void push_back(task* t) noexcept;
+  inline void push_front(task* t) noexcept;
   inline task* pop_front() noexcept;
   inline void remove(task* t) noexcept;
 };
@@ -49,16 +54,39 @@ struct eh_globals {
 
 inline constexpr std::uint32_t timer_unarmed = UINT32_MAX;
 
+// Bits of remote_events::node.pending: what other threads asked of a record.
+enum : std::uint32_t {
+  remote_spawn = 1u,   // a foreign spawn reserved the record and filled it in
+  remote_unpark = 2u,  // async_unpark from another thread
+  remote_cancel = 4u,  // async_cancel from another thread
+};
+
+// Requests from other threads about one task record. They live in the record,
+// so asking never allocates and never fails; requests coalesce while the node
+// waits in the inbox. The ids are the highest each request named: a record's
+// ids only grow (task::id), so a request for an earlier fiber of the record
+// can never hide one for its current fiber, and the owner drops it on sight.
+struct remote_events {
+  inbox_node node;                           // in the inbox while pending != 0
+  std::atomic<std::uint64_t> unpark_id{0};
+  std::atomic<std::uint64_t> cancel_id{0};
+};
+
 struct task {
+  remote_events remote;  // first: the inbox node leads to the task (task_of)
   void* sp = nullptr;  // saved context while not running; nullptr before the first run
   task* next = nullptr;
   task* prev = nullptr;
   runtime* rt = nullptr;
-  std::uint64_t id = 0;  // unique per runtime; what handles name
+  // What handles name: id_base + slot + 1 + k * task_capacity for the k-th
+  // fiber of this record, so ids are unique per runtime and grow per record.
+  // A free record keeps its last fiber's id. Written by the owner only.
+  std::uint64_t id = 0;
   async_fn fn = nullptr;
   void* user = nullptr;
   async_fn on_discard = nullptr;  // async_spawn_options_t::on_discard
-  void* xfer = nullptr;  // parked on a channel: the message to send, or where to receive
+  void* xfer = nullptr;  // parked on a channel: the message to send, or where to
+                         // receive; awaiting a fiber of another runtime: the request
   stack_slot* stack = nullptr;    // pooled stack, from the first run to the end
   char* user_stack_lo = nullptr;  // or a stack the user owns
   std::size_t user_stack_size = 0;
@@ -80,6 +108,11 @@ struct task {
   shstk_context shstk;
 };
 
+static_assert(std::is_standard_layout_v<task>, "task_of needs remote first in a standard-layout task");
+
+// The task whose remote_events node `n` is.
+inline task* task_of(inbox_node* n) noexcept { return reinterpret_cast<task*>(n); }
+
 inline void task_list::push_back(task* t) noexcept {
   t->next = nullptr;
   t->prev = tail;
@@ -89,6 +122,18 @@ inline void task_list::push_back(task* t) noexcept {
     head = t;
   }
   tail = t;
+  ++size;
+}
+
+inline void task_list::push_front(task* t) noexcept {
+  t->prev = nullptr;
+  t->next = head;
+  if (head != nullptr) {
+    head->prev = t;
+  } else {
+    tail = t;
+  }
+  head = t;
   ++size;
 }
 

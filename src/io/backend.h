@@ -63,10 +63,6 @@ struct poller {
   int wake_fd = -1;  // the eventfd (epoll); kqueue uses EVFILT_USER instead
   void* events = nullptr;  // the backend's event buffer
   std::size_t max_events = 0;
-  // Set while the owner is in (or about to enter) a blocking wait; notify()
-  // makes the system call only then, once per wait (see io.cpp: remote).
-  std::atomic<bool> sleeping{false};
-  std::atomic<bool> notified{false};
 };
 
 // The backends this build has (nullptr when absent).

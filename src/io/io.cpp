@@ -29,9 +29,9 @@ namespace {
 
 void link_io(runtime& rt, io_record& io) noexcept {
   io.prev = nullptr;
-  io.next = rt.ios;
-  if (rt.ios != nullptr) rt.ios->prev = &io;
-  rt.ios = &io;
+  io.next = rt.io->ios;
+  if (rt.io->ios != nullptr) rt.io->ios->prev = &io;
+  rt.io->ios = &io;
   ++rt.io_registered;
 }
 
@@ -39,7 +39,7 @@ void unlink_io(runtime& rt, io_record& io) noexcept {
   if (io.prev != nullptr) {
     io.prev->next = io.next;
   } else {
-    rt.ios = io.next;
+    rt.io->ios = io.next;
   }
   if (io.next != nullptr) io.next->prev = io.prev;
   io.next = io.prev = nullptr;
@@ -108,15 +108,15 @@ void discard_pending_sigpipe() noexcept {
 // around every write: that would cost two more system calls per write. One
 // a write raises is consumed at once.
 ssize_t write_no_sigpipe(runtime& rt, int fd, const void* buf, std::size_t len) noexcept {
-  if (rt.sigpipe == sigpipe_hold::none) {
+  if (rt.io->sigpipe == sigpipe_hold::none) {
     const sigset_t set = sigpipe_set();
     sigset_t old;
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    rt.sigpipe = sigismember(&old, SIGPIPE) == 1 ? sigpipe_hold::by_caller : sigpipe_hold::by_us;
+    rt.io->sigpipe = sigismember(&old, SIGPIPE) == 1 ? sigpipe_hold::by_caller : sigpipe_hold::by_us;
   }
   // Blocked by the caller: a SIGPIPE already pending is theirs, not ours.
   bool was_pending = false;
-  if (rt.sigpipe == sigpipe_hold::by_caller) {
+  if (rt.io->sigpipe == sigpipe_hold::by_caller) {
     sigset_t pending;
     sigpending(&pending);
     was_pending = sigismember(&pending, SIGPIPE) == 1;
@@ -205,7 +205,7 @@ async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin)
     setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
   }
 #endif
-  switch (rt.poll.ops->add(rt.poll, fd, &io)) {
+  switch (rt.io->poll.ops->add(rt.io->poll, fd, &io)) {
     case add_result::ok:
       break;
     case add_result::not_pollable:
@@ -229,14 +229,14 @@ async_status_t io_register(runtime& rt, io_record& io, int fd, fd_origin origin)
 }
 
 void sigpipe_end_drive(runtime& rt) noexcept {
-  if (rt.sigpipe == sigpipe_hold::by_us) {
+  if (rt.io->sigpipe == sigpipe_hold::by_us) {
     // Whatever SIGPIPE this thread raised meanwhile (a raw write in a fiber)
     // is discarded with ours: unblocking would deliver it, late.
     discard_pending_sigpipe();
     const sigset_t set = sigpipe_set();
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   }
-  rt.sigpipe = sigpipe_hold::none;
+  rt.io->sigpipe = sigpipe_hold::none;
 }
 
 int io_release(io_record& io) noexcept {
@@ -245,7 +245,7 @@ int io_release(io_record& io) noexcept {
     runtime& rt = *io.rt;
     // Deregister first: the poller tracks the open file, which a dup of the
     // fd would keep alive (and firing) after close.
-    if (io.kind != io_kind::always_ready) rt.poll.ops->remove(rt.poll, fd);
+    if (io.kind != io_kind::always_ready) rt.io->poll.ops->remove(rt.io->poll, fd);
     unlink_io(rt, io);
     wake_all(io.readers, ASYNC_ECLOSED);
     wake_all(io.writers, ASYNC_ECLOSED);
@@ -279,7 +279,7 @@ void io_ready(void* cookie, unsigned bits, void*) noexcept {
 }
 
 void io_detach_all(runtime& rt) noexcept {
-  while (io_record* io = rt.ios) {
+  while (io_record* io = rt.io->ios) {
     unlink_io(rt, *io);
     io->readers = task_list{};
     io->writers = task_list{};

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-// io.h: registered fds and the fibers waiting on them (io.cpp), the poll step
-// the scheduler calls (poll.cpp), and park/unpark across threads (remote.cpp).
+// io.h: registered fds and the fibers waiting on them (io.cpp), and the
+// driver the scheduler blocks in (driver.cpp, implementing core/driver.h).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <vector>
 
+#include "../core/driver.h"
+#include "../core/remote.h"
 #include "../core/task.h"
 #include "async.h"
 #include "backend.h"
@@ -59,7 +59,7 @@ inline const io_record* record_of(const async_io_t* io) noexcept {
   return reinterpret_cast<const io_record*>(io);
 }
 
-inline constexpr std::uint64_t no_deadline = UINT64_MAX;
+
 
 // Who blocked SIGPIPE in the driving thread for the writes to pipes.
 enum class sigpipe_hold : std::uint8_t { none, by_us, by_caller };
@@ -68,17 +68,11 @@ enum class sigpipe_hold : std::uint8_t { none, by_us, by_caller };
 // known to be a non-blocking socket, which saves three system calls.
 enum class fd_origin { user, accepted_socket };
 
-// Unparks other threads have asked for, until the owner takes them. Fibers
-// are named by (slot, id), never by pointer, so a stale unpark finds nothing.
-struct unpark_inbox {
-  struct entry {
-    std::uint32_t slot;
-    std::uint64_t id;
-  };
-  std::mutex lock;
-  std::vector<entry> entries;     // under lock
-  std::vector<entry> taking;      // the owner's batch being applied (kept for its capacity)
-  std::atomic<bool> nonempty{false};
+// The driver's state for one runtime (runtime::io).
+struct driver_state {
+  poller poll;
+  io_record* ios = nullptr;  // registered ios, newest first
+  sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
 };
 
 // --- io.cpp -------------------------------------------------------------------
@@ -106,23 +100,6 @@ async_status_t io_connect(task* self, io_record& io, const struct sockaddr* addr
 // Waits until the fd is readable (`write` false) or writable.
 async_status_t io_wait_ready(task* self, io_record& io, bool write, std::uint64_t deadline) noexcept;
 
-// --- poll.cpp -----------------------------------------------------------------
-
-// Picks and opens the runtime's poller (config value, else $ASYNC_BACKEND,
-// else the platform's own). EINVAL for an unknown or absent backend, EIO when
-// the kernel objects could not be made.
-async_status_t poller_open(runtime& rt, std::uint32_t backend) noexcept;
-void poller_close(runtime& rt) noexcept;
-// Delivers ready fds and pending unparks; blocks up to `timeout_ns` when the
-// run queue is empty (0: never blocks).
-void poll_io(runtime& rt, std::uint64_t timeout_ns) noexcept;
-
-// --- remote.cpp ---------------------------------------------------------------
-
-async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept;
-// Thread-safe.
-async_status_t unpark_fiber(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept;
-// Applies the unparks other threads queued; owner thread only.
-void take_unparks(runtime& rt) noexcept;
+// --- driver.cpp: the driver_ops of core/driver.h ---------------------------
 
 }  // namespace async::detail

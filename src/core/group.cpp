@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+// group.cpp: runtimes on threads of their own. Each thread makes its runtime
+// (so it owns it), drives it with the root waiting for a stop, and destroys
+// it when the stop comes. Everything else reaches the runtimes through their
+// inboxes (remote.cpp), like any other thread.
+#include "group.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <new>
+#include <vector>
+
+#include "fiber.h"
+#include "remote.h"
+#include "runtime.h"
+
+namespace async::detail {
+namespace {
+
+// The CPUs the process may run on, in order.
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    }
+  }
+#endif
+  if (cpus.empty()) {
+    const unsigned n = std::thread::hardware_concurrency();
+    for (unsigned c = 0; c < (n != 0 ? n : 1); ++c) cpus.push_back(static_cast<int>(c));
+  }
+  return cpus;
+}
+
+void pin_to(int cpu) noexcept {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+  (void)cpu;  // no portable way: macOS has only affinity hints
+#endif
+}
+
+void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
+  if (cpu >= 0) pin_to(cpu);
+  const async_status_t st = runtime_create(&g->handles[i], &g->cfg);
+  if (st == ASYNC_OK) {
+    runtime* rt = runtime_of(&g->handles[i]);
+    rt->group = g;
+    g->rts[i] = rt;
+  } else {
+    async_status_t expected = ASYNC_OK;
+    g->init_status.compare_exchange_strong(expected, st);
+  }
+  g->started.fetch_add(1, std::memory_order_release);
+  g->started.notify_all();
+  if (st != ASYNC_OK) return;
+  runtime& rt = *g->rts[i];
+  rt.root_waits = root_wait::stopped;
+  rt.root.wait_list = nullptr;
+  drive(rt);
+  runtime_destroy(&rt);
+}
+
+// Stops the runtimes that started and joins the threads that run.
+void stop_and_join(group_impl* g, std::size_t threads_started) noexcept {
+  for (std::size_t i = 0; i < g->size; ++i) {
+    if (g->rts[i] == nullptr) continue;
+    g->stops[i].kind = inbox_kind::stop;
+    g->rts[i]->in.push(&g->stops[i]);
+    wake_owner(*g->rts[i]);
+  }
+  for (std::size_t i = 0; i < threads_started; ++i) {
+    if (g->threads[i].joinable()) g->threads[i].join();
+  }
+}
+
+void free_group(group_impl* g) noexcept {
+  delete[] g->handles;
+  delete[] g->rts;
+  delete[] g->threads;
+  delete[] g->stops;
+  delete g;
+}
+
+std::uint64_t fibers_alive(const runtime& rt) noexcept {
+  const std::uint64_t ended = rt.ended.load(std::memory_order_acquire);
+  return rt.local_spawns.load(std::memory_order_acquire) + rt.foreign_spawns.load(std::memory_order_acquire) -
+         ended;
+}
+
+// No fiber alive anywhere in the group. Counters only grow and a spawn is
+// counted before its spawner can end, so two scans that agree saw one
+// instant; ended is read before spawned, so a scan never sees an end without
+// its spawn.
+bool quiescent(const group_impl& g) noexcept {
+  std::uint64_t sums[2][2] = {};
+  for (auto& sum : sums) {
+    for (std::size_t i = 0; i < g.size; ++i) {
+      const runtime& rt = *g.rts[i];
+      sum[1] += rt.ended.load(std::memory_order_seq_cst);
+      sum[0] += rt.local_spawns.load(std::memory_order_seq_cst) + rt.foreign_spawns.load(std::memory_order_seq_cst);
+    }
+    if (sum[0] != sum[1]) return false;
+  }
+  return sums[0][0] == sums[1][0] && sums[0][1] == sums[1][1];
+}
+
+}  // namespace
+
+async_status_t group_create(async_group_t* handle, std::size_t threads, const async_config_t* cfg) noexcept {
+  std::vector<int> cpus;
+  try {
+    cpus = allowed_cpus();
+  } catch (...) {
+    return ASYNC_ENOMEM;
+  }
+  if (threads == 0) threads = cpus.size();
+  if (threads > 4096) return ASYNC_EINVAL;  // a typo, not a machine
+  auto* g = new (std::nothrow) group_impl{};
+  if (g == nullptr) return ASYNC_ENOMEM;
+  g->size = threads;
+  if (cfg != nullptr) g->cfg = *cfg;
+  g->handles = new (std::nothrow) async_runtime_t[threads]{};
+  g->rts = new (std::nothrow) runtime*[threads]{};
+  g->threads = new (std::nothrow) std::thread[threads];
+  g->stops = new (std::nothrow) inbox_node[threads];
+  if (g->handles == nullptr || g->rts == nullptr || g->threads == nullptr || g->stops == nullptr) {
+    free_group(g);
+    return ASYNC_ENOMEM;
+  }
+  const bool pin = (g->cfg.flags & ASYNC_CONFIG_PIN_THREADS) != 0;
+  std::size_t launched = 0;
+  for (; launched < threads; ++launched) {
+    const int cpu = pin ? cpus[launched % cpus.size()] : -1;
+    try {
+      g->threads[launched] = std::thread(group_thread, g, launched, cpu);
+    } catch (...) {
+      async_status_t expected = ASYNC_OK;
+      g->init_status.compare_exchange_strong(expected, ASYNC_ENOMEM);
+      break;
+    }
+  }
+  for (std::size_t n = g->started.load(std::memory_order_acquire); n < launched;
+       n = g->started.load(std::memory_order_acquire)) {
+    g->started.wait(n, std::memory_order_acquire);
+  }
+  const async_status_t st = g->init_status.load();
+  if (st != ASYNC_OK) {
+    stop_and_join(g, launched);
+    free_group(g);
+    return st;
+  }
+  handle->impl = g;
+  return ASYNC_OK;
+}
+
+void group_destroy(group_impl* g) noexcept {
+  stop_and_join(g, g->size);
+  free_group(g);
+}
+
+runtime& group_place(group_impl& g) noexcept {
+  const std::size_t start = g.next.fetch_add(1, std::memory_order_relaxed) % g.size;
+  std::size_t best = start;
+  std::uint64_t best_alive = fibers_alive(*g.rts[start]);
+  for (std::size_t k = 1; k < g.size && best_alive != 0; ++k) {
+    const std::size_t i = (start + k) % g.size;
+    const std::uint64_t alive = fibers_alive(*g.rts[i]);
+    if (alive < best_alive) {
+      best = i;
+      best_alive = alive;
+    }
+  }
+  return *g.rts[best];
+}
+
+async_status_t group_wait(group_impl& g) noexcept {
+  g.waiters.fetch_add(1, std::memory_order_seq_cst);
+  for (;;) {
+    const std::uint32_t e = g.epoch.load(std::memory_order_seq_cst);
+    if (quiescent(g)) break;
+    g.epoch.wait(e, std::memory_order_seq_cst);
+  }
+  g.waiters.fetch_sub(1, std::memory_order_relaxed);
+  return ASYNC_OK;
+}
+
+bool group_owns_thread(const group_impl& g) noexcept {
+  for (std::size_t i = 0; i < g.size; ++i) {
+    if (g.rts[i]->owner == thread_token()) return true;
+  }
+  return false;
+}
+
+void group_runtime_idle(runtime& rt) noexcept {
+  group_impl& g = *rt.group;
+  g.epoch.fetch_add(1, std::memory_order_seq_cst);
+  if (g.waiters.load(std::memory_order_seq_cst) != 0) g.epoch.notify_all();
+}
+
+}  // namespace async::detail

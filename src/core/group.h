@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+// group.h: a group of runtimes, one per thread (group.cpp).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+#include "async.h"
+#include "inbox.h"
+
+namespace async::detail {
+
+struct runtime;
+
+struct group_impl {
+  std::size_t size = 0;
+  async_runtime_t* handles = nullptr;  // the runtimes' user structs, owned here
+  runtime** rts = nullptr;             // their runtimes, set before init returns
+  std::thread* threads = nullptr;
+  inbox_node* stops = nullptr;         // one stop message per runtime
+  async_config_t cfg{};
+  std::atomic<std::size_t> next{0};    // round-robin cursor for ties
+  // For async_group_wait: bumped when a runtime runs out of fibers; waiters
+  // sleep on it (futex) and count themselves so idle runtimes skip the wake.
+  std::atomic<std::uint32_t> epoch{0};
+  std::atomic<std::uint32_t> waiters{0};
+  // Start-up: each thread reports its runtime's init status.
+  std::atomic<std::size_t> started{0};
+  std::atomic<async_status_t> init_status{ASYNC_OK};
+};
+
+async_status_t group_create(async_group_t* g, std::size_t threads, const async_config_t* cfg) noexcept;
+void group_destroy(group_impl* g) noexcept;
+// Where a group spawn goes: fewest live fibers, ties in round-robin order.
+runtime& group_place(group_impl& g) noexcept;
+async_status_t group_wait(group_impl& g) noexcept;
+// Whether the calling thread is one of g's.
+bool group_owns_thread(const group_impl& g) noexcept;
+
+}  // namespace async::detail

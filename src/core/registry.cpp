@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// registry.cpp: the live runtimes, a list under one process-wide mutex. Taken
+// only on slow paths: runtime init and shutdown, and operations on a runtime
+// from a thread that does not own it (spawn, await, cancel by handle).
+#include "registry.h"
+
+#include "runtime.h"
+
+namespace async::detail {
+namespace {
+
+// Never destroyed: threads may still shut runtimes down during exit.
+std::mutex* g_lock = new std::mutex;
+runtime* g_head = nullptr;
+
+}  // namespace
+
+std::mutex& registry_lock() noexcept { return *g_lock; }
+
+void registry_add(runtime* rt) noexcept {
+  rt->reg_prev = nullptr;
+  rt->reg_next = g_head;
+  if (g_head != nullptr) g_head->reg_prev = rt;
+  g_head = rt;
+}
+
+void registry_remove(runtime* rt) noexcept {
+  if (rt->reg_prev != nullptr) {
+    rt->reg_prev->reg_next = rt->reg_next;
+  } else {
+    g_head = rt->reg_next;
+  }
+  if (rt->reg_next != nullptr) rt->reg_next->reg_prev = rt->reg_prev;
+  rt->reg_next = rt->reg_prev = nullptr;
+}
+
+bool registry_contains(const runtime* rt) noexcept {
+  for (const runtime* r = g_head; r != nullptr; r = r->reg_next) {
+    if (r == rt) return true;
+  }
+  return false;
+}
+
+constinit thread_local runtime* tls_owned __attribute__((tls_model("initial-exec"))) = nullptr;
+
+void owned_add(runtime* rt) noexcept {
+  rt->owned_next = tls_owned;
+  tls_owned = rt;
+}
+
+void owned_remove(runtime* rt) noexcept {
+  for (runtime** p = &tls_owned; *p != nullptr; p = &(*p)->owned_next) {
+    if (*p == rt) {
+      *p = rt->owned_next;
+      return;
+    }
+  }
+}
+
+runtime* owned_find(const async_runtime_t* handle) noexcept {
+  for (runtime* r = tls_owned; r != nullptr; r = r->owned_next) {
+    if (r->handle == handle) return r;
+  }
+  return nullptr;
+}
+
+runtime* registry_find(const async_runtime_t* handle) noexcept {
+  if (handle == nullptr) return nullptr;
+  for (runtime* r = g_head; r != nullptr; r = r->reg_next) {
+    if (r->handle == handle && handle->impl == r) return r;
+  }
+  return nullptr;
+}
+
+}  // namespace async::detail

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+// remote.cpp: requests from other threads (spawn, unpark, cancel), the
+// owner's side that applies them, and the owner's blocking wait.
+//
+// The owner blocks only in the driver. Before it does, it says so (sleeping)
+// and then looks at the inbox once more; a sender pushes and then reads
+// `sleeping`, notifying the driver only when the owner sleeps. Both sides
+// write then read, sequentially consistent, so at least one sees the other:
+// no wake is lost, and bursts cost one notify per sleep (`notified`).
+#include "remote.h"
+
+#include "fiber.h"
+
+namespace async::detail {
+namespace {
+
+// Raises `slot` to `id` unless it already names a later fiber of the record.
+void raise_to(std::atomic<std::uint64_t>& slot, std::uint64_t id) noexcept {
+  std::uint64_t cur = slot.load(std::memory_order_relaxed);
+  while (cur < id && !slot.compare_exchange_weak(cur, id, std::memory_order_relaxed)) {
+  }
+}
+
+bool alive(const task* t) noexcept { return t->state != task_state::free && t->state != task_state::done; }
+
+// A foreign spawn's record arrives: it becomes a fiber, or, when no stack
+// can be had for it, a fiber that ended at once with ASYNC_ENOMEM.
+void apply_spawn(runtime& rt, task* t) noexcept {
+  const bool own_stack = t->user_stack_lo != nullptr;
+  const bool stack_ok = own_stack || rt.pool.ensure_free(rt.fresh_pooled + 1) == ASYNC_OK;
+  if (!own_stack && stack_ok) ++rt.fresh_pooled;
+  start_record(rt, t);
+  if (!stack_ok) {
+    leave_run_queue(rt, t);
+    ++rt.fresh_pooled;  // finish_unstarted counts it back
+    finish_unstarted(t, ASYNC_ENOMEM);
+  }
+}
+
+void apply_task_event(runtime& rt, task* t) noexcept {
+  const std::uint32_t bits = t->remote.node.pending.exchange(0, std::memory_order_acq_rel);
+  if ((bits & remote_spawn) != 0) apply_spawn(rt, t);
+  if ((bits & remote_unpark) != 0) {
+    const std::uint64_t id = t->remote.unpark_id.exchange(0, std::memory_order_acquire);
+    if (id == t->id && alive(t)) {
+      if (t->wait_list == &rt.parkers) {
+        wake(t, ASYNC_OK);
+      } else {
+        t->unpark_token = true;
+      }
+    }
+  }
+  if ((bits & remote_cancel) != 0) {
+    const std::uint64_t id = t->remote.cancel_id.exchange(0, std::memory_order_acquire);
+    if (id == t->id && alive(t)) cancel_fiber(t);
+  }
+}
+
+// Spins up to `limit_ns` for the inbox to fill. Answers from another thread
+// often come within microseconds (a data mover's worker finishing a small
+// copy, a fiber of a group replying on a channel); catching them here spares
+// the notify and the wake-up of a sleeping thread, which costs 5-20 us or
+// more on a loaded 2-CPU machine. The poll is then non-blocking and never
+// says it sleeps, so senders meanwhile do not notify either.
+bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
+  const std::uint64_t t0 = now_ns();
+  for (unsigned i = 1; !rt.in.maybe_nonempty(std::memory_order_acquire); ++i) {
+    cpu_relax();
+    if ((i & 15) == 0 && now_ns() - t0 >= limit_ns) return false;
+  }
+  return true;
+}
+
+// How long the owner spins before sleeping when it waits for another thread
+// (async_park, a group's runtime): 5 us. Fibers waiting only on fds or
+// timers do not spin.
+constexpr std::uint64_t inbox_spin_ns = 5000;
+
+}  // namespace
+
+void wake_owner(runtime& rt) noexcept {
+  if (rt.sleeping.load(std::memory_order_seq_cst) && !rt.notified.exchange(true, std::memory_order_acq_rel)) {
+    rt.drv->notify(rt);
+  }
+}
+
+void post_task_event(runtime& rt, task* t, std::uint32_t bit) noexcept {
+  if (t->remote.node.pending.fetch_or(bit, std::memory_order_acq_rel) != 0) return;  // queued already
+  rt.in.push(&t->remote.node);
+  wake_owner(rt);
+}
+
+async_status_t unpark_fiber(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept {
+  if (slot >= rt.task_capacity || !id_of_runtime(rt, id)) return ASYNC_EINVAL;
+  task* t = &rt.tasks[slot];
+  raise_to(t->remote.unpark_id, id);
+  post_task_event(rt, t, remote_unpark);
+  return ASYNC_OK;
+}
+
+async_status_t cancel_foreign(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept {
+  if (slot >= rt.task_capacity || !id_of_runtime(rt, id)) return ASYNC_EINVAL;
+  task* t = &rt.tasks[slot];
+  raise_to(t->remote.cancel_id, id);
+  post_task_event(rt, t, remote_cancel);
+  return ASYNC_OK;
+}
+
+async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
+                                   const async_spawn_options_t* opts) noexcept {
+  async_fiber_handle_t h{};
+  h.runtime = rt.handle;
+  task* t;
+  {
+    spin_guard guard(rt.free_lock);
+    t = rt.shared_free.pop_front();
+  }
+  if (t == nullptr) {
+    // The owner may hold free records in its cache: it shares them at its
+    // next idle moment, for the next spawn.
+    rt.free_starved.store(true, std::memory_order_relaxed);
+    wake_owner(rt);
+    h.status = ASYNC_EFULL;
+    return h;
+  }
+  // The record is off every list: this thread alone writes it until the push.
+  // Its id is the owner's to change (start_record), and the next one is known.
+  fill_record(t, fn, user, opts);
+  h.status = ASYNC_OK;
+  h.slot = t->slot;
+  h.id = t->id + rt.task_capacity;
+  rt.foreign_spawns.fetch_add(1, std::memory_order_acq_rel);
+  post_task_event(rt, t, remote_spawn);
+  return h;
+}
+
+void take_inbox(runtime& rt) noexcept {
+  while (inbox_node* n = rt.in.pop()) {
+    switch (n->kind) {
+      case inbox_kind::task_event:
+        apply_task_event(rt, task_of(n));
+        break;
+      case inbox_kind::await_start:
+        apply_await_start(rt, n);
+        break;
+      case inbox_kind::await_done:
+        apply_await_done(rt, n);
+        break;
+      case inbox_kind::stop:
+        rt.stop = true;
+        break;
+    }
+  }
+}
+
+void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
+  if (timeout_ns != 0 && (!rt.parkers.empty() || rt.group != nullptr) &&
+      spin_for_inbox(rt, timeout_ns < inbox_spin_ns ? timeout_ns : inbox_spin_ns)) {
+    timeout_ns = 0;
+  }
+  if (timeout_ns != 0) {
+    rt.sleeping.store(true, std::memory_order_seq_cst);
+    if (rt.in.maybe_nonempty(std::memory_order_seq_cst)) timeout_ns = 0;
+  }
+  // A non-blocking wait with nothing registered could only report a notify,
+  // and the inbox is read below anyway: no system call (a notify left in the
+  // driver ends the next blocking wait early, at worst).
+  if (timeout_ns != 0 || rt.io_registered != 0) rt.drv->wait(rt, timeout_ns);
+  if (rt.sleeping.load(std::memory_order_relaxed)) rt.sleeping.store(false, std::memory_order_relaxed);
+  // Cleared after every wait, a non-blocking one too: that one may drain a
+  // notify sent for an earlier sleep and written late, and a `notified` left
+  // set with nothing pending would make every later sender skip its notify
+  // while the owner blocks: a lost wake. Clearing early costs at most a
+  // spurious wake-up.
+  if (rt.notified.load(std::memory_order_relaxed)) rt.notified.store(false, std::memory_order_relaxed);
+  take_inbox(rt);
+}
+
+async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  runtime& rt = *self->rt;
+  if (rt.in.maybe_nonempty()) take_inbox(rt);
+  if (self->unpark_token) {
+    self->unpark_token = false;
+    return ASYNC_OK;
+  }
+  if (deadline != no_deadline) {
+    if (deadline <= now_ns()) return ASYNC_ETIMEDOUT;
+    rt.timers.arm(self, deadline);
+  }
+  wait_on(self, rt.parkers);
+  ++rt.io_waiting;
+  const async_status_t st = park(self);
+  --rt.io_waiting;
+  return st;
+}
+
+void remote_shutdown(runtime& rt) noexcept {
+  // Spawns that never arrived are dropped like unfinished fibers; awaits of
+  // fibers that will never end are answered; answers to our own awaits are
+  // dropped (their fibers are being dropped).
+  while (inbox_node* n = rt.in.pop()) {
+    switch (n->kind) {
+      case inbox_kind::task_event: {
+        task* t = task_of(n);
+        const std::uint32_t bits = n->pending.exchange(0, std::memory_order_acq_rel);
+        if ((bits & remote_spawn) != 0 && t->on_discard != nullptr) {
+          async_fn discard = t->on_discard;
+          t->on_discard = nullptr;
+          discard(t->user);
+        }
+        break;
+      }
+      case inbox_kind::await_start:
+        apply_await_start(rt, n);  // linked, then answered below
+        break;
+      case inbox_kind::await_done:
+        apply_await_done(rt, n);  // the fiber is not waiting any more: freed
+        break;
+      case inbox_kind::stop:
+        break;
+    }
+  }
+  answer_all_remote_awaits(rt, ASYNC_ECANCELED);
+}
+
+}  // namespace async::detail

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+// remote.h: what crosses threads into a runtime. Every request from another
+// thread enters through the runtime's inbox (inbox.h) and is applied by the
+// owner at a pass boundary or when it wakes from a wait, so a runtime's own
+// order depends only on what arrived when. docs/design.md, "Crossing
+// threads", has the rules: who may call what, and what keeps what alive.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+
+#include "runtime.h"
+
+namespace async::detail {
+
+inline constexpr std::uint64_t no_deadline = UINT64_MAX;
+
+// Whether `id` could name a fiber of rt (its runtime bits match). Any thread.
+inline bool id_of_runtime(const runtime& rt, std::uint64_t id) noexcept {
+  return id != 0 && (id >> 40) == rt.serial;
+}
+
+// --- any thread (the runtime must stay alive during the call) ---------------
+
+// Makes the owner's blocking wait, if any, return.
+void wake_owner(runtime& rt) noexcept;
+// Asks the owner to act on record `t` (remote_* bits of task.h).
+void post_task_event(runtime& rt, task* t, std::uint32_t bit) noexcept;
+// async_unpark: the fiber (slot, id) gets its token.
+async_status_t unpark_fiber(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept;
+// async_cancel from a thread that does not own rt.
+async_status_t cancel_foreign(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept;
+// async_spawn_ex from a thread that does not own rt: the record is taken
+// now (ASYNC_EFULL is known at the call), the fiber joins the run queue when
+// the owner takes the inbox.
+async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
+                                   const async_spawn_options_t* opts) noexcept;
+
+// --- the owner ---------------------------------------------------------------
+
+// Applies everything queued in the inbox.
+void take_inbox(runtime& rt) noexcept;
+// Blocks in the driver up to `timeout_ns` (0: only polls), then takes the
+// inbox. Ends early when another thread sends something.
+void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept;
+// async_park / async_park_until_ns.
+async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept;
+// The runtime is being destroyed (and is out of the registry): answers what
+// waits in the inbox and every remote await of its fibers.
+void remote_shutdown(runtime& rt) noexcept;
+
+// --- awaits across runtimes (await_remote.cpp) -------------------------------
+
+// A fiber awaits a fiber of another runtime (`target`, found in the registry
+// by the caller, which holds the registry lock: released here).
+async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id,
+                            std::unique_lock<std::mutex>& registry) noexcept;
+// A thread that drives no runtime awaits a fiber of `target` (same lock rule).
+async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint64_t id,
+                                 std::unique_lock<std::mutex>& registry) noexcept;
+// The fiber `t` has ended: answers the other threads awaiting it.
+void answer_remote_awaits(runtime& rt, task* t) noexcept;
+// Inbox messages of the await kinds.
+void apply_await_start(runtime& rt, inbox_node* n) noexcept;
+void apply_await_done(runtime& rt, inbox_node* n) noexcept;
+// Shutdown: every remote await of rt's fibers is answered with `st`.
+void answer_all_remote_awaits(runtime& rt, async_status_t st) noexcept;
+
+// --- groups (group.cpp) --------------------------------------------------------
+
+// A group runtime has no fiber alive: group waiters re-check.
+void group_runtime_idle(runtime& rt) noexcept;
+
+}  // namespace async::detail
