@@ -19,5 +19,7 @@ int main(void)
 {
     async_spawn(worker, NULL);
     async_spawn(worker, NULL);
-    return async_run();
+    int rc = async_run();
+    printf("\n"); /* the workers leave the line open */
+    return rc;
 }
