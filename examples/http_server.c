@@ -464,9 +464,10 @@ static int listen_on(uint16_t port, uint16_t *bound)
     return fd;
 }
 
-static void usage(const char *argv0)
+static void usage(FILE *to, const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-t timeout_ms] [-c max_connections] [port]\n", argv0);
+    fprintf(to, "usage: %s [-t timeout_ms] [-c max_connections] [port]  (HTTP/1.1 on 127.0.0.1)\n",
+            argv0);
 }
 
 int main(int argc, char **argv)
@@ -474,10 +475,14 @@ int main(int argc, char **argv)
     long port = 8080, timeout_ms = 10000, max_conns = 0;
     for (int i = 1; i < argc; ++i) {
         char *end;
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout, argv[0]);
+            return 0;
+        }
         if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "-c")) && i + 1 < argc) {
             long v = strtol(argv[i + 1], &end, 10);
             if (*end || v < 0 || (v == 0 && argv[i][1] == 'c')) {
-                usage(argv[0]);
+                usage(stderr, argv[0]);
                 return 2;
             }
             if (argv[i][1] == 't')
@@ -488,7 +493,7 @@ int main(int argc, char **argv)
         } else {
             port = strtol(argv[i], &end, 10);
             if (*end || port < 0 || port > 65535) {
-                usage(argv[0]);
+                usage(stderr, argv[0]);
                 return 2;
             }
         }
