@@ -14,9 +14,12 @@ all:
 examples:
 	$(CONF) -DASYNC_BUILD_EXAMPLES=ON && cmake --build $(BUILD) -j $(JOBS)
 
+# ctest lists skipped tests without a reason: SkipReasons.cmake prints each
+# one's, from ctest's log, whether the run passed or not.
 tests:
 	$(CONF) -DASYNC_BUILD_EXAMPLES=ON -DASYNC_BUILD_TESTS=ON && cmake --build $(BUILD) -j $(JOBS) \
-	  && ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	  && { ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS); rc=$$?; \
+	       cmake -DLOG=$(BUILD)/Testing/Temporary/LastTest.log -P cmake/SkipReasons.cmake; exit $$rc; }
 
 bench:
 	$(CONF) -DASYNC_BUILD_BENCHMARKS=ON && cmake --build $(BUILD) -j $(JOBS)

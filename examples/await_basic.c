@@ -2,6 +2,7 @@
 /* await_basic.c: spawn fibers, await them from main and from a fiber, and
  * cancel one that sleeps. */
 #include <stdio.h>
+#include <string.h>
 
 #include "async.h"
 
@@ -28,8 +29,15 @@ static void parent(void *user)
     printf("parent: child ended with %s\n", async_status_name(st));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* no arguments; --help says what it does */
+        int help = strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: %s  (no arguments) spawn, await and cancel fibers\n",
+                argv[0]);
+        return help ? 0 : 2;
+    }
     int value = 0;
     async_fiber_handle_t h = async_spawn(compute, &value);
     if (h.status != ASYNC_OK) {

@@ -5,6 +5,7 @@
  * is closed and drained. The output is the same on every run. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "async.h"
 
@@ -33,8 +34,15 @@ static void consumer(void *user)
     printf("consumer done: %s\n", async_status_name(st));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* no arguments; --help says what it does */
+        int help = strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: %s  (no arguments) a producer and a consumer over a channel\n",
+                argv[0]);
+        return help ? 0 : 2;
+    }
     async_global_init(NULL);
     if (async_channel_init(&ch, async_global(), 2, 64) != ASYNC_OK) {
         return 1;

@@ -6,6 +6,7 @@
 // pipeline and every range-for ends. The scheduler is deterministic, so the
 // output is too.
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -21,7 +22,14 @@ struct record {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {  // no arguments; --help says what it does
+    const bool help = std::strcmp(argv[1], "--help") == 0;
+    std::fprintf(help ? stdout : stderr,
+                 "usage: %s  (no arguments) three C++ fibers joined by async::channel<T>\n",
+                 argv[0]);
+    return help ? 0 : 2;
+  }
   try {
     async::runtime rt(async::config{}.task_capacity(8).fiber_stack_size(64 * 1024));
     async::channel<std::string> words(rt, 2);                // reader -> filter

@@ -2,6 +2,7 @@
 /* custom_runtime.c: the seed's custom-runtime snippet, as a whole program.
  * A runtime of our own, with a small configuration, run to completion. */
 #include <stdio.h>
+#include <string.h>
 
 #include "async.h"
 
@@ -14,8 +15,15 @@ static void worker(void *user)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* no arguments; --help says what it does */
+        int help = strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: %s  (no arguments) run fibers on a runtime of our own\n",
+                argv[0]);
+        return help ? 0 : 2;
+    }
     async_config_t cfg = {0};
     cfg.task_capacity = 16;
     cfg.fiber_stack_size = 32 * 1024;

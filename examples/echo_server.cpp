@@ -124,9 +124,10 @@ int serve_forever(std::uint16_t port) {
   return 0;
 }
 
-[[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: echo_server [port] | echo_server --self-test [clients]\n");
-  std::exit(2);
+[[noreturn]] void usage(bool asked = false) {
+  std::fprintf(asked ? stdout : stderr,
+               "usage: echo_server [port] | echo_server --self-test [clients]  (TCP echo on 127.0.0.1)\n");
+  std::exit(asked ? 0 : 2);
 }
 
 long number(const char* text, long max) {
@@ -141,6 +142,7 @@ long number(const char* text, long max) {
 int main(int argc, char** argv) {
   try {
     const std::string_view first = argc > 1 ? argv[1] : "";
+    if (first == "--help") usage(true);
     if (first == "--self-test") {
       if (argc > 3) usage();
       return self_test(argc > 2 ? static_cast<int>(number(argv[2], 1000)) : 8);

@@ -65,7 +65,7 @@
 #define LINGER_BYTES (64u * 1024u)
 
 /* A connection. The slots are allocated once at start; a slot's io is
- * registered by async_accept_io and must not move while it is. */
+ * registered after async_accept returns and must not move while it is. */
 struct conn {
     async_io_t io;
     struct conn *prev, *next; /* live connections, for the drain */
@@ -313,37 +313,62 @@ done:
 
 /* ----------------------------------------------------------------- accept */
 
+/* Puts the accepted `fd` in a free slot (there is one: see the acceptor) and
+ * starts its fiber. Returns NULL, or why not, with the fd closed and the slot
+ * free again. */
+static const char *start_conn(int fd)
+{
+    struct conn *c = g.free_list;
+    g.free_list = c->free_next;
+    memset(&c->io, 0, sizeof c->io);
+    async_status_t st = async_io_register(&c->io, fd);
+    if (st != ASYNC_OK) {
+        close(fd);
+        c->free_next = g.free_list;
+        g.free_list = c;
+        return st == ASYNC_EIO ? strerror(async_io_errno(&c->io)) : async_strerror(st);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    async_fiber_handle_t h = async_spawn(conn_fiber, c);
+    if (h.status != ASYNC_OK) {
+        async_io_close(&c->io);
+        c->free_next = g.free_list;
+        g.free_list = c;
+        return async_strerror(h.status);
+    }
+    ++g.live;
+    ++g.connections;
+    return NULL;
+}
+
 static void acceptor_fiber(void *user)
 {
     (void)user;
     unsigned backoff_ms = 0;
     uint64_t last_warning = 0;
     for (;;) {
-        struct conn *c = g.free_list;
+        /* Accept only while a slot is free, but take the slot only after
+         * accept returns: a connection that ends during the wait pushes its
+         * slot on the head of the free list, so a slot taken before the wait
+         * would be unlinked from under the new head, and lost. Only this
+         * fiber takes slots, so the list cannot empty meanwhile. */
         const char *why;
-        if (c) {
-            memset(&c->io, 0, sizeof c->io);
-            async_status_t st = async_accept_io(&g.listener, &c->io);
+        int have_slot = g.free_list != NULL;
+        if (have_slot) {
+            int fd;
+            async_status_t st = async_accept(&g.listener, &fd);
             if (st == ASYNC_OK) {
-                backoff_ms = 0;
-                g.free_list = c->free_next;
-                int one = 1;
-                setsockopt(async_io_fd(&c->io), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                async_fiber_handle_t h = async_spawn(conn_fiber, c);
-                if (h.status != ASYNC_OK) {
-                    async_io_close(&c->io);
-                    c->free_next = g.free_list;
-                    g.free_list = c;
+                if (!(why = start_conn(fd))) {
+                    backoff_ms = 0;
                     continue;
                 }
-                ++g.live;
-                ++g.connections;
-                continue;
-            }
-            if (st != ASYNC_EIO)
+            } else if (st != ASYNC_EIO) {
                 break; /* cancelled by the drain (or the listener is gone) */
-            /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: keep serving, retry later. */
-            why = strerror(async_io_errno(&g.listener));
+            } else {
+                /* EMFILE, ENFILE, ENOBUFS, ENOMEM...: keep serving, retry later. */
+                why = strerror(async_io_errno(&g.listener));
+            }
         } else {
             /* Every connection slot is taken: leave new connections in the
              * kernel's backlog (closing them would turn a burst into errors)
@@ -355,7 +380,7 @@ static void acceptor_fiber(void *user)
             fprintf(stderr, "http_server: accept: %s; backing off\n", why);
             last_warning = now;
         }
-        if (!c) {
+        if (!have_slot) {
             g.acceptor_parked = 1;
             async_status_t st = async_park_until_ns(now + 100000000u);
             g.acceptor_parked = 0;
@@ -439,9 +464,10 @@ static int listen_on(uint16_t port, uint16_t *bound)
     return fd;
 }
 
-static void usage(const char *argv0)
+static void usage(FILE *to, const char *argv0)
 {
-    fprintf(stderr, "usage: %s [-t timeout_ms] [-c max_connections] [port]\n", argv0);
+    fprintf(to, "usage: %s [-t timeout_ms] [-c max_connections] [port]  (HTTP/1.1 on 127.0.0.1)\n",
+            argv0);
 }
 
 int main(int argc, char **argv)
@@ -449,10 +475,14 @@ int main(int argc, char **argv)
     long port = 8080, timeout_ms = 10000, max_conns = 0;
     for (int i = 1; i < argc; ++i) {
         char *end;
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout, argv[0]);
+            return 0;
+        }
         if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "-c")) && i + 1 < argc) {
             long v = strtol(argv[i + 1], &end, 10);
             if (*end || v < 0 || (v == 0 && argv[i][1] == 'c')) {
-                usage(argv[0]);
+                usage(stderr, argv[0]);
                 return 2;
             }
             if (argv[i][1] == 't')
@@ -463,7 +493,7 @@ int main(int argc, char **argv)
         } else {
             port = strtol(argv[i], &end, 10);
             if (*end || port < 0 || port > 65535) {
-                usage(argv[0]);
+                usage(stderr, argv[0]);
                 return 2;
             }
         }

@@ -4,6 +4,7 @@
  * and the reader wakes with the message. A second round shows end of file:
  * once the write end is closed, a read returns ASYNC_OK with n == 0. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "async.h"
@@ -43,8 +44,15 @@ static void until_end_of_file(void *user)
     printf("reader: %s with n == %zu: end of file\n", async_status_name(st), n);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) { /* no arguments; --help says what it does */
+        int help = strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: %s  (no arguments) a reader and a writer fiber over a pipe\n",
+                argv[0]);
+        return help ? 0 : 2;
+    }
     int fds[2];
     if (pipe(fds) != 0) {
         perror("pipe");

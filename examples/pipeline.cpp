@@ -5,6 +5,7 @@
 // destructors running. The scheduler is deterministic, so the output is too.
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -42,7 +43,14 @@ struct cleanup {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {  // no arguments; --help says what it does
+    const bool help = std::strcmp(argv[1], "--help") == 0;
+    std::fprintf(help ? stdout : stderr,
+                 "usage: %s  (no arguments) a pipeline of C++ fibers: results, an exception, a cancel\n",
+                 argv[0]);
+    return help ? 0 : 2;
+  }
   try {
     async::runtime rt(async::config{}.task_capacity(16).fiber_stack_size(64 * 1024));
 

@@ -62,7 +62,7 @@ TEST_F(ContextTest, EachFiberKeepsItsOwnRoundingMode) {
 
 TEST_F(ContextTest, NewFibersStartWithTheDrivingThreadsRoundingMode) {
 #if defined(ASYNC_TEST_SAVE_X87_OFF)
-  GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0";
+  GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0: the FP control state belongs to the thread";
 #endif
   rounding_guard guard;
   std::fesetround(FE_TOWARDZERO);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 // guard_test.cpp: a fiber that overflows its stack hits the guard page, and
 // the runtime reports which fiber it was before the process dies by SIGSEGV.
-// The death test overflows on purpose, so it runs only when
-// ASYNC_TEST_GUARD_PAGES=1 is set (make tests and CI set it).
+// The death test overflows on purpose (a child dies by SIGSEGV, which a
+// core-dump handler such as systemd-coredump may record), so it runs only
+// when ASYNC_TEST_GUARD_PAGES=1 is set: CI sets it (`ASYNC_TEST_GUARD_PAGES=1
+// make tests`); plain `make tests` reports it skipped, saying so.
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -42,10 +44,11 @@ void overflow_in_a_fiber() {
 TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
   const char* enabled = std::getenv("ASYNC_TEST_GUARD_PAGES");
   if (enabled == nullptr || std::strcmp(enabled, "1") != 0) {
-    GTEST_SKIP() << "set ASYNC_TEST_GUARD_PAGES=1 to overflow a fiber stack on purpose";
+    GTEST_SKIP() << "overflows a fiber stack on purpose (a child dies by SIGSEGV): "
+                    "run with ASYNC_TEST_GUARD_PAGES=1 (CI does)";
   }
 #if ASYNC_ASAN || ASYNC_TSAN
-  GTEST_SKIP() << "the sanitizer reports stack overflows itself";
+  GTEST_SKIP() << "sanitized build: the sanitizer reports stack overflows itself";
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(overflow_in_a_fiber(), ::testing::KilledBySignal(SIGSEGV),
@@ -57,7 +60,7 @@ TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
 // by a fault: nothing repeats it, so it re-raises it.
 TEST(StackGuardDeathTest, ASentSegvStillKillsTheProcess) {
 #if ASYNC_ASAN || ASYNC_TSAN
-  GTEST_SKIP() << "the sanitizer handles SIGSEGV itself";
+  GTEST_SKIP() << "sanitized build: the sanitizer handles SIGSEGV itself";
 #endif
   // The default ("fast", fork only) style: "threadsafe" re-executes the
   // binary, which qemu-user without binfmt cannot do.

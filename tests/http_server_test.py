@@ -7,7 +7,8 @@
 Starts its own servers on free ports (`http_server -t MS 0`), checks the
 protocol (GET, 404, HEAD, 405 with a body, pipelining, keep-alive,
 Connection: close, HTTP/1.0, 431, 400), the robustness rules (idle and
-slow-client timeouts, peer resets, EMFILE back-off), that no fd or memory
+slow-client timeouts, peer resets, EMFILE back-off, slots under -c given back
+and the -c limit kept), that no fd or memory
 grows across many requests and connections, and that SIGTERM drains and
 exits 0. Every wait is bounded; it signals and kills only the servers it
 started. Exits 1 when a check fails, naming each.
@@ -439,6 +440,69 @@ def test_emfile(exe):
     check(rc == 0, "the EMFILE server exits 0 on SIGTERM (rc %s)" % rc)
 
 
+def test_slots(exe, limit=4, sequential=10):
+    """-c LIMIT: connections that end while the acceptor waits give their
+    slots back (issue #13: each one used to lose a slot), and the limit
+    still holds."""
+    srv = Server(exe, extra=("-c", str(limit)))
+    socks = []
+
+    def answered(s, r, what, extra=""):
+        try:
+            s.settimeout(3)
+            s.sendall(get(extra=extra))
+            st = r.response()[0]
+        except (socket.timeout, EOFError, ConnectionResetError) as e:
+            st = type(e).__name__
+        return check(st == 200, "%s (got %s)" % (what, st))
+
+    try:
+        for i in range(sequential):
+            s = srv.connect()
+            r = Reader(s)
+            # Connection: close, and wait for the close: the slot is back on
+            # the free list before the next connection is accepted.
+            ok = answered(s, r, "-c %d: sequential connection %d answered" % (limit, i + 1),
+                          extra="Connection: close\r\n")
+            check(ok and r.at_eof(), "-c %d: sequential connection %d closed by the server" % (limit, i + 1))
+            s.close()
+        # LIMIT concurrent keep-alive clients: all answered, twice each.
+        clients = []
+        for i in range(limit):
+            s = srv.connect()
+            socks.append(s)
+            clients.append((s, Reader(s)))
+        for rnd in (1, 2):
+            for i, (s, r) in enumerate(clients):
+                answered(s, r, "-c %d: concurrent client %d of %d answered (round %d)"
+                         % (limit, i + 1, limit, rnd))
+        # One more waits in the backlog while all slots are taken...
+        extra = srv.connect()
+        socks.append(extra)
+        rx = Reader(extra)
+        extra.sendall(get())
+        extra.settimeout(0.5)
+        try:
+            rx.response()
+            waited = False
+        except socket.timeout:
+            waited = True
+        check(waited, "-c %d: connection %d waits while %d are open" % (limit, limit + 1, limit))
+        # ...and is served once one of them ends.
+        clients[0][0].close()
+        extra.settimeout(3)
+        try:
+            st = rx.response()[0]
+        except (socket.timeout, EOFError, ConnectionResetError) as e:
+            st = type(e).__name__
+        check(st == 200, "-c %d: the waiting connection is served when a slot frees (got %s)" % (limit, st))
+    finally:
+        for s in socks:
+            s.close()
+        rc = srv.stop()
+    check(rc == 0, "the -c %d server exits 0 on SIGTERM (rc %s)" % (limit, rc))
+
+
 def test_drain(exe):
     srv = Server(exe, timeout_ms=3000)
     idle = srv.connect()
@@ -505,7 +569,8 @@ def main():
     if srv.stderr.strip():
         print("server stderr:", srv.stderr.strip(), flush=True)
 
-    for name, fn in (("EMFILE", test_emfile), ("drain on SIGTERM/SIGINT", test_drain)):
+    for name, fn in (("connection slots (-c 4)", test_slots), ("EMFILE", test_emfile),
+                     ("drain on SIGTERM/SIGINT", test_drain)):
         print("--", name, flush=True)
         try:
             fn(args.server)

@@ -149,6 +149,11 @@ kernel_view read_kernel_view() {
 
 bool shadow_stacks_on() { return ad::shstk_read_ssp() != 0; }
 
+// Why the active-only tests skip: no switch turns shadow stacks on here.
+constexpr const char* kNoShadowStack =
+    "no shadow stack: shadow stacks are not active in this process (needs a CET CPU with "
+    "user_shstk, Linux 6.6+, glibc 2.39+ and CET-marked binaries; docs/shadow_stacks.md)";
+
 // The library decides with shstk_read_ssp() (shadow_stack.cpp, and the same
 // zeroed-register rdsspq in context_x86_64.S); this checks that probe against
 // everything the kernel says.
@@ -189,7 +194,7 @@ TEST(ShadowStackDetect, ProbeIsStableAndCheap) {
 // skipped). On a machine with user_shstk this test is skipped instead.
 TEST(ShadowStackDetect, InactiveWithoutCpuSupport) {
   const kernel_view k = read_kernel_view();
-  if (k.cpu_flag) GTEST_SKIP() << "this machine has user_shstk";
+  if (k.cpu_flag) GTEST_SKIP() << "this machine has user_shstk: the inactive case cannot be checked here";
   EXPECT_EQ(ad::shstk_read_ssp(), 0u);
   EXPECT_FALSE(shadow_stacks_on());
   EXPECT_FALSE(k.prctl_shstk);
@@ -206,7 +211,7 @@ long map_shadow_stack(std::size_t size, unsigned long flags) {
 }
 
 TEST(ShadowStackActive, KernelTokenMatchesTheArithmetic) {
-  if (!shadow_stacks_on()) GTEST_SKIP() << "no shadow stack";
+  if (!shadow_stacks_on()) GTEST_SKIP() << kNoShadowStack;
   const std::size_t size = ad::shstk_size_for(ASYNC_DEFAULT_FIBER_STACK_SIZE, kPage);
   const long r = map_shadow_stack(size, 1 /* SHADOW_STACK_SET_TOKEN */);
   ASSERT_NE(r, -1) << std::strerror(errno);
@@ -218,7 +223,7 @@ TEST(ShadowStackActive, KernelTokenMatchesTheArithmetic) {
 }
 
 TEST(ShadowStackActive, MarkerFlagIsRefusedOnX86) {
-  if (!shadow_stacks_on()) GTEST_SKIP() << "no shadow stack";
+  if (!shadow_stacks_on()) GTEST_SKIP() << kNoShadowStack;
   errno = 0;
   EXPECT_EQ(map_shadow_stack(kPage, 2 /* SHADOW_STACK_SET_MARKER, arm64 only */), -1);
   EXPECT_EQ(errno, EINVAL);
@@ -335,7 +340,7 @@ TEST_F(ShadowStackFibers, UserStack) {
 }
 
 TEST_F(ShadowStackFibers, EndedFibersGiveTheirShadowStacksBack) {
-  if (!shadow_stacks_on()) GTEST_SKIP() << "no shadow stack";
+  if (!shadow_stacks_on()) GTEST_SKIP() << kNoShadowStack;
   const int before = count_shadow_stack_vmas();
   for (int round = 0; round < 4; ++round) {
     for (int i = 0; i < 32; ++i) spawn([] { EXPECT_EQ(async_yield(), ASYNC_OK); });

@@ -6,6 +6,7 @@
  * --libs libminiasync). */
 #include <assert.h>
 #include <libminiasync.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A future that prints its string. */
@@ -74,8 +75,15 @@ static struct copy_print_future copy_print(struct vdm *vdm, char *dst, char *src
   return f;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (argc > 1) { /* no arguments; --help says what it does */
+    int help = strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr,
+            "usage: %s  (no arguments) miniasync futures: a custom one, a copy-then-print chain\n",
+            argv[0]);
+    return help ? 0 : 2;
+  }
   struct runtime *r = runtime_new();
   struct data_mover_sync *dms = data_mover_sync_new();
   struct vdm *sync_vdm = data_mover_sync_get_vdm(dms);

@@ -2,11 +2,19 @@
 /* basic_async.c: what miniasync's "basic-async" example shows: copies that
  * run on the threads mover's workers, two at a time, waited for together. */
 #include <libminiasync.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (argc > 1) { /* no arguments; --help says what it does */
+    int help = strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr,
+            "usage: %s  (no arguments) miniasync copies on the threads mover, two at a time\n",
+            argv[0]);
+    return help ? 0 : 2;
+  }
   struct runtime *r = runtime_new();
   struct data_mover_threads *dmt = data_mover_threads_default();
   struct vdm *vdm = data_mover_threads_get_vdm(dmt);

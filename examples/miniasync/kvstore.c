@@ -7,6 +7,7 @@
  * FUTURE_CHAIN_ENTRY_LAST chain; a map that skips the copy (forcing its
  * state COMPLETE) when the stored value is already equal. */
 #include <libminiasync.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SLOTS 16
@@ -155,8 +156,15 @@ static struct get_future get(struct vdm *vdm, int key, char *buf)
   return f;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  if (argc > 1) { /* no arguments; --help says what it does */
+    int help = strcmp(argv[1], "--help") == 0;
+    fprintf(help ? stdout : stderr,
+            "usage: %s  (no arguments) a key-value store on chained miniasync futures\n",
+            argv[0]);
+    return help ? 0 : 2;
+  }
   struct runtime *r = runtime_new();
   struct data_mover_threads *dmt = data_mover_threads_default();
   struct vdm *vdm = data_mover_threads_get_vdm(dmt);

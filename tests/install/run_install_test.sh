@@ -8,6 +8,7 @@
 #   run_install_test.sh exports   <prefix> <libdir> <async.h>
 #   run_install_test.sh pkgconfig <prefix> <libdir> <srcdir> <workdir> <version>
 #   run_install_test.sh cmake     <prefix> <srcdir> <workdir> <version> <generator> <cc> <config>
+#   run_install_test.sh cmake_cxx <prefix> <srcdir> <workdir> <version> <generator> <c++> <config>
 #   run_install_test.sh miniasync <prefix> <libdir> <srcdir> <workdir> <example> <expected> <generator>
 #
 # A step that cannot run here exits 77, which ctest reports as skipped: no
@@ -108,6 +109,15 @@ pkgconfig)
   { set +x; } 2>/dev/null
   check_loaded_from ./a.out "$prefix"
   run_consumer ./a.out
+  # A C++ consumer passes -std=c++20 itself: async.pc serves C programs too,
+  # so its Cflags cannot carry it (README, "Using it from C++").
+  command -v c++ >/dev/null || skip "no c++ (the C consumer passed)"
+  cp "$srcdir/consumer.cpp" .
+  set -x
+  c++ -std=c++20 -o consumer_cxx consumer.cpp $(pkg-config --cflags --libs async)
+  { set +x; } 2>/dev/null
+  check_loaded_from ./consumer_cxx "$prefix"
+  run_consumer ./consumer_cxx
   ;;
 cmake)
   [[ -z ${ASYNC_SANITIZE:-} ]] || skip "sanitized build ($ASYNC_SANITIZE): plain consumers cannot link it"
@@ -121,6 +131,24 @@ cmake)
   cmake --build "$work" ${config:+--config "$config"}
   shared=$(find "$work" -type f -name consumer -perm -u+x | head -n 1)
   static=$(find "$work" -type f -name consumer_static -perm -u+x | head -n 1)
+  [[ -n $shared && -n $static ]] || die "consumer programs not built in $work"
+  check_loaded_from "$shared" "$prefix"
+  run_consumer "$shared"
+  run_consumer "$static"
+  ;;
+cmake_cxx)
+  # A C++ project that sets no standard: async::async must bring C++20.
+  [[ -z ${ASYNC_SANITIZE:-} ]] || skip "sanitized build ($ASYNC_SANITIZE): plain consumers cannot link it"
+  prefix=$1 srcdir=$2 work=$3 version=$4 generator=$5 cxx=$6 config=${7:-}
+  rm -rf "$work"
+  cmake -S "$srcdir/cmake_cxx_consumer" -B "$work" -G "$generator" \
+    -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+    ${config:+-DCMAKE_BUILD_TYPE="$config"} \
+    -DASYNC_EXPECTED_PREFIX="$prefix" -DASYNC_EXPECTED_VERSION="$version"
+  cmake --build "$work" ${config:+--config "$config"}
+  shared=$(find "$work" -type f -name consumer_cxx -perm -u+x | head -n 1)
+  static=$(find "$work" -type f -name consumer_cxx_static -perm -u+x | head -n 1)
   [[ -n $shared && -n $static ]] || die "consumer programs not built in $work"
   check_loaded_from "$shared" "$prefix"
   run_consumer "$shared"
@@ -161,5 +189,5 @@ runtime_delete runtime_new runtime_wait runtime_wait_multiple"
   echo "ok: basic built with pkg-config and find_package(libminiasync) prints what it should"
   ;;
 *)
-  echo "usage: $0 install|exports|pkgconfig|cmake|miniasync ..." >&2; exit 2 ;;
+  echo "usage: $0 install|exports|pkgconfig|cmake|cmake_cxx|miniasync ..." >&2; exit 2 ;;
 esac
