@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <new>
 
+#include "alloc.h"
+
 namespace async::detail {
 
 static_assert(sizeof(channel) <= sizeof(async_channel_t::impl), "channel state must fit async_channel_t");
@@ -210,7 +212,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
                             std::size_t max_waiters) noexcept {
   void** buffer = nullptr;
   if (capacity != 0) {
-    buffer = new (std::nothrow) void*[capacity];
+    buffer = new_array<void*>(capacity);  // nullptr also when the size overflows
     if (buffer == nullptr) return ASYNC_ENOMEM;
   }
   auto* c = new (static_cast<void*>(ch->impl)) channel{};

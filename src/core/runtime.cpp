@@ -7,11 +7,16 @@
 
 #include "../arch/context.h"
 #include "../stack/overflow.h"
+#include "alloc.h"
 
 namespace async::detail {
 namespace {
 
 std::atomic<std::uint64_t> g_runtime_serial{0};
+
+// The most events a poller wait may take (async_config_t.max_events): the
+// backends pass it to the kernel as an int, and the kqueue one refuses more.
+constexpr std::size_t max_events_limit = std::size_t{1} << 20;
 
 std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
   return value != 0 ? value : fallback;
@@ -26,11 +31,13 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
   const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
   const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);
+  const std::size_t max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
   if (task_capacity >= UINT32_MAX || stack_size < ASYNC_MIN_STACK_SIZE) return ASYNC_EINVAL;
+  if (max_events > max_events_limit) return ASYNC_EINVAL;
 
   auto* rt = new (std::nothrow) runtime{};
   if (rt == nullptr) return ASYNC_ENOMEM;
-  rt->tasks = new (std::nothrow) task[task_capacity];
+  rt->tasks = new_array<task>(task_capacity);
   if (rt->tasks == nullptr || !rt->timers.init(task_capacity)) {
     delete[] rt->tasks;
     delete rt;
@@ -39,9 +46,14 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->handle = handle;
   rt->id_base = (g_runtime_serial.fetch_add(1, std::memory_order_relaxed) + 1) << 40;
   rt->task_capacity = task_capacity;
-  rt->max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
+  rt->max_events = max_events;
   rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
-  rt->pool.init(stack_size, fiber_capacity, rt->guards);
+  if (!rt->pool.init(stack_size, fiber_capacity, rt->guards)) {
+    rt->timers.destroy();
+    delete[] rt->tasks;
+    delete rt;
+    return ASYNC_EINVAL;  // a stack size whose page round-up (and guard) overflows
+  }
   if (const async_status_t st = poller_open(*rt, c.backend); st != ASYNC_OK) {
     rt->pool.destroy();
     rt->timers.destroy();
