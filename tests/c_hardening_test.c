@@ -94,6 +94,46 @@ static void test_user_stack_that_wraps(void)
     async_runtime_shutdown(&rt);
 }
 
+/* --- unparks with forged or stale handles --------------------------------- */
+
+static void parks_once(void *user)
+{
+    (void)user;
+    CHECK_STATUS(async_park(), ASYNC_OK);
+}
+
+static void test_unpark_validates_the_handle(void)
+{
+    async_runtime_t rt;
+    async_config_t cfg;
+    async_fiber_handle_t h, forged, old;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.task_capacity = 4;
+    CHECK_STATUS(async_runtime_init(&rt, &cfg), ASYNC_OK);
+    h = async_spawn_with(&rt, parks_once, NULL);
+    CHECK_STATUS(h.status, ASYNC_OK);
+    forged = h;
+    forged.slot = 4; /* past the table */
+    CHECK_STATUS(async_unpark(forged), ASYNC_EINVAL);
+    forged.slot = UINT32_MAX;
+    CHECK_STATUS(async_unpark(forged), ASYNC_EINVAL);
+    CHECK_STATUS(async_unpark(h), ASYNC_OK);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+    old = h;
+    async_runtime_shutdown(&rt);
+
+    /* The same struct, initialised again: the old handle names nothing, even
+     * where a new fiber sits in its slot. */
+    CHECK_STATUS(async_runtime_init(&rt, &cfg), ASYNC_OK);
+    h = async_spawn_with(&rt, parks_once, NULL);
+    CHECK_STATUS(h.status, ASYNC_OK);
+    CHECK(h.slot == old.slot && h.runtime == old.runtime && h.id != old.id);
+    CHECK_STATUS(async_unpark(old), ASYNC_EINVAL);
+    CHECK_STATUS(async_unpark(h), ASYNC_OK);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+    async_runtime_shutdown(&rt);
+}
+
 /* --- channel buffers whose byte size overflows ---------------------------- */
 
 static void test_channel_capacity_overflow(void)
@@ -117,6 +157,7 @@ int main(void)
     test_config_limits();
     test_stack_size_overflow();
     test_user_stack_that_wraps();
+    test_unpark_validates_the_handle();
     test_channel_capacity_overflow();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -179,9 +179,11 @@ ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
  * takes a lock). Does not block on the runtime and never runs a fiber. The
  * runtime must stay initialised until the call returns. An unpark of a fiber
  * that has ended, or ends before the runtime sees the unpark, is dropped.
- * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed, or
- * its runtime not initialised); ASYNC_ENOMEM when the pending-unpark queue
- * could not grow. */
+ * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed,
+ * its runtime not initialised, a slot past the runtime's task table, or a
+ * fiber of an earlier runtime that was shut down and initialised again in the
+ * same async_runtime_t); ASYNC_ENOMEM when the pending-unpark queue could not
+ * grow. */
 ASYNC_API async_status_t async_unpark(async_fiber_handle_t h);
 
 #ifdef __cplusplus
