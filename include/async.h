@@ -100,8 +100,12 @@ typedef struct async_runtime {
  * ASYNC_MIN_STACK_SIZE or above its limit (see fiber_stack_size), or a
  * task_capacity or max_events above its limit;
  * ASYNC_ENOMEM (also for a task_capacity whose table cannot be allocated);
- * ASYNC_EIO when the poller could not be created (out of file descriptors).
- * On error `rt` names no runtime: later calls on it return ASYNC_EINVAL. */
+ * ASYNC_EIO when the poller could not be created (out of file descriptors);
+ * ASYNC_ESTATE when `rt` already holds a live runtime (initialised and not
+ * shut down; from any thread): that runtime is left untouched. `rt` need not
+ * be zeroed first: its old contents are only compared against the live
+ * runtimes. On any other error `rt` names no runtime: later calls on it
+ * return ASYNC_EINVAL. */
 ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
 
 /* Run fibers until the runtime is idle: nothing runnable, no timer and no I/O

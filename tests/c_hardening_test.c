@@ -134,6 +134,59 @@ static void test_unpark_validates_the_handle(void)
     async_runtime_shutdown(&rt);
 }
 
+/* --- init of a live runtime ---------------------------------------------- */
+
+static async_runtime_t *discard_rt;
+static async_status_t discard_init_status;
+
+static void reinit_from_discard(void *user)
+{
+    (void)user;
+    discard_init_status = async_runtime_init(discard_rt, NULL);
+}
+
+static void test_init_of_a_live_runtime(void)
+{
+    async_runtime_t rt, copy;
+    async_runtime_stats_t s;
+    async_spawn_options_t opts;
+    void *impl;
+
+    memset(&rt, 0xab, sizeof rt); /* never zeroed: garbage is not a live runtime */
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    impl = rt.impl;
+    CHECK_STATUS(async_spawn_with(&rt, nothing, NULL).status, ASYNC_OK);
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_ESTATE);
+    CHECK(rt.impl == impl); /* untouched: the queued fiber is still there */
+    CHECK_STATUS(async_runtime_stats(&rt, &s), ASYNC_OK);
+    CHECK(s.fibers_live == 1);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+
+    /* A copy of the struct is not the runtime's own: it may be initialised
+     * (async.h forbids copying a live one, but the check must not lie). */
+    memcpy(&copy, &rt, sizeof rt);
+    CHECK_STATUS(async_runtime_init(&copy, NULL), ASYNC_OK);
+    CHECK(copy.impl != rt.impl);
+    async_runtime_shutdown(&copy);
+    async_runtime_shutdown(&rt);
+    CHECK(rt.impl == NULL);
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK); /* shut down: free again */
+
+    /* During the shutdown the runtime is still live for init. */
+    discard_rt = &rt;
+    memset(&opts, 0, sizeof opts);
+    opts.on_discard = reinit_from_discard;
+    CHECK_STATUS(async_spawn_ex(&rt, nothing, NULL, &opts).status, ASYNC_OK);
+    async_runtime_shutdown(&rt);
+    CHECK_STATUS(discard_init_status, ASYNC_ESTATE);
+    CHECK(rt.impl == NULL);
+
+    /* The global runtime too. */
+    CHECK(async_global() != NULL);
+    CHECK_STATUS(async_runtime_init(async_global(), NULL), ASYNC_ESTATE);
+    async_global_shutdown();
+}
+
 /* --- channel buffers whose byte size overflows ---------------------------- */
 
 static void test_channel_capacity_overflow(void)
@@ -158,6 +211,7 @@ int main(void)
     test_stack_size_overflow();
     test_user_stack_that_wraps();
     test_unpark_validates_the_handle();
+    test_init_of_a_live_runtime();
     test_channel_capacity_overflow();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);

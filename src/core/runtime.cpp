@@ -73,6 +73,7 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->owner = thread_token();
   if (rt->guards) overflow_install_on_this_thread();
   handle->impl = rt;
+  registry_add(rt);
   return ASYNC_OK;
 }
 
@@ -90,6 +91,9 @@ void runtime_destroy(runtime* rt) noexcept {
     t.on_discard = nullptr;
     if (discard != nullptr) discard(t.user);
   }
+  // Live until here: a callback's async_runtime_init on this struct is
+  // refused (ESTATE) rather than replacing the runtime under the shutdown.
+  registry_remove(rt);
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];
     if (t.state == task_state::free) continue;
@@ -107,6 +111,15 @@ void runtime_destroy(runtime* rt) noexcept {
   delete[] rt->tasks;
   rt->handle->impl = nullptr;
   delete rt;
+}
+
+bool runtime_is_live(const async_runtime_t* handle) noexcept {
+  // Only compared until found: the pointer may come from memory the caller
+  // never initialised.
+  const void* candidate = handle->impl;
+  bool live = false;
+  registry_for_each([&](runtime& rt) { live = live || (&rt == candidate && rt.handle == handle); });
+  return live;
 }
 
 void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept {

@@ -17,6 +17,7 @@
 #include "../stack/stack_pool.h"
 #include "assert.h"
 #include "async.h"
+#include "registry.h"
 #include "task.h"
 #include "timer_heap.h"
 
@@ -66,6 +67,7 @@ struct runtime {
   std::uint64_t switches = 0;
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
+  registry_link registry;  // in the process's list of live runtimes (registry.h)
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or
@@ -205,6 +207,9 @@ std::uint64_t now_ns() noexcept;
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept;
 // Releases everything; fibers that never ended are dropped.
 void runtime_destroy(runtime* rt) noexcept;
+// Whether `handle` holds a live runtime (registered, and made for this very
+// struct); `handle->impl` may be garbage.
+bool runtime_is_live(const async_runtime_t* handle) noexcept;
 void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept;
 
 }  // namespace async::detail
