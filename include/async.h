@@ -294,7 +294,10 @@ ASYNC_API async_fiber_handle_t async_self(void);
  * move or copy it while initialised. All storage is allocated by init; send
  * and recv allocate nothing. A message handed to a parked receiver goes
  * straight to it (no buffer round trip). Shut channels down before their
- * runtime. */
+ * runtime. A channel still initialised when its runtime is shut down is
+ * detached from it: every call on it returns ASYNC_EINVAL (as on an io whose
+ * runtime is gone), and async_channel_shutdown still frees its buffer, so
+ * call it all the same. */
 typedef struct async_channel {
   size_t capacity; /* read-only: buffered messages, fixed by init (0: rendezvous) */
   void *impl[24];  /* private */
@@ -306,8 +309,9 @@ typedef struct async_channel {
  * together (0: no bound). Returns ASYNC_OK; ASYNC_EINVAL for NULL ch, NULL or
  * uninitialised rt; ASYNC_ENOMEM when the buffer cannot be allocated, also
  * for a capacity whose size in bytes overflows (SIZE_MAX, 1 << 61);
- * ASYNC_ESTATE from a thread that does not own rt. On error `ch` is unusable
- * (calls return ASYNC_EINVAL). */
+ * ASYNC_ESTATE from a thread that does not own rt, or when `ch` is
+ * initialised already (not shut down: it is left untouched). On any other
+ * error `ch` is unusable (calls return ASYNC_EINVAL). */
 ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
                                             size_t max_waiters);
 
@@ -350,7 +354,9 @@ ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
 
 /* Close if needed, wake every parked fiber with ASYNC_ECLOSED, and release
  * the storage. Any later use returns ASYNC_EINVAL; shutting down twice does
- * nothing. Buffered messages are dropped (they are the caller's pointers). */
+ * nothing. Buffered messages are dropped (they are the caller's pointers).
+ * On a detached channel (its runtime was shut down) it only releases the
+ * storage. */
 ASYNC_API void async_channel_shutdown(async_channel_t *ch);
 
 /* ------------------------------------------------------------------- select */

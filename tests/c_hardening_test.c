@@ -205,6 +205,27 @@ static void test_channel_capacity_overflow(void)
     async_runtime_shutdown(&rt);
 }
 
+/* --- channels that outlive their runtime ---------------------------------- */
+
+static void test_channel_after_its_runtime(void)
+{
+    async_runtime_t rt;
+    async_channel_t ch;
+    void *m = NULL;
+    memset(&ch, 0, sizeof ch);
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    CHECK_STATUS(async_channel_init(&ch, &rt, 4, 0), ASYNC_OK);
+    CHECK_STATUS(async_channel_try_send(&ch, &m), ASYNC_OK);
+    CHECK_STATUS(async_channel_init(&ch, &rt, 4, 0), ASYNC_ESTATE); /* live: untouched */
+    async_runtime_shutdown(&rt);
+    CHECK_STATUS(async_channel_try_send(&ch, &m), ASYNC_EINVAL);
+    CHECK_STATUS(async_channel_try_recv(&ch, &m), ASYNC_EINVAL);
+    CHECK_STATUS(async_channel_close(&ch), ASYNC_EINVAL);
+    async_channel_shutdown(&ch); /* frees the buffer */
+    async_channel_shutdown(&ch); /* nothing */
+    CHECK_STATUS(async_channel_try_send(&ch, &m), ASYNC_EINVAL);
+}
+
 int main(void)
 {
     test_config_limits();
@@ -213,6 +234,7 @@ int main(void)
     test_unpark_validates_the_handle();
     test_init_of_a_live_runtime();
     test_channel_capacity_overflow();
+    test_channel_after_its_runtime();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return EXIT_FAILURE;

@@ -8,6 +8,7 @@
 #include "../arch/context.h"
 #include "../stack/overflow.h"
 #include "alloc.h"
+#include "channel.h"
 
 namespace async::detail {
 namespace {
@@ -105,6 +106,7 @@ void runtime_destroy(runtime* rt) noexcept {
     valgrind_deregister_stack(t.valgrind_id);
   }
   io_detach_all(*rt);
+  channel_detach_all(*rt);
   poller_close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();

@@ -29,6 +29,8 @@ enum class root_wait : std::uint8_t {
   fiber,  // a top-level async_await: until that fiber ends
 };
 
+struct channel;
+
 struct runtime {
   async_runtime_t* handle = nullptr;  // the user's struct, which handles name
   std::uint64_t id_base = 0;          // serial << 40: ids differ across runtimes
@@ -68,6 +70,7 @@ struct runtime {
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
   registry_link registry;  // in the process's list of live runtimes (registry.h)
+  channel* channels = nullptr;  // initialised channels, newest first: shutdown detaches them
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or
