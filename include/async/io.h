@@ -67,7 +67,10 @@ typedef struct async_io {
  * thread's global runtime) and put it in non-blocking mode. The io takes the
  * fd: async_io_close closes it.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or non-zeroed io, or fd < 0;
- * ASYNC_EIO when the OS rejects the fd (e.g. EBADF; see async_io_errno);
+ * ASYNC_EIO when the OS rejects the fd (e.g. EBADF; see async_io_errno),
+ * also when another io of the same runtime holds the fd already (errno
+ * EEXIST; the epoll backend: a kqueue accepts the second registration and
+ * the fd's events then go to the newer io, so never register an fd twice);
  * ASYNC_ESTATE from a thread that does not own the runtime; ASYNC_ENOMEM. */
 ASYNC_API async_status_t async_io_register(async_io_t *io, int fd);
 
