@@ -34,6 +34,12 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/asyncConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/asyncConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/async)
 
+# dladdr's library for static linking, where it is one (CMAKE_DL_LIBS).
+set(_async_dl_flags "")
+if(CMAKE_DL_LIBS)
+  set(_async_dl_flags "-l${CMAKE_DL_LIBS}")
+endif()
+
 # async.pc holds absolute paths, so it is written at install time, when the
 # prefix is known: `cmake --install --prefix` overrides CMAKE_INSTALL_PREFIX
 # only then, and a file configured with the configure-time prefix would point
@@ -42,6 +48,7 @@ install(CODE "
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
   set(_async_libdir \"${CMAKE_INSTALL_LIBDIR}\")
   set(_async_includedir \"${CMAKE_INSTALL_INCLUDEDIR}\")
+  set(_async_dl_libs \"${_async_dl_flags}\")
   foreach(_async_dir _async_libdir _async_includedir)
     if(NOT IS_ABSOLUTE \"\${\${_async_dir}}\")
       set(\${_async_dir} \"\\\${prefix}/\${\${_async_dir}}\")

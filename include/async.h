@@ -55,15 +55,20 @@ ASYNC_API const char *async_status_name(async_status_t status);
 typedef struct async_config {
   size_t task_capacity;    /* 0 -> 256: most fibers alive at once (spawned, not
                               finished). Spawning past it returns a handle
-                              whose status is ASYNC_EFULL; nothing is queued. */
+                              whose status is ASYNC_EFULL; nothing is queued.
+                              At most UINT32_MAX - 1 (ASYNC_EINVAL above). */
   size_t fiber_capacity;   /* 0 -> 64: most fibers holding a stack at once (the
                               pool's size). A fiber only needs a stack from its
                               first run to its end; fibers past the capacity are
                               accepted and wait, in spawn order, for a stack. */
   size_t fiber_stack_size; /* 0 -> 64 KiB, rounded up to the page size; at
                               least ASYNC_MIN_STACK_SIZE. A guard page is added
-                              below every pooled stack. */
-  size_t max_events;       /* 0 -> 64: events taken from the poller per wait. */
+                              below every pooled stack. Rounded up and with
+                              its guard, at most PTRDIFF_MAX (ASYNC_EINVAL
+                              above, e.g. SIZE_MAX); a size that fits but
+                              cannot be mapped fails the spawn (ASYNC_ENOMEM). */
+  size_t max_events;       /* 0 -> 64: events taken from the poller per wait;
+                              at most 1 << 20 (ASYNC_EINVAL above). */
   uint32_t flags;          /* ASYNC_CONFIG_* bits; 0 -> guard pages on. */
   uint32_t backend;        /* ASYNC_BACKEND_*: the I/O poller. 0 -> the
                               environment variable ASYNC_BACKEND ("epoll" or
@@ -94,10 +99,16 @@ typedef struct async_runtime {
 /* Make `rt` usable. Allocates the task table; stacks come later, lazily.
  * The calling thread becomes the runtime's owner.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags,
- * an unknown or unavailable backend, or a stack size below
- * ASYNC_MIN_STACK_SIZE; ASYNC_ENOMEM; ASYNC_EIO when the poller could not be
- * created (out of file descriptors).
- * On error `rt` names no runtime: later calls on it return ASYNC_EINVAL. */
+ * an unknown or unavailable backend, a stack size below
+ * ASYNC_MIN_STACK_SIZE or above its limit (see fiber_stack_size), or a
+ * task_capacity or max_events above its limit;
+ * ASYNC_ENOMEM (also for a task_capacity whose table cannot be allocated);
+ * ASYNC_EIO when the poller could not be created (out of file descriptors);
+ * ASYNC_ESTATE when `rt` already holds a live runtime (initialised and not
+ * shut down; from any thread): that runtime is left untouched. `rt` need not
+ * be zeroed first: its old contents are only compared against the live
+ * runtimes. On any other error `rt` names no runtime: later calls on it
+ * return ASYNC_EINVAL. */
 ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
 
 /* Run fibers until the runtime is idle: nothing runnable, no timer and no I/O
@@ -221,8 +232,9 @@ typedef struct async_spawn_options {
 
 /* async_spawn with options. `rt` NULL means the current fiber's runtime or the
  * global one, as async_spawn. A NULL `opts` is the same as async_spawn.
- * Additional status: ASYNC_EINVAL when `stack_size` is below the minimum or
- * only one of stack/stack_size is given. */
+ * Additional status: ASYNC_EINVAL when `stack_size` is below the minimum,
+ * only one of stack/stack_size is given, or stack + stack_size wraps around
+ * the address space (e.g. stack_size SIZE_MAX). */
 ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t *rt, async_fn fn, void *user,
                                               const async_spawn_options_t *opts);
 
@@ -346,7 +358,10 @@ ASYNC_API void async_group_shutdown(async_group_t *g);
  * move or copy it while initialised. All storage is allocated by init; send
  * and recv allocate nothing. A message handed to a parked receiver goes
  * straight to it (no buffer round trip). Shut channels down before their
- * runtime. */
+ * runtime. A channel still initialised when its runtime is shut down is
+ * detached from it: every call on it returns ASYNC_EINVAL (as on an io whose
+ * runtime is gone), and async_channel_shutdown still frees its buffer, so
+ * call it all the same. */
 typedef struct async_channel {
   size_t capacity; /* read-only: buffered messages, fixed by init (0: rendezvous) */
   void *impl[24];  /* private */
@@ -356,8 +371,11 @@ typedef struct async_channel {
  * (0: unbuffered: a send completes when a receiver takes the message) and at
  * most `max_waiters` fibers parked on it at once, senders and receivers
  * together (0: no bound). Returns ASYNC_OK; ASYNC_EINVAL for NULL ch, NULL or
- * uninitialised rt; ASYNC_ENOMEM; ASYNC_ESTATE from a thread that does not own
- * rt. On error `ch` is unusable (calls return ASYNC_EINVAL). */
+ * uninitialised rt; ASYNC_ENOMEM when the buffer cannot be allocated, also
+ * for a capacity whose size in bytes overflows (SIZE_MAX, 1 << 61);
+ * ASYNC_ESTATE from a thread that does not own rt, or when `ch` is
+ * initialised already (not shut down: it is left untouched). On any other
+ * error `ch` is unusable (calls return ASYNC_EINVAL). */
 ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
                                             size_t max_waiters);
 
@@ -400,7 +418,9 @@ ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
 
 /* Close if needed, wake every parked fiber with ASYNC_ECLOSED, and release
  * the storage. Any later use returns ASYNC_EINVAL; shutting down twice does
- * nothing. Buffered messages are dropped (they are the caller's pointers). */
+ * nothing. Buffered messages are dropped (they are the caller's pointers).
+ * On a detached channel (its runtime was shut down) it only releases the
+ * storage. */
 ASYNC_API void async_channel_shutdown(async_channel_t *ch);
 
 /* ------------------------------------------------------------------- select */

@@ -436,6 +436,24 @@ static void test_release(async_runtime_t *rt)
     CHECK_STATUS(async_io_close(&p.w), ASYNC_OK);
 }
 
+/* --- an fd that another io holds ------------------------------------------ */
+
+static void test_fd_held_by_another_io(async_runtime_t *rt)
+{
+    int fds[2];
+    async_io_t a, b;
+    if (strcmp(async_runtime_backend(rt), "epoll") != 0) return; /* kqueue: see io.h */
+    CHECK(pipe(fds) == 0);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    CHECK_STATUS(async_io_register_with(rt, &a, fds[0]), ASYNC_OK);
+    CHECK_STATUS(async_io_register_with(rt, &b, fds[0]), ASYNC_EIO);
+    CHECK(async_io_errno(&b) == EEXIST);
+    CHECK(async_io_fd(&b) == -1); /* b registered nothing */
+    CHECK_STATUS(async_io_close(&a), ASYNC_OK);
+    close(fds[1]);
+}
+
 int main(void)
 {
     async_runtime_t rt;
@@ -452,6 +470,7 @@ int main(void)
     test_socketpair_echo(&rt);
     test_park_unpark_from_a_thread(&rt);
     test_release(&rt);
+    test_fd_held_by_another_io(&rt);
 
     {
         async_runtime_stats_t st;

@@ -275,6 +275,62 @@ TEST_F(ChannelTest, MisuseIsRefused) {
 // received exactly once, and every consumer sees each producer's messages in
 // the order they were sent. (Across consumers, recording order is execution
 // order, not delivery order: a receiver handed a message runs later.)
+TEST(ChannelDetachTest, ChannelsOutlivingTheirRuntimeAreDetached) {
+  async_runtime_t rt;
+  ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
+  async_channel_t buffered{}, parked{}, sel{}, gone{};
+  ASSERT_EQ(async_channel_init(&buffered, &rt, 2, 0), ASYNC_OK);
+  ASSERT_EQ(async_channel_init(&gone, &rt, 1, 0), ASYNC_OK);
+  ASSERT_EQ(async_channel_init(&parked, &rt, 0, 0), ASYNC_OK);
+  ASSERT_EQ(async_channel_init(&sel, &rt, 0, 0), ASYNC_OK);
+  EXPECT_EQ(async_channel_init(&parked, &rt, 0, 0), ASYNC_ESTATE);  // live: untouched
+  EXPECT_EQ(async_channel_try_send(&buffered, msg(1)), ASYNC_OK);
+  async_channel_shutdown(&gone);  // leaves the runtime's list from its middle
+  // A fiber parked in recv, one in a select: both left blocked for good.
+  ASSERT_EQ(async_spawn_with(&rt, [](void* ch) {
+              void* m;
+              async_channel_recv(static_cast<async_channel_t*>(ch), &m);
+            }, &parked).status, ASYNC_OK);
+  ASSERT_EQ(async_spawn_with(&rt, [](void* ch) {
+              async_select_case_t c{};
+              c.ch = static_cast<async_channel_t*>(ch);
+              c.op = ASYNC_SELECT_SEND;
+              async_select(&c, 1, nullptr);
+            }, &sel).status, ASYNC_OK);
+  EXPECT_EQ(async_runtime_run(&rt), ASYNC_EDEADLK);
+  async_runtime_shutdown(&rt);
+
+  // Every call refuses without touching the runtime (ASan: no use after free).
+  for (async_channel_t* ch : {&buffered, &parked, &sel}) {
+    void* m = nullptr;
+    EXPECT_EQ(async_channel_try_send(ch, msg(2)), ASYNC_EINVAL);
+    EXPECT_EQ(async_channel_try_recv(ch, &m), ASYNC_EINVAL);
+    EXPECT_EQ(async_channel_send(ch, msg(2)), ASYNC_EINVAL);
+    EXPECT_EQ(async_channel_recv_until(ch, &m, 0), ASYNC_EINVAL);
+    EXPECT_EQ(async_channel_close(ch), ASYNC_EINVAL);
+    async_select_case_t c{};
+    c.ch = ch;
+    c.op = ASYNC_SELECT_RECV;
+    std::size_t chosen = 0;
+    EXPECT_EQ(async_try_select(&c, 1, &chosen), ASYNC_EINVAL);
+    EXPECT_EQ(c.status, ASYNC_EINVAL);
+    EXPECT_EQ(chosen, ASYNC_SELECT_NONE);
+  }
+  // The same struct initialised again does not bring them back.
+  ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
+  EXPECT_EQ(async_channel_try_send(&buffered, msg(3)), ASYNC_EINVAL);
+  // Shutdown frees the buffer (LSan: no leak), twice is harmless, and the
+  // memory may then serve a channel of the new runtime.
+  for (async_channel_t* ch : {&buffered, &parked, &sel}) {
+    async_channel_shutdown(ch);
+    async_channel_shutdown(ch);
+  }
+  ASSERT_EQ(async_channel_init(&buffered, &rt, 1, 0), ASYNC_OK);
+  EXPECT_EQ(async_channel_try_send(&buffered, msg(4)), ASYNC_OK);
+  async_channel_shutdown(&buffered);
+  async_runtime_shutdown(&rt);
+}
+
 TEST_F(ChannelTest, RandomizedStressLosesDuplicatesAndReordersNothing) {
   cfg_.task_capacity = 64;
   for (std::size_t capacity : {0u, 1u, 3u, 16u}) {

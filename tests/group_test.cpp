@@ -258,11 +258,19 @@ TEST(GroupTest, AwaitingFromAThreadAndCancellingTheAwaiter) {
   // returns ECANCELED at once; the late answer is dropped.
   static async_fiber_handle_t target;
   static std::atomic<int> awaiter_status;
+  static std::atomic<bool> awaiting;
   target = sleeper;
   awaiter_status = -1;
+  awaiting = false;
   async_fiber_handle_t awaiter = async_spawn_with(
-      async_group_runtime(&gg.g, 0), [](void*) { awaiter_status = async_await(target); }, nullptr);
+      async_group_runtime(&gg.g, 0),
+      [](void*) {
+        awaiting = true;  // nothing suspends between here and the await's park,
+        awaiter_status = async_await(target);  // so the cancel finds it parked
+      },
+      nullptr);
   ASSERT_EQ(awaiter.status, ASYNC_OK);
+  while (!awaiting) std::this_thread::yield();
   EXPECT_EQ(async_cancel(awaiter), ASYNC_OK);
   EXPECT_EQ(async_await(awaiter), ASYNC_ECANCELED);  // this thread blocks until it ends
   EXPECT_EQ(awaiter_status.load(), ASYNC_ECANCELED);

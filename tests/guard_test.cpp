@@ -6,6 +6,7 @@
 // when ASYNC_TEST_GUARD_PAGES=1 is set: CI sets it (`ASYNC_TEST_GUARD_PAGES=1
 // make tests`); plain `make tests` reports it skipped, saying so.
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -27,7 +28,20 @@ int overflow(int depth) {
   return overflow(depth + 1) + frame[0];
 }
 
-void overflow_fiber(void*) { overflow(0); }
+}  // namespace
+
+// The entry function the report names: exported (async_tests links with
+// ENABLE_EXPORTS), so that dladdr finds it by name.
+extern "C" __attribute__((visibility("default"), noinline)) void async_test_overflow_entry(void*) {
+  overflow(0);
+}
+
+namespace {
+
+// The id the report must print: the full handle id. The "threadsafe" death
+// test re-executes the binary for this test alone, so this is the process's
+// first runtime (serial 1) and its first fiber: 1 << 40 | 1.
+constexpr unsigned long long expected_id = (1ull << 40) | 1;
 
 void overflow_in_a_fiber() {
   async_runtime_t rt;
@@ -36,7 +50,12 @@ void overflow_in_a_fiber() {
   if (async_runtime_init(&rt, &cfg) != ASYNC_OK) std::_Exit(2);
   async_spawn_options_t opts{};
   opts.name = "deep-recursion";
-  async_spawn_ex(&rt, overflow_fiber, nullptr, &opts);  // fiber 1 of this runtime
+  async_fiber_handle_t h = async_spawn_ex(&rt, async_test_overflow_entry, nullptr, &opts);
+  if (h.status != ASYNC_OK) std::_Exit(4);
+  if (h.id != expected_id) {
+    std::fprintf(stderr, "the fiber's id is %llu, not %llu\n", static_cast<unsigned long long>(h.id), expected_id);
+    std::_Exit(5);
+  }
   async_runtime_run(&rt);
   std::_Exit(3);  // not reached: the overflow kills the process
 }
@@ -52,8 +71,8 @@ TEST(StackGuardDeathTest, OverflowHitsTheGuardPageAndNamesTheFiber) {
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(overflow_in_a_fiber(), ::testing::KilledBySignal(SIGSEGV),
-              "async: fiber stack overflow: fiber 1 \"deep-recursion\" \\(entry function "
-              "0x[0-9a-f]+\\) ran past its 32768-byte stack");
+              "async: fiber stack overflow: fiber 1099511627777 \"deep-recursion\" \\(entry function "
+              "async_test_overflow_entry\\) ran past its 32768-byte stack");
 }
 
 // The handler must not swallow a SIGSEGV that was sent rather than caused

@@ -123,6 +123,30 @@ TEST_F(ParkTest, Misuse) {
   EXPECT_EQ(async_unpark(no_id), ASYNC_EINVAL);
 }
 
+TEST_F(ParkTest, ForgedAndStaleHandlesAreInvalid) {
+  cfg_.task_capacity = 2;
+  async_fiber_handle_t h = spawn([] { EXPECT_EQ(async_park(), ASYNC_OK); });
+  async_fiber_handle_t forged = h;
+  forged.slot = 2;  // past the table
+  EXPECT_EQ(async_unpark(forged), ASYNC_EINVAL);
+  forged.slot = UINT32_MAX;
+  EXPECT_EQ(async_unpark(forged), ASYNC_EINVAL);
+  forged = h;
+  forged.id = 1;  // no runtime's fiber
+  EXPECT_EQ(async_unpark(forged), ASYNC_EINVAL);
+  EXPECT_EQ(async_unpark(h), ASYNC_OK);
+  EXPECT_EQ(run(), ASYNC_OK);
+  // A handle of the runtime this struct held before is stale for the next.
+  async_runtime_t* rt = runtime();
+  async_runtime_shutdown(rt);
+  ASSERT_EQ(async_runtime_init(rt, &cfg_), ASYNC_OK);
+  async_fiber_handle_t next = spawn([] { EXPECT_EQ(async_park(), ASYNC_OK); });
+  ASSERT_EQ(next.slot, h.slot);
+  EXPECT_EQ(async_unpark(h), ASYNC_EINVAL);
+  EXPECT_EQ(async_unpark(next), ASYNC_OK);
+  EXPECT_EQ(run(), ASYNC_OK);
+}
+
 TEST_F(ParkTest, AParkedFiberWithNobodyToWakeItKeepsRunWaitingUntilUnparked) {
   // Not a deadlock: another thread may unpark. A timed park ends by itself.
   spawn([&] {

@@ -49,6 +49,22 @@ TEST(RuntimeTest, BadConfigsAreRefused) {
   EXPECT_EQ(async_runtime_init(nullptr, nullptr), ASYNC_EINVAL);
 }
 
+TEST(RuntimeTest, InitOfALiveRuntimeIsRefusedFromAnyThread) {
+  async_runtime_t rt;
+  ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
+  void* impl = rt.impl;
+  EXPECT_EQ(async_runtime_init(&rt, nullptr), ASYNC_ESTATE);
+  async_status_t from_other = ASYNC_OK;
+  std::thread([&] { from_other = async_runtime_init(&rt, nullptr); }).join();
+  EXPECT_EQ(from_other, ASYNC_ESTATE);
+  EXPECT_EQ(rt.impl, impl);
+  EXPECT_EQ(async_spawn_with(&rt, [](void*) {}, nullptr).status, ASYNC_OK);
+  EXPECT_EQ(async_runtime_run(&rt), ASYNC_OK);
+  async_runtime_shutdown(&rt);
+  EXPECT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
+  async_runtime_shutdown(&rt);
+}
+
 TEST(RuntimeTest, CallsOnNullOrUninitialisedRuntimesAreInvalid) {
   async_runtime_t zeroed{};
   async_runtime_stats_t s{};

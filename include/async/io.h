@@ -67,7 +67,10 @@ typedef struct async_io {
  * thread's global runtime) and put it in non-blocking mode. The io takes the
  * fd: async_io_close closes it.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or non-zeroed io, or fd < 0;
- * ASYNC_EIO when the OS rejects the fd (e.g. EBADF; see async_io_errno);
+ * ASYNC_EIO when the OS rejects the fd (e.g. EBADF; see async_io_errno),
+ * also when another io of the same runtime holds the fd already (errno
+ * EEXIST; the epoll backend: a kqueue accepts the second registration and
+ * the fd's events then go to the newer io, so never register an fd twice);
  * ASYNC_ESTATE from a thread that does not own the runtime; ASYNC_ENOMEM. */
 ASYNC_API async_status_t async_io_register(async_io_t *io, int fd);
 
@@ -179,9 +182,11 @@ ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
  * takes a lock). Does not block on the runtime and never runs a fiber. The
  * runtime must stay initialised until the call returns. An unpark of a fiber
  * that has ended, or ends before the runtime sees the unpark, is dropped.
- * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed, or
- * its runtime not initialised); ASYNC_ENOMEM when the pending-unpark queue
- * could not grow. */
+ * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed,
+ * its runtime not initialised, a slot past the runtime's task table, or a
+ * fiber of an earlier runtime that was shut down and initialised again in the
+ * same async_runtime_t); ASYNC_ENOMEM when the pending-unpark queue could not
+ * grow. */
 ASYNC_API async_status_t async_unpark(async_fiber_handle_t h);
 
 #ifdef __cplusplus

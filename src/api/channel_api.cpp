@@ -9,7 +9,9 @@ using namespace async::detail;
 namespace {
 
 // The usable channel behind `ch`, or nullptr (NULL, never initialised, shut
-// down). Zeroed memory has no magic, so a zeroed channel is refused too.
+// down, or detached by its runtime's shutdown: that changes the magic, so the
+// check stays one comparison). Zeroed memory has no magic, so a zeroed
+// channel is refused too.
 channel* usable(async_channel_t* ch) noexcept {
   if (ch == nullptr) return nullptr;
   auto* c = reinterpret_cast<channel*>(ch->impl);
@@ -85,6 +87,9 @@ extern "C" {
 ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t* rt, size_t capacity,
                                             size_t max_waiters) {
   if (ch == nullptr) return ASYNC_EINVAL;
+  // A live channel is linked in its runtime's list: initialising it again
+  // would corrupt the list (and leak the buffer). Left untouched.
+  if (reinterpret_cast<channel*>(ch->impl)->magic == channel_magic) return ASYNC_ESTATE;
   reinterpret_cast<channel*>(ch->impl)->magic = 0;  // unusable unless init succeeds
   runtime* r = runtime_of(rt);
   if (r == nullptr) return ASYNC_EINVAL;
@@ -124,8 +129,10 @@ ASYNC_API async_status_t async_channel_close(async_channel_t* ch) {
 }
 
 ASYNC_API void async_channel_shutdown(async_channel_t* ch) {
-  channel* c = usable(ch);
-  if (c != nullptr) channel_shutdown(*c);
+  if (ch == nullptr) return;
+  auto* c = reinterpret_cast<channel*>(ch->impl);
+  // Usable, or detached by its runtime's shutdown: either way it holds a buffer.
+  if (c->magic == channel_magic || c->magic == channel_detached_magic) channel_shutdown(*c);
 }
 
 ASYNC_API async_status_t async_select(async_select_case_t* cases, size_t n, size_t* chosen) {

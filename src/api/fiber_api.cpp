@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
 // contract names returns its status here and changes nothing else.
+#include <cstdint>
 #include <mutex>
 
 #include "../core/fiber.h"
@@ -51,6 +52,10 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, 
     const bool has_stack = opts->stack != nullptr;
     if (has_stack != (opts->stack_size != 0)) return failed(ASYNC_EINVAL, rt);
     if (has_stack && opts->stack_size < ASYNC_MIN_STACK_SIZE) return failed(ASYNC_EINVAL, rt);
+    // The stack's end must be an address: stack + stack_size may not wrap.
+    if (has_stack && opts->stack_size > UINTPTR_MAX - reinterpret_cast<std::uintptr_t>(opts->stack)) {
+      return failed(ASYNC_EINVAL, rt);
+    }
   }
   if (runtime* r = owned_find(rt)) {
     if (r->closing) return failed(ASYNC_ESTATE, rt);

@@ -259,6 +259,13 @@ ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns) {
 ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) {
   runtime* r = runtime_of(h.runtime);
   if (r == nullptr || h.id == 0) return ASYNC_EINVAL;
+  // From any thread: only what is fixed at init is read here (the table's
+  // size, the id base), never a task record. A slot past the table is
+  // forged. Ids are id_base | counter, and id bases grow with every runtime
+  // made, so an id below this runtime's base names a fiber of an earlier
+  // runtime initialised in the same struct. (Not `!=`: a counter past 2^40
+  // spawns carries into the base bits, and its fibers must stay unparkable.)
+  if (h.slot >= r->task_capacity || h.id <= r->id_base) return ASYNC_EINVAL;
   return unpark_fiber(*r, h.slot, h.id);
 }
 

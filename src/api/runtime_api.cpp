@@ -37,6 +37,7 @@ extern "C" {
 
 ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_config_t* cfg) {
   if (rt == nullptr) return ASYNC_EINVAL;
+  if (runtime_is_live(rt)) return ASYNC_ESTATE;  // left as it is: no leak, no second runtime
   const async_status_t st = runtime_create(rt, cfg);
   if (st != ASYNC_OK) rt->impl = nullptr;  // names no runtime: later calls say EINVAL
   return st;

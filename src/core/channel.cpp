@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <new>
 
+#include "alloc.h"
+
 namespace async::detail {
 
 static_assert(sizeof(channel) <= sizeof(async_channel_t::impl), "channel state must fit async_channel_t");
@@ -210,13 +212,15 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
                             std::size_t max_waiters) noexcept {
   void** buffer = nullptr;
   if (capacity != 0) {
-    buffer = new (std::nothrow) void*[capacity];
+    buffer = new_array<void*>(capacity);  // nullptr also when the size overflows
     if (buffer == nullptr) return ASYNC_ENOMEM;
   }
   auto* c = new (static_cast<void*>(ch->impl)) channel{};
   c->rt = &rt;
-  c->rt_handle = rt.handle;
-  c->rt_id_base = rt.id_base;
+  c->next = rt.channels;
+  c->prev = nullptr;
+  if (rt.channels != nullptr) rt.channels->prev = c;
+  rt.channels = c;
   c->buffer = buffer;
   c->capacity = capacity;
   c->max_waiters = max_waiters;
@@ -308,12 +312,35 @@ async_status_t channel_close(channel& c) noexcept {
 }
 
 void channel_shutdown(channel& c) noexcept {
-  // Parked fibers are woken only if their runtime still exists; after the
-  // runtime's own shutdown its records (and so the lists) are gone.
-  const bool runtime_alive = c.rt_handle->impl == c.rt && c.rt->id_base == c.rt_id_base;
-  if (runtime_alive && !c.closed) channel_close(c);
+  // Parked fibers are woken only while the runtime exists: a detached
+  // channel's runtime, and its records, are gone.
+  if (c.magic == channel_magic) {
+    if (!c.closed) channel_close(c);
+    if (c.prev != nullptr) {
+      c.prev->next = c.next;
+    } else {
+      c.rt->channels = c.next;
+    }
+    if (c.next != nullptr) c.next->prev = c.prev;
+  }
   delete[] c.buffer;
+  c.buffer = nullptr;
+  c.rt = nullptr;
   c.magic = 0;
+}
+
+void channel_detach_all(runtime& rt) noexcept {
+  while (channel* c = rt.channels) {
+    rt.channels = c->next;
+    c->senders = task_list{};
+    c->receivers = task_list{};
+    c->sel_senders = select_list{};
+    c->sel_receivers = select_list{};
+    c->sel_linked = 0;
+    c->next = c->prev = nullptr;
+    c->rt = nullptr;
+    c->magic = channel_detached_magic;
+  }
 }
 
 async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::size_t* chosen, task* self,

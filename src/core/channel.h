@@ -55,9 +55,9 @@ struct plain_wait {
 
 struct channel {
   std::uint64_t magic;         // channel_magic while usable
-  runtime* rt;
-  async_runtime_t* rt_handle;  // to tell whether rt still exists at shutdown
-  std::uint64_t rt_id_base;
+  runtime* rt;                 // nullptr once detached
+  channel* next;               // in rt->channels, so the runtime's shutdown
+  channel* prev;               // can detach it
   void** buffer;               // capacity slots (nullptr for capacity 0)
   std::size_t capacity;
   std::size_t head;            // oldest buffered message
@@ -73,6 +73,9 @@ struct channel {
 };
 
 inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1"
+// A channel whose runtime was shut down while it was initialised: unusable
+// (calls return EINVAL), but async_channel_shutdown still frees its buffer.
+inline constexpr std::uint64_t channel_detached_magic = 0x6173796e63636430;  // "asynccd0"
 
 // How a channel operation may wait.
 enum class wait_mode { never, forever, until };
@@ -85,7 +88,11 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
 async_status_t channel_close(channel& c) noexcept;
+// Frees an initialised channel, attached (closing it first) or detached.
 void channel_shutdown(channel& c) noexcept;
+// The runtime is being destroyed: every channel still initialised on it is
+// detached (its waiters, records of the runtime, are forgotten).
+void channel_detach_all(runtime& rt) noexcept;
 
 // The channel state behind a case's `ch` (already checked usable).
 inline channel& channel_of(async_channel_t* ch) noexcept { return *reinterpret_cast<channel*>(ch->impl); }

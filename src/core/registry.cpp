@@ -11,31 +11,34 @@ namespace {
 
 // Never destroyed: threads may still shut runtimes down during exit.
 std::mutex* g_lock = new std::mutex;
-runtime* g_head = nullptr;
 
 }  // namespace
+
+// The newest live runtime. Extern with a plain name so a debugger finds it:
+// `p async::detail::runtime_registry_head`.
+runtime* runtime_registry_head = nullptr;
 
 std::mutex& registry_lock() noexcept { return *g_lock; }
 
 void registry_add(runtime* rt) noexcept {
   rt->reg_prev = nullptr;
-  rt->reg_next = g_head;
-  if (g_head != nullptr) g_head->reg_prev = rt;
-  g_head = rt;
+  rt->reg_next = runtime_registry_head;
+  if (runtime_registry_head != nullptr) runtime_registry_head->reg_prev = rt;
+  runtime_registry_head = rt;
 }
 
 void registry_remove(runtime* rt) noexcept {
   if (rt->reg_prev != nullptr) {
     rt->reg_prev->reg_next = rt->reg_next;
   } else {
-    g_head = rt->reg_next;
+    runtime_registry_head = rt->reg_next;
   }
   if (rt->reg_next != nullptr) rt->reg_next->reg_prev = rt->reg_prev;
   rt->reg_next = rt->reg_prev = nullptr;
 }
 
 bool registry_contains(const runtime* rt) noexcept {
-  for (const runtime* r = g_head; r != nullptr; r = r->reg_next) {
+  for (const runtime* r = runtime_registry_head; r != nullptr; r = r->reg_next) {
     if (r == rt) return true;
   }
   return false;
@@ -64,9 +67,14 @@ runtime* owned_find(const async_runtime_t* handle) noexcept {
   return nullptr;
 }
 
+void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept {
+  std::lock_guard<std::mutex> guard(*g_lock);
+  for (runtime* r = runtime_registry_head; r != nullptr; r = r->reg_next) fn(*r, ctx);
+}
+
 runtime* registry_find(const async_runtime_t* handle) noexcept {
   if (handle == nullptr) return nullptr;
-  for (runtime* r = g_head; r != nullptr; r = r->reg_next) {
+  for (runtime* r = runtime_registry_head; r != nullptr; r = r->reg_next) {
     if (r->handle == handle && handle->impl == r) return r;
   }
   return nullptr;

@@ -4,10 +4,15 @@
 // the runtime only while the registry says it is alive, under the registry's
 // lock: shutdown takes the runtime out under that lock before freeing
 // anything, so a runtime found here stays alive until the lock is released.
-// Also what tells an initialised async_runtime_t from stale caller memory.
+// Also what tells an initialised async_runtime_t from stale caller memory
+// (async_runtime_init refuses to overwrite a live one), and where dumps and
+// debugger scripts find every runtime (`async::detail::runtime_registry_head`,
+// linked through runtime::reg_next).
 #pragma once
 
+#include <memory>
 #include <mutex>
+#include <type_traits>
 
 #include "async.h"
 
@@ -24,6 +29,18 @@ bool registry_contains(const runtime* rt) noexcept;
 // The live runtime `handle` names, or nullptr. The handle's memory is only
 // read (its impl pointer), never trusted.
 runtime* registry_find(const async_runtime_t* handle) noexcept;
+
+// Calls fn(rt, ctx) for each live runtime, newest first, taking the lock
+// itself: fn must not create or destroy a runtime.
+void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept;
+
+// As registry_for_each, with any callable.
+template <typename F>
+void registry_for_each(F&& f) noexcept {
+  using callable = std::remove_reference_t<F>;
+  registry_for_each([](runtime& rt, void* ctx) { (*static_cast<callable*>(ctx))(rt); },
+                    const_cast<void*>(static_cast<const void*>(std::addressof(f))));
+}
 
 // The runtimes the calling thread owns, newest first: how a call learns that
 // a handle is its own without the lock (and without reading memory that

@@ -15,10 +15,13 @@ namespace async::detail {
 
 inline constexpr std::uint64_t no_deadline = UINT64_MAX;
 
-// Whether `id` could name a fiber of rt (its runtime bits match). Any thread.
-inline bool id_of_runtime(const runtime& rt, std::uint64_t id) noexcept {
-  return id != 0 && (id >> 40) == rt.serial;
-}
+// Whether `id` could name a fiber of rt: ids grow from the runtime's id_base,
+// and id bases grow with every runtime made, so an id at or below it names a
+// fiber of an earlier runtime (one initialised in the same struct before).
+// Not an equality on the base bits: after 2^40 spawns the counter carries
+// into them, and those fibers must stay reachable. Any thread: reads only
+// what init fixed.
+inline bool id_of_runtime(const runtime& rt, std::uint64_t id) noexcept { return id > rt.id_base; }
 
 // --- any thread (the runtime must stay alive during the call) ---------------
 

@@ -7,6 +7,8 @@
 
 #include "../arch/context.h"
 #include "../stack/overflow.h"
+#include "alloc.h"
+#include "channel.h"
 #include "registry.h"
 #include "remote.h"
 
@@ -14,6 +16,10 @@ namespace async::detail {
 namespace {
 
 std::atomic<std::uint64_t> g_runtime_serial{0};
+
+// The most events a poller wait may take (async_config_t.max_events): the
+// backends pass it to the kernel as an int, and the kqueue one refuses more.
+constexpr std::size_t max_events_limit = std::size_t{1} << 20;
 
 std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
   return value != 0 ? value : fallback;
@@ -28,11 +34,13 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
   const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
   const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);
+  const std::size_t max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
   if (task_capacity >= UINT32_MAX || stack_size < ASYNC_MIN_STACK_SIZE) return ASYNC_EINVAL;
+  if (max_events > max_events_limit) return ASYNC_EINVAL;
 
   auto* rt = new (std::nothrow) runtime{};
   if (rt == nullptr) return ASYNC_ENOMEM;
-  rt->tasks = new (std::nothrow) task[task_capacity];
+  rt->tasks = new_array<task>(task_capacity);
   if (rt->tasks == nullptr || !rt->timers.init(task_capacity)) {
     delete[] rt->tasks;
     delete rt;
@@ -45,9 +53,14 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   // The owner keeps a few free records to itself, so that its spawns and
   // ends take the free-list lock once per batch; small tables share them all.
   rt->cache_max = task_capacity >= 256 ? 32 : task_capacity / 8;
-  rt->max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
+  rt->max_events = max_events;
   rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
-  rt->pool.init(stack_size, fiber_capacity, rt->guards);
+  if (!rt->pool.init(stack_size, fiber_capacity, rt->guards)) {
+    rt->timers.destroy();
+    delete[] rt->tasks;
+    delete rt;
+    return ASYNC_EINVAL;  // a stack size whose page round-up (and guard) overflows
+  }
   rt->drv = &io_driver();
   if (const async_status_t st = rt->drv->open(*rt, c.backend); st != ASYNC_OK) {
     rt->pool.destroy();
@@ -79,13 +92,6 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
 }
 
 void runtime_destroy(runtime* rt) noexcept {
-  // Out of the registry first: from here on no other thread finds it by its
-  // handle. (What other threads reach it through without the registry, a
-  // group or a channel, they must stop using before the shutdown.)
-  {
-    std::lock_guard<std::mutex> guard(registry_lock());
-    registry_remove(rt);
-  }
   // First tell the owners of unfinished fibers, while everything is intact.
   // The callbacks run user code (C++ destructors): `closing` makes every call
   // on this runtime refuse (ESTATE) or, for cancel, only mark, so that a
@@ -98,6 +104,15 @@ void runtime_destroy(runtime* rt) noexcept {
     async_fn discard = t.on_discard;
     t.on_discard = nullptr;
     if (discard != nullptr) discard(t.user);
+  }
+  // Live until here: a callback's async_runtime_init on this struct is
+  // refused (ESTATE) rather than replacing the runtime under the shutdown.
+  // From here on no other thread finds it by its handle either. (What other
+  // threads reach it through without the registry, a group or a channel,
+  // they must stop using before the shutdown.)
+  {
+    std::lock_guard<std::mutex> guard(registry_lock());
+    registry_remove(rt);
   }
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];
@@ -112,6 +127,7 @@ void runtime_destroy(runtime* rt) noexcept {
   // Other threads awaiting fibers that will never end are told so, and
   // messages still queued are answered or dropped.
   remote_shutdown(*rt);
+  channel_detach_all(*rt);
   rt->drv->close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();
@@ -122,6 +138,15 @@ void runtime_destroy(runtime* rt) noexcept {
   }
   owned_remove(rt);
   delete rt;
+}
+
+bool runtime_is_live(const async_runtime_t* handle) noexcept {
+  // Only compared until found: the pointer may come from memory the caller
+  // never initialised.
+  const void* candidate = handle->impl;
+  bool live = false;
+  registry_for_each([&](runtime& rt) { live = live || (&rt == candidate && rt.handle == handle); });
+  return live;
 }
 
 void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept {

@@ -34,6 +34,7 @@ enum class root_wait : std::uint8_t {
 
 struct group_impl;
 struct await_request;
+struct channel;
 
 struct runtime {
   async_runtime_t* handle = nullptr;  // the user's struct, which handles name
@@ -98,6 +99,7 @@ struct runtime {
   std::atomic<std::uint64_t> ended{0};         // fibers ended, ever
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
+  channel* channels = nullptr;  // initialised channels, newest first: shutdown detaches them
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or
@@ -238,6 +240,9 @@ std::uint64_t now_ns() noexcept;
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept;
 // Releases everything; fibers that never ended are dropped.
 void runtime_destroy(runtime* rt) noexcept;
+// Whether `handle` holds a live runtime (registered, and made for this very
+// struct); `handle->impl` may be garbage.
+bool runtime_is_live(const async_runtime_t* handle) noexcept;
 void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept;
 
 }  // namespace async::detail

@@ -160,6 +160,9 @@ bool something_pending(const runtime& rt) noexcept {
 
 task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
+    // A group's stop ends the drive at once; what is left is dropped by the
+    // shutdown that follows.
+    if (rt.stop) return wake_root(rt);
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
       // runnable the blocking wait below does it in the same system call;

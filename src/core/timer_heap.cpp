@@ -3,12 +3,13 @@
 
 #include <new>
 
+#include "alloc.h"
 #include "assert.h"
 
 namespace async::detail {
 
 bool timer_heap::init(std::size_t capacity) noexcept {
-  items_ = new (std::nothrow) task*[capacity];
+  items_ = new_array<task*>(capacity);
   capacity_ = capacity;
   size_ = 0;
   return items_ != nullptr;

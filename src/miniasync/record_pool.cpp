@@ -11,7 +11,7 @@ namespace miniasync {
 bool record_pool::init(size_t record_size, uint32_t capacity) noexcept {
   slot_size_ = (header + record_size + 15) & ~size_t(15);
   capacity_ = capacity;
-  nchunks_ = (capacity + chunk_slots - 1) >> chunk_shift;
+  nchunks_ = static_cast<uint32_t>((uint64_t{capacity} + chunk_slots - 1) >> chunk_shift);  // no 32-bit wrap
   chunks_ = static_cast<std::atomic<char*>*>(std::calloc(nchunks_, sizeof(std::atomic<char*>)));
   // calloc of a large array maps zero pages lazily: untouched indices cost nothing.
   next_ = static_cast<std::atomic<uint32_t>*>(std::calloc(capacity, sizeof(std::atomic<uint32_t>)));

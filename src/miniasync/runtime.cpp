@@ -152,7 +152,9 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
   uint32_t *idx = idx_small, *tmp = tmp_small;
   int* keys = keys_small;
   void* heap = nullptr;
-  if (n > stack_futures) {
+  // The indices are 32-bit, and n * 12 bytes must not wrap: past that, no
+  // heap (the fallback below walks futs in order).
+  if (n > stack_futures && n <= UINT32_MAX) {
     heap = std::malloc(n * (2 * sizeof(uint32_t) + sizeof(int)));
     idx = static_cast<uint32_t*>(heap);
     tmp = idx ? idx + n : nullptr;

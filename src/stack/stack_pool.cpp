@@ -87,12 +87,18 @@ std::size_t page_size() noexcept {
   return size;
 }
 
-void stack_pool::init(std::size_t stack_bytes, std::size_t capacity, bool guards) noexcept {
+bool stack_pool::init(std::size_t stack_bytes, std::size_t capacity, bool guards) noexcept {
   const std::size_t page = page_size();
+  const std::size_t guard = guards ? page : 0;
+  // Rounding up and adding the guard must not wrap (SIZE_MAX would give
+  // 0-byte stacks), and a slot must fit in one object.
+  constexpr std::size_t max_slot = static_cast<std::size_t>(PTRDIFF_MAX);
+  if (stack_bytes > max_slot - guard - (page - 1)) return false;
   stack_bytes_ = (stack_bytes + page - 1) / page * page;
-  guard_bytes_ = guards ? page : 0;
+  guard_bytes_ = guard;
   capacity_ = capacity;
   method_ = guard_method::none;
+  return true;
 }
 
 void stack_pool::report_once(const char* what, int err) noexcept {
@@ -116,6 +122,13 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
       return ASYNC_ENOMEM;
     }
     slots = std::min(slots, fits);
+  }
+  // A slab of `slots` stacks must not wrap around the address space (huge
+  // stacks times the growth step); its records then fit as well, since a
+  // slot is at least a page, larger than a stack_slot.
+  if (slots > static_cast<std::size_t>(PTRDIFF_MAX) / slot_bytes) {
+    report_once("a slab of stacks of this size does not fit in the address space", ENOMEM);
+    return ASYNC_ENOMEM;
   }
   const std::size_t bytes = slots * slot_bytes;
   void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, map_stack_flags(), -1, 0);

@@ -30,8 +30,9 @@ enum class guard_method : int { none = 0, madv_guard_install = 1, mprotect = 2 }
 class stack_pool {
  public:
   // stack_bytes is rounded up to the page size; capacity bounds the stacks.
-  // Maps nothing yet.
-  void init(std::size_t stack_bytes, std::size_t capacity, bool guards) noexcept;
+  // Maps nothing yet. False (nothing changed) when a stack, rounded up and
+  // with its guard, would exceed PTRDIFF_MAX bytes: no mapping could hold it.
+  [[nodiscard]] bool init(std::size_t stack_bytes, std::size_t capacity, bool guards) noexcept;
   // Unmaps everything. Stacks still held by fibers become invalid.
   void destroy() noexcept;
 
