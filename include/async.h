@@ -7,11 +7,16 @@
  * library: async_yield(), async_await(), the sleeps, the blocking channel
  * calls and selects, the I/O calls and async_park() (async/io.h). Nothing here is preemptive.
  *
- * Threads: a runtime is driven by one thread at a time, the thread that
- * created it ("its owner"). Calls on a runtime from any other thread return
- * ASYNC_ESTATE unless the comment says otherwise. The global runtime is per
- * thread: every thread that uses the short forms (async_spawn, async_run)
- * gets its own, which is the natural one-runtime-per-core model. */
+ * Threads: a runtime is driven by the thread that created it ("its owner"),
+ * and its fibers run only there. Other threads may spawn on it
+ * (async_spawn_with), await and cancel its fibers, unpark them, and use its
+ * channels; those requests join the runtime at its next pass boundary.
+ * Everything else on a runtime (run, stats, shutdown, the I/O calls) is for
+ * its owner: other threads get ASYNC_ESTATE unless the comment says
+ * otherwise. The global runtime is per thread: every thread that uses the
+ * short forms (async_spawn, async_run) gets its own. A group
+ * (async_group_init) runs one runtime per thread for using every core.
+ * docs/design.md, "Crossing threads", has the rules. */
 #ifndef ASYNC_H
 #define ASYNC_H
 
@@ -143,7 +148,8 @@ typedef struct async_runtime_stats {
   size_t mappings;         /* memory mappings (VMAs) the stack pool holds */
   size_t timers_pending;   /* sleeping fibers and armed deadlines */
   size_t io_registered;    /* registered ios not yet closed */
-  size_t io_waiting;       /* fibers parked on I/O or in async_park */
+  size_t io_waiting;       /* fibers parked on I/O, in async_park, or awaiting
+                              a fiber of another runtime */
   uint64_t switches;       /* context switches made so far */
   int guard_method;        /* 0 none, 1 MADV_GUARD_INSTALL, 2 mprotect */
   int reserved;
@@ -200,10 +206,16 @@ typedef struct async_fiber_handle {
  * handle.status: ASYNC_OK; ASYNC_EINVAL for a NULL fn; ASYNC_EFULL past
  * task_capacity (nothing changes); ASYNC_ENOMEM when no stack could be mapped
  * or guarded (a message on stderr says why, once per runtime); ASYNC_ESTATE
- * from a thread that does not own the runtime. */
+ * while the runtime is being shut down. */
 ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void *user);
 
-/* async_spawn on the runtime `rt`. ASYNC_EINVAL for a NULL or uninitialised rt. */
+/* async_spawn on the runtime `rt`. ASYNC_EINVAL for a NULL or uninitialised rt.
+ * Any thread: from a thread that does not own rt the fiber is queued to the
+ * runtime's inbox and joins its run queue at its next pass boundary (when the
+ * owner drives it). ASYNC_EFULL is still known at the call, but may come while
+ * up to 64 free records sit in the owner's local cache (it shares them at its
+ * next idle moment); a fiber for which no stack can then be had ends with
+ * outcome ASYNC_ENOMEM (its on_discard is called) instead of failing here. */
 ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t *rt, async_fn fn, void *user);
 
 /* Extra options for async_spawn_ex(). Zero every field you do not set. */
@@ -242,12 +254,20 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t *rt, async_fn fn, 
  * Inside a fiber: suspends the caller until `h` ends. Outside any fiber:
  * drives h's runtime (runs its fibers on this thread) until `h` ends, so main
  * may spawn and await. Several fibers may await one fiber.
+ * A fiber of another runtime (driven by another thread, e.g. a group's): a
+ * fiber parks until it ends, a thread that does not own h's runtime blocks
+ * until it ends; the answer comes from h's runtime, so it comes when that
+ * runtime is driven.
  * Returns ASYNC_OK when `h` ran to its end; ASYNC_ECANCELED when `h` was
- * cancelled, or (inside a fiber) when the caller itself is cancelled;
- * ASYNC_EINVAL for a handle that names no fiber, a stale one, a fiber of
- * another runtime (inside a fiber), or the caller itself; ASYNC_EDEADLK
- * (outside a fiber) when `h` can never end; ASYNC_ESTATE (outside a fiber)
- * when the runtime is already being run or belongs to another thread. */
+ * cancelled, when h's runtime was shut down while `h` had not ended (across
+ * runtimes), or (inside a fiber) when the caller itself is cancelled;
+ * ASYNC_EINVAL for a handle that names no fiber, a stale one, one whose
+ * runtime was shut down, the caller itself, or (inside a fiber) a fiber of
+ * another runtime that this thread owns too (it could not run meanwhile);
+ * ASYNC_EDEADLK (outside a fiber, on its own runtime) when `h` can never
+ * end; ASYNC_ESTATE (outside a fiber, on its own runtime) when the runtime is
+ * already being run; ASYNC_ENOMEM when no request could be allocated for an
+ * await across runtimes. */
 ASYNC_API async_status_t async_await(async_fiber_handle_t h);
 
 /* Cancel `h`, cooperatively. If it has not started it never runs, and its
@@ -256,8 +276,12 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h);
  * ASYNC_ECANCELED at once; from then on every blocking call it makes returns
  * ASYNC_ECANCELED without blocking, so it unwinds by itself. A fiber may
  * cancel itself. Does not suspend.
+ * Any thread: from a thread that does not own h's runtime the cancel is
+ * queued and takes effect at the runtime's next pass boundary (a fiber that
+ * ends first is not affected; a stale handle is then ignored).
  * Returns ASYNC_OK (also when `h` already ended); ASYNC_EINVAL for a handle
- * that names no fiber or is stale; ASYNC_ESTATE from a foreign thread. */
+ * that names no fiber, is stale (on the owner's thread), or whose runtime was
+ * shut down. */
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
 
 /* Move the calling fiber to the tail of the run queue and run the others.
@@ -331,6 +355,12 @@ ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i);
  * ASYNC_EINVAL for a NULL fn or a NULL or uninitialised group. The handle
  * can be awaited and cancelled from any thread. */
 ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t *g, async_fn fn, void *user);
+
+/* async_group_spawn with async_spawn_ex's options (a stack of your own, a
+ * name, on_discard); a NULL opts is the same as async_group_spawn.
+ * Additional statuses as async_spawn_ex. */
+ASYNC_API async_fiber_handle_t async_group_spawn_ex(async_group_t *g, async_fn fn, void *user,
+                                                    const async_spawn_options_t *opts);
 
 /* Block the calling thread until no fiber of the group is alive (spawned on
  * any of its runtimes, by anyone, and not ended). Fibers blocked forever

@@ -733,16 +733,24 @@ struct fiber_access {
   }
 };
 
-template <class F>
-fiber<spawn_result_t<F>> spawn_on(async_runtime_t* rt, F&& f, const char* where) {
+// Makes the state for f and spawns it with `spawn_fn(fn, user, opts)`.
+template <class F, class Spawn>
+fiber<spawn_result_t<F>> spawn_with(F&& f, const char* where, Spawn&& spawn_fn) {
   using T = spawn_result_t<F>;
   using state = fiber_state_for<std::decay_t<F>, T>;
   auto s = std::make_unique<state>(std::forward<F>(f));
   async_spawn_options_t opts{};
   opts.on_discard = &state::discard;
-  const async_fiber_handle_t h = async_spawn_ex(rt, &state::trampoline, s.get(), &opts);
+  const async_fiber_handle_t h = spawn_fn(&state::trampoline, static_cast<void*>(s.get()), &opts);
   if (h.status != ASYNC_OK) [[unlikely]] throw_status(h.status, where);
   return fiber_access::make<T>(h, s.release());
+}
+
+template <class F>
+fiber<spawn_result_t<F>> spawn_on(async_runtime_t* rt, F&& f, const char* where) {
+  return spawn_with(std::forward<F>(f), where, [rt](async_fn fn, void* user, const async_spawn_options_t* opts) {
+    return async_spawn_ex(rt, fn, user, opts);
+  });
 }
 
 }  // namespace detail
@@ -765,11 +773,71 @@ fiber<detail::spawn_result_t<F>> spawn(F&& f) {
   return detail::spawn_on(nullptr, std::forward<F>(f), "async::spawn");
 }
 
-// As spawn(f), on the runtime `rt`.
+// As spawn(f), on the runtime `rt`. Any thread: from a thread that does not
+// own rt the fiber joins rt at its next pass boundary, and the fiber<T> can be
+// joined from any thread (see async_spawn_with and async_await).
 template <class F>
   requires detail::spawnable<F>
 fiber<detail::spawn_result_t<F>> spawn(runtime& rt, F&& f) {
   return detail::spawn_on(rt.native(), std::forward<F>(f), "async::spawn");
+}
+
+// ------------------------------------------------------------------- group
+
+// Runtimes on threads of their own, one per thread (async_group_*): RAII.
+// Fibers never move between runtimes; spawn(group&, f) places each fiber on
+// the runtime with the fewest live fibers, and its fiber<T> can be joined
+// (and cancelled) from any thread, exceptions included. The destructor stops
+// the threads and drops fibers still alive (async_group_shutdown).
+class group {
+ public:
+  // `threads` 0: as many as the CPUs the process may use. Throws
+  // async::error: einval for a bad config, enomem, eio.
+  explicit group(std::size_t threads = 0, const config& cfg = config{}) {
+    const async_config_t c = cfg.native();
+    const async_status_t st = async_group_init(&g_, threads, &c);
+    if (st != ASYNC_OK) detail::throw_status(st, "async::group");
+  }
+  ~group() { async_group_shutdown(&g_); }
+
+  group(const group&) = delete;
+  group& operator=(const group&) = delete;
+
+  [[nodiscard]] std::size_t size() const noexcept { return async_group_size(&g_); }
+
+  // Blocks the calling thread until no fiber of the group is alive. Throws
+  // async::error(estate) from one of the group's own threads.
+  void wait() {
+    const async_status_t st = async_group_wait(&g_);
+    if (st != ASYNC_OK) detail::throw_status(st, "async::group::wait");
+  }
+
+  // Runtime i (nullptr past the end), for the C calls that take one.
+  [[nodiscard]] async_runtime_t* native_runtime(std::size_t i) noexcept { return async_group_runtime(&g_, i); }
+  [[nodiscard]] async_group_t* native() noexcept { return &g_; }
+
+ private:
+  async_group_t g_{};
+};
+
+// As spawn(f), on the group's least loaded runtime (async_group_spawn_ex).
+template <class F>
+  requires detail::spawnable<F>
+fiber<detail::spawn_result_t<F>> spawn(group& g, F&& f) {
+  async_group_t* native = g.native();
+  return detail::spawn_with(std::forward<F>(f), "async::spawn",
+                            [native](async_fn fn, void* user, const async_spawn_options_t* opts) {
+                              return async_group_spawn_ex(native, fn, user, opts);
+                            });
+}
+
+// As spawn(f), on the group's runtime `i` (async::error einval past the end).
+template <class F>
+  requires detail::spawnable<F>
+fiber<detail::spawn_result_t<F>> spawn(group& g, std::size_t i, F&& f) {
+  async_runtime_t* rt = g.native_runtime(i);
+  if (rt == nullptr) throw error(status::einval, "async::spawn");
+  return detail::spawn_on(rt, std::forward<F>(f), "async::spawn");
 }
 
 // ------------------------------------------------------------------ channel

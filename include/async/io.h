@@ -178,15 +178,15 @@ ASYNC_API async_status_t async_park(void);
 ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
 
 /* Unpark the fiber `h`. Thread-safe: may be called from any thread, also one
- * that is running another runtime, and from a signal-free context only (it
- * takes a lock). Does not block on the runtime and never runs a fiber. The
- * runtime must stay initialised until the call returns. An unpark of a fiber
- * that has ended, or ends before the runtime sees the unpark, is dropped.
- * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed,
- * its runtime not initialised, a slot past the runtime's task table, or a
- * fiber of an earlier runtime that was shut down and initialised again in the
- * same async_runtime_t); ASYNC_ENOMEM when the pending-unpark queue could not
- * grow. */
+ * that is running another runtime. Lock-free and allocation-free; it is not
+ * promised to be async-signal-safe. Does not block on the runtime and never
+ * runs a fiber. The runtime must stay initialised until the call returns.
+ * Unparks of one fiber that arrive before its runtime takes them coalesce into
+ * one token. An unpark of a fiber that has ended, or ends before the runtime
+ * sees the unpark, is dropped.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed, a
+ * slot past the table, an id of an earlier runtime in the same struct, or its
+ * runtime not initialised). */
 ASYNC_API async_status_t async_unpark(async_fiber_handle_t h);
 
 #ifdef __cplusplus

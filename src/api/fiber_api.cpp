@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
 // contract names returns its status here and changes nothing else.
-#include <cstdint>
 #include <mutex>
 
 #include "../core/fiber.h"
@@ -48,15 +47,7 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, 
   if (rt == nullptr) rt = implicit_runtime();
   if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
   if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
-  if (opts != nullptr) {
-    const bool has_stack = opts->stack != nullptr;
-    if (has_stack != (opts->stack_size != 0)) return failed(ASYNC_EINVAL, rt);
-    if (has_stack && opts->stack_size < ASYNC_MIN_STACK_SIZE) return failed(ASYNC_EINVAL, rt);
-    // The stack's end must be an address: stack + stack_size may not wrap.
-    if (has_stack && opts->stack_size > UINTPTR_MAX - reinterpret_cast<std::uintptr_t>(opts->stack)) {
-      return failed(ASYNC_EINVAL, rt);
-    }
-  }
+  if (!spawn_options_valid(opts)) return failed(ASYNC_EINVAL, rt);
   if (runtime* r = owned_find(rt)) {
     if (r->closing) return failed(ASYNC_ESTATE, rt);
     return spawn_fiber(*r, fn, user, opts);

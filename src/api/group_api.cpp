@@ -35,17 +35,27 @@ ASYNC_API async_runtime_t* async_group_runtime(async_group_t* g, size_t i) {
   return impl != nullptr && i < impl->size ? &impl->handles[i] : nullptr;
 }
 
-ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t* g, async_fn fn, void* user) {
+ASYNC_API async_fiber_handle_t async_group_spawn_ex(async_group_t* g, async_fn fn, void* user,
+                                                    const async_spawn_options_t* opts) {
   group_impl* impl = group_of(g);
   if (impl == nullptr || fn == nullptr) {
     async_fiber_handle_t h{};
     h.status = ASYNC_EINVAL;
     return h;
   }
+  if (!spawn_options_valid(opts)) {
+    async_fiber_handle_t h{};
+    h.status = ASYNC_EINVAL;
+    return h;
+  }
   // The group keeps its runtimes alive until its shutdown: no registry here.
   runtime& rt = group_place(*impl);
-  if (owned_by_caller(rt)) return spawn_fiber(rt, fn, user, nullptr);
-  return spawn_foreign(rt, fn, user, nullptr);
+  if (owned_by_caller(rt)) return spawn_fiber(rt, fn, user, opts);
+  return spawn_foreign(rt, fn, user, opts);
+}
+
+ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t* g, async_fn fn, void* user) {
+  return async_group_spawn_ex(g, fn, user, nullptr);
 }
 
 ASYNC_API async_status_t async_group_wait(async_group_t* g) {

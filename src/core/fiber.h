@@ -23,6 +23,17 @@ void fill_record(task* t, async_fn fn, void* user, const async_spawn_options_t* 
 // A filled record becomes a runnable fiber: its next id, the run queue's tail.
 void start_record(runtime& rt, task* t) noexcept;
 
+// Whether a spawn's options are acceptable: a stack with its size (at least
+// ASYNC_MIN_STACK_SIZE, its end an address that does not wrap) or neither.
+inline bool spawn_options_valid(const async_spawn_options_t* opts) noexcept {
+  if (opts == nullptr) return true;
+  const bool has_stack = opts->stack != nullptr;
+  if (has_stack != (opts->stack_size != 0)) return false;
+  if (!has_stack) return true;
+  return opts->stack_size >= ASYNC_MIN_STACK_SIZE &&
+         opts->stack_size <= UINTPTR_MAX - reinterpret_cast<std::uintptr_t>(opts->stack);
+}
+
 // Queues a new fiber; handle.status says whether it was created.
 async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
                                  const async_spawn_options_t* opts) noexcept;
