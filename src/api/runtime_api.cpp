@@ -47,13 +47,13 @@ ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
   runtime* r = runtime_of(rt);
   if (r == nullptr) return ASYNC_EINVAL;
   // Inside a fiber, or re-entered from the scheduler: the thread is busy.
-  if (tls_current != nullptr || r->driving || r->closing || !owned_by_caller(*r)) return ASYNC_ESTATE;
+  if (!owned_by_caller(*r) || tls_current != nullptr || r->driving || r->closing) return ASYNC_ESTATE;
   return run_until_idle(*r);
 }
 
 ASYNC_API void async_runtime_shutdown(async_runtime_t* rt) {
   runtime* r = runtime_of(rt);
-  if (r == nullptr || r->driving || r->closing || !owned_by_caller(*r)) return;
+  if (r == nullptr || !owned_by_caller(*r) || r->driving || r->closing) return;
   runtime_destroy(r);
 }
 

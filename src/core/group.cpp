@@ -66,6 +66,7 @@ void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
   rt.root_waits = root_wait::stopped;
   rt.root.wait_list = nullptr;
   drive(rt);
+  while (!g->stops_sent.load(std::memory_order_acquire)) g->stops_sent.wait(false, std::memory_order_acquire);
   runtime_destroy(&rt);
 }
 
@@ -77,6 +78,8 @@ void stop_and_join(group_impl* g, std::size_t threads_started) noexcept {
     g->rts[i]->in.push(&g->stops[i]);
     wake_owner(*g->rts[i]);
   }
+  g->stops_sent.store(true, std::memory_order_release);
+  g->stops_sent.notify_all();
   for (std::size_t i = 0; i < threads_started; ++i) {
     if (g->threads[i].joinable()) g->threads[i].join();
   }

@@ -26,6 +26,9 @@ struct group_impl {
   // sleep on it (futex) and count themselves so idle runtimes skip the wake.
   std::atomic<std::uint32_t> epoch{0};
   std::atomic<std::uint32_t> waiters{0};
+  // Shutdown: the stops are all sent (and their wakes made), so the threads
+  // may destroy their runtimes (not before: the sender still uses them).
+  std::atomic<bool> stops_sent{false};
   // Start-up: each thread reports its runtime's init status.
   std::atomic<std::size_t> started{0};
   std::atomic<async_status_t> init_status{ASYNC_OK};
