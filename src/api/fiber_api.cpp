@@ -26,16 +26,43 @@ async_runtime_t* implicit_runtime() noexcept {
   return async_global();
 }
 
+[[gnu::noinline]] task* resolve_after_inbox(runtime& rt, const async_fiber_handle_t& h) noexcept {
+  if (!id_of_runtime(rt, h.id) || !rt.in.maybe_nonempty()) return nullptr;
+  take_inbox(rt);
+  return resolve(rt, h);
+}
+
 // The task `h` names on rt, which the calling thread owns. A handle from a
 // spawn made by another thread may name a record whose spawn still waits in
 // the inbox: it is taken first.
-task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept {
+inline task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept {
   task* t = resolve(rt, h);
-  if (t == nullptr && id_of_runtime(rt, h.id) && rt.in.maybe_nonempty()) {
-    take_inbox(rt);
-    t = resolve(rt, h);
-  }
-  return t;
+  return t != nullptr ? t : resolve_after_inbox(rt, h);
+}
+
+// Spawn, await and cancel on a runtime of another thread: found, and kept
+// alive meanwhile, by the registry.
+[[gnu::noinline]] async_fiber_handle_t spawn_elsewhere(async_runtime_t* rt, async_fn fn, void* user,
+                                                       const async_spawn_options_t* opts) noexcept {
+  std::lock_guard<std::mutex> guard(registry_lock());
+  runtime* r = registry_find(rt);
+  if (r == nullptr) return failed(ASYNC_EINVAL, rt);
+  return spawn_foreign(*r, fn, user, opts);
+}
+
+[[gnu::noinline]] async_status_t await_elsewhere(task* self, const async_fiber_handle_t& h) noexcept {
+  if (self == nullptr && tls_current != nullptr) return ASYNC_ESTATE;  // the scheduler's own callbacks
+  std::unique_lock<std::mutex> registry(registry_lock());
+  runtime* r = registry_find(h.runtime);
+  if (r == nullptr || h.slot >= r->task_capacity || !id_of_runtime(*r, h.id)) return ASYNC_EINVAL;
+  if (self != nullptr) return await_across(self, *r, h.slot, h.id, registry);
+  return await_from_thread(*r, h.slot, h.id, registry);
+}
+
+[[gnu::noinline]] async_status_t cancel_elsewhere(const async_fiber_handle_t& h) noexcept {
+  std::lock_guard<std::mutex> guard(registry_lock());
+  runtime* r = registry_find(h.runtime);
+  return r != nullptr ? cancel_foreign(*r, h.slot, h.id) : ASYNC_EINVAL;
 }
 
 }  // namespace
@@ -48,15 +75,11 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, 
   if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
   if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
   if (!spawn_options_valid(opts)) return failed(ASYNC_EINVAL, rt);
-  if (runtime* r = owned_find(rt)) {
+  if (runtime* r = owned_find(rt)) [[likely]] {
     if (r->closing) return failed(ASYNC_ESTATE, rt);
     return spawn_fiber(*r, fn, user, opts);
   }
-  // Another thread's runtime: alive while the registry holds it.
-  std::lock_guard<std::mutex> guard(registry_lock());
-  runtime* r = registry_find(rt);
-  if (r == nullptr) return failed(ASYNC_EINVAL, rt);
-  return spawn_foreign(*r, fn, user, opts);
+  return spawn_elsewhere(rt, fn, user, opts);
 }
 
 ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t* rt, async_fn fn, void* user) {
@@ -81,12 +104,7 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
     task* t = resolve_owned(*r, h);
     return t != nullptr ? await_from_outside(*r, t) : ASYNC_EINVAL;
   }
-  if (self == nullptr && tls_current != nullptr) return ASYNC_ESTATE;  // the scheduler's own callbacks
-  std::unique_lock<std::mutex> registry(registry_lock());
-  runtime* r = registry_find(h.runtime);
-  if (r == nullptr || h.slot >= r->task_capacity || !id_of_runtime(*r, h.id)) return ASYNC_EINVAL;
-  if (self != nullptr) return await_across(self, *r, h.slot, h.id, registry);
-  return await_from_thread(*r, h.slot, h.id, registry);
+  return await_elsewhere(self, h);
 }
 
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
@@ -96,9 +114,7 @@ ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
     cancel_fiber(t);
     return ASYNC_OK;
   }
-  std::lock_guard<std::mutex> guard(registry_lock());
-  runtime* r = registry_find(h.runtime);
-  return r != nullptr ? cancel_foreign(*r, h.slot, h.id) : ASYNC_EINVAL;
+  return cancel_elsewhere(h);
 }
 
 ASYNC_API async_status_t async_yield(void) {

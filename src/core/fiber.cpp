@@ -44,24 +44,36 @@ void flush_recent_locked(runtime& rt) noexcept {
 
 task* take_record(runtime& rt) noexcept {
   if (task* t = rt.free_tasks.pop_front()) return t;
-  spin_guard guard(rt.free_lock);
-  // The cache is empty, so the shared list now holds the oldest records.
-  flush_recent_locked(rt);
-  const std::size_t batch = rt.cache_max != 0 ? rt.cache_max : 1;
-  for (std::size_t i = 0; i < batch; ++i) {
-    task* t = rt.shared_free.pop_front();
-    if (t == nullptr) break;
-    rt.free_tasks.push_back(t);
+  {
+    spin_guard guard(rt.free_lock);
+    // The cache is empty, so the shared list now holds the oldest records:
+    // the first batch of it becomes the cache, in one cut.
+    flush_recent_locked(rt);
+    task_list& shared = rt.shared_free;
+    if (shared.empty()) return nullptr;
+    const std::size_t batch = rt.cache_max != 0 ? rt.cache_max : 1;
+    task* last = shared.head;
+    std::size_t n = 1;
+    for (; n < batch && last->next != nullptr; ++n) last = last->next;
+    task_list& cache = rt.free_tasks;
+    cache.head = shared.head;
+    cache.tail = last;
+    cache.size = n;
+    shared.head = last->next;
+    if (shared.head != nullptr) {
+      shared.head->prev = nullptr;
+    } else {
+      shared.tail = nullptr;
+    }
+    shared.size -= n;
+    last->next = nullptr;
   }
   return rt.free_tasks.pop_front();
 }
 
-void give_record(runtime& rt, task* t) noexcept {
-  rt.recent_free.push_back(t);
-  if (rt.recent_free.size > rt.cache_max) {
-    spin_guard guard(rt.free_lock);
-    flush_recent_locked(rt);
-  }
+void share_recent_records(runtime& rt) noexcept {
+  spin_guard guard(rt.free_lock);
+  flush_recent_locked(rt);
 }
 
 void share_all_records(runtime& rt) noexcept {
@@ -129,7 +141,9 @@ async_fiber_handle_t spawn_fiber(runtime& rt, async_fn fn, void* user,
   rt.free_tasks.pop_front();
   fill_record(t, fn, user, opts);
   start_record(rt, t);
-  rt.local_spawns.store(rt.local_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (rt.group != nullptr) {
+    rt.local_spawns.store(rt.local_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
   return make_handle(t);
 }
 

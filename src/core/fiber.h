@@ -14,8 +14,13 @@ async_fiber_handle_t make_handle(const task* t) noexcept;
 // Records (fiber.cpp, "records"). Owner thread only.
 // The oldest free record, off every list; nullptr when none is free.
 task* take_record(runtime& rt) noexcept;
+// Moves the owner's recent frees to the shared list.
+void share_recent_records(runtime& rt) noexcept;
 // A record whose fiber ended (or never became one) goes back, as the newest.
-void give_record(runtime& rt, task* t) noexcept;
+inline void give_record(runtime& rt, task* t) noexcept {
+  rt.recent_free.push_back(t);
+  if (rt.recent_free.size > rt.cache_max) [[unlikely]] share_recent_records(rt);
+}
 // Puts every free record where other threads' spawns can take it.
 void share_all_records(runtime& rt) noexcept;
 // What a spawn says, into a record that is off every list.

@@ -77,9 +77,12 @@ class inbox {
   }
 
   // Owner only, cheap (one load): whether a pop could find something, now or
-  // once a linking producer finishes.
+  // once a linking producer finishes. Between the owner's pops the tail is
+  // the stub exactly when the queue is empty: a pop that takes the last node
+  // pushes the stub behind it and moves the head onto it, and every push
+  // moves the tail off the stub before it links.
   bool maybe_nonempty(std::memory_order mo = std::memory_order_relaxed) const noexcept {
-    return tail_.load(mo) != &stub_ || head_ != &stub_;
+    return tail_.load(mo) != &stub_;
   }
 
  private:

@@ -60,13 +60,6 @@ void owned_remove(runtime* rt) noexcept {
   }
 }
 
-runtime* owned_find(const async_runtime_t* handle) noexcept {
-  for (runtime* r = tls_owned; r != nullptr; r = r->owned_next) {
-    if (r->handle == handle) return r;
-  }
-  return nullptr;
-}
-
 void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept {
   std::lock_guard<std::mutex> guard(*g_lock);
   for (runtime* r = runtime_registry_head; r != nullptr; r = r->reg_next) fn(*r, ctx);

@@ -49,6 +49,6 @@ extern thread_local constinit runtime* tls_owned __attribute__((tls_model("initi
 void owned_add(runtime* rt) noexcept;
 void owned_remove(runtime* rt) noexcept;
 // `handle`'s runtime if the calling thread owns it, else nullptr.
-runtime* owned_find(const async_runtime_t* handle) noexcept;
+inline runtime* owned_find(const async_runtime_t* handle) noexcept;
 
 }  // namespace async::detail

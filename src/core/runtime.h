@@ -19,6 +19,7 @@
 #include "async.h"
 #include "driver.h"
 #include "inbox.h"
+#include "registry.h"
 #include "spin_lock.h"
 #include "task.h"
 #include "timer_heap.h"
@@ -231,6 +232,14 @@ inline runtime* runtime_of(const async_runtime_t* rt) noexcept {
 }
 
 inline bool owned_by_caller(const runtime& rt) noexcept { return rt.owner == thread_token(); }
+
+// registry.h: the calling thread's own runtimes, newest first.
+inline runtime* owned_find(const async_runtime_t* handle) noexcept {
+  for (runtime* r = tls_owned; r != nullptr; r = r->owned_next) {
+    if (r->handle == handle) return r;
+  }
+  return nullptr;
+}
 
 std::uint64_t now_ns() noexcept;
 

@@ -67,9 +67,7 @@ void note_stack_owner(stack_slot* s, const task* t) noexcept {
 
 // A fresh fiber is about to run: give it a pooled stack unless it has one.
 bool assign_stack(runtime& rt, task* t) noexcept {
-  // The root runs on the thread's stack; it has no context before its first
-  // switch away, and can be woken before that (by what the inbox brings).
-  if (t->stack != nullptr || t->user_stack_lo != nullptr || is_root(t)) return true;
+  if (t->stack != nullptr || t->user_stack_lo != nullptr) return true;
   stack_slot* s = rt.pool.take();
   if (s == nullptr) return false;
   --rt.fresh_pooled;
@@ -160,16 +158,18 @@ bool something_pending(const runtime& rt) noexcept {
 
 task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
-    // A group's stop ends the drive at once; what is left is dropped by the
-    // shutdown that follows.
-    if (rt.stop) return wake_root(rt);
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
       // runnable the blocking wait below does it in the same system call;
       // right after that wait, the pass it filled needs no second one.)
       if (!rt.just_polled && !rt.run_queue.empty()) {
         if (rt.io_waiting != 0 && rt.io_registered != 0) rt.drv->wait(rt, 0);
-        if (rt.in.maybe_nonempty()) take_inbox(rt);
+        if (rt.in.maybe_nonempty()) {
+          take_inbox(rt);
+          // A group's stop ends the drive at once; what is left is dropped
+          // by the shutdown that follows.
+          if (rt.stop) [[unlikely]] return wake_root(rt);
+        }
       }
       rt.just_polled = false;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
@@ -177,7 +177,9 @@ task* pick_next_slow(runtime& rt) noexcept {
     }
     if (task* t = rt.run_queue.pop_front()) {
       if (rt.pass_left != 0) --rt.pass_left;
-      if (t->sp == nullptr && !assign_stack(rt, t)) {
+      // (The root runs on the thread's stack. It has no context before its
+      // first switch away, and can be woken before that by the inbox.)
+      if (t->sp == nullptr && t != &rt.root && !assign_stack(rt, t)) {
         t->state = task_state::stack_wait;
         rt.stack_waiters.push_back(t);
         t->wait_list = &rt.stack_waiters;
@@ -198,6 +200,7 @@ task* pick_next_slow(runtime& rt) noexcept {
         timeout = deadline > now ? deadline - now : 0;
       }
       wait_for_work(rt, timeout);
+      if (rt.stop) [[unlikely]] return wake_root(rt);
       rt.just_polled = true;
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       continue;
@@ -218,10 +221,12 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
     w->wait_list = nullptr;
     wake(w, outcome);
   }
-  if (rt.remote_awaits != nullptr) answer_remote_awaits(rt, t);
+  if (rt.remote_awaits != nullptr) [[unlikely]] answer_remote_awaits(rt, t);
   --rt.live;
-  rt.ended.store(rt.ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  if (rt.group != nullptr && rt.live == 0) group_runtime_idle(rt);
+  if (rt.group != nullptr) [[unlikely]] {
+    rt.ended.store(rt.ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (rt.live == 0) group_runtime_idle(rt);
+  }
   if (stack_slot* s = t->stack) {
     t->stack = nullptr;
     release_stack(rt, s);
