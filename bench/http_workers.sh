@@ -13,7 +13,8 @@
 #   RUNS=1 DURATION=3s WARMUP=1s bench/http_workers.sh   # a quick smoke run
 #
 # Knobs: BUILD=/tmp/http-workers RUNS=1 DURATION=10s WARMUP=2s CONNS="50 500"
-#   SERVERS="async-w2-reuseport async-w2-handoff async-w1 nginx-2w go-2"
+#   SERVERS="async-w2-handoff async-w2-reuseport async-w1 nginx-2w go-2"
+#   REPORT_ONLY=1 (re-print the tables from $BUILD/results.tsv)
 #   PEERS=<dir of the peers' run.sh>  ASYNC_PORT=18087
 # Each cell records /proc/loadavg before and after (the machine is shared).
 # Needs: nginx golang-go gcc cmake. Every server listens on 127.0.0.1 only
@@ -28,7 +29,7 @@ RUNS=${RUNS:-1}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-"50 500"}
-SERVERS=${SERVERS:-"async-w2-reuseport async-w2-handoff async-w1 nginx-2w go-2"}
+SERVERS=${SERVERS:-"async-w2-handoff async-w2-reuseport async-w1 nginx-2w go-2"}
 ASYNC_PORT=${ASYNC_PORT:-18087}
 RESULTS=$BUILD/results.tsv
 LOG=$BUILD/servers.log
@@ -125,22 +126,24 @@ measure() { # $1 run, $2 server, $3 conns
 
 report() {
     awk -F'\t' -v conns="$CONNS" -v servers="$SERVERS" '
-    { k = $2 SUBSEP $3; n[k]++; rps[k, n[k]] = $4; p50[k] = $5; p99[k] = $6; err[k] += $7
-      la[k] = la[k] (la[k] == "" ? "" : "; ") $8 " -> " $9 }
-    function med(k,    i, j, t, a, c) { c = n[k]; for (i = 1; i <= c; i++) a[i] = rps[k, i] + 0
+    { k = $2 SUBSEP $3; n[k]++; rps[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; err[k] += $7
+      la[k] = la[k] (la[k] == "" ? "" : "; ") $8 " -> " $9; all[k] = all[k] (all[k] == "" ? "" : ", ") $4 }
+    function med(k) { return medof(rps, k) }
+    function medof(arr, k,    i, j, t, a, c) { c = n[k]; for (i = 1; i <= c; i++) a[i] = arr[k, i] + 0
         for (i = 2; i <= c; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
         return (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2 }
     END {
-        print "| server | conns | req/s (median) | p50 us | p99 us | errors | loadavg before -> after |"
-        print "|---|---:|---:|---:|---:|---:|---|"
+        print "| server | conns | req/s (median) | each round | p50 us | p99 us | errors | loadavg (1 5 15 min) before -> after |"
+        print "|---|---:|---:|---|---:|---:|---:|---|"
         nc = split(conns, C, " "); ns = split(servers, S, " ")
         for (i = 1; i <= nc; i++) for (j = 1; j <= ns; j++) { k = S[j] SUBSEP C[i]; if (k in n)
-            printf "| %s | %s | %d | %d | %d | %d | %s |\n", S[j], C[i], med(k), p50[k], p99[k], err[k], la[k] }
+            printf "| %s | %s | %d | %s | %d | %d | %d | %s |\n", S[j], C[i], med(k), all[k],
+                medof(p50, k), medof(p99, k), err[k], la[k] }
         print ""
         for (i = 1; i <= nc; i++) {
             c = C[i]; w1 = "async-w1" SUBSEP c; ng = "nginx-2w" SUBSEP c; go = "go-2" SUBSEP c
             for (m = 1; m <= 2; m++) {
-                s = (m == 1 ? "async-w2-reuseport" : "async-w2-handoff"); k = s SUBSEP c
+                s = (m == 1 ? "async-w2-handoff" : "async-w2-reuseport"); k = s SUBSEP c
                 if (!(k in n)) continue
                 printf "@%s %s: /nginx-2w %s (>= 1.3), /go-2 %s (>= 2), /async-w1 %s (>= 1)\n", c, s,
                     (ng in n) ? sprintf("%.2f", med(k) / med(ng)) : "-",
@@ -150,6 +153,12 @@ report() {
         }
     }' "$RESULTS"
 }
+
+if [[ ${REPORT_ONLY:-0} == 1 ]]; then
+    [[ -s $RESULTS ]] || die "REPORT_ONLY=1 but $RESULTS is missing"
+    report
+    exit 0
+fi
 
 for tool in nginx go gcc cmake; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install nginx golang-go gcc cmake)"

@@ -3,7 +3,7 @@
  * on 127.0.0.1 only. It is an example of the I/O API under load, not a web
  * server to deploy: it serves one resource.
  *
- *   http_server [-w workers] [-a reuseport|handoff] [-v] [-t timeout_ms]
+ *   http_server [-w workers] [-a handoff|reuseport] [-v] [-t timeout_ms]
  *               [-c max_connections] [port]
  *
  * port: default 8080; 0 picks a free one. The first line on stdout is
@@ -12,15 +12,21 @@
  * Workers (issue #9): -w N runs N runtimes on N threads of one runtime group
  * (default, and 0: as many as the CPUs the process may run on). A connection
  * lives its whole life on one worker. How connections reach the workers, -a:
- *   reuseport  (default) every worker has its own listening socket on the
- *              same port (SO_REUSEPORT); the kernel spreads connections by a
- *              hash of their addresses and ports. With -w 1: one plain socket.
- *   handoff    one acceptor fiber (on worker 0) accepts every connection and
- *              starts its fiber on the worker with the fewest connections
- *              (ties: round-robin), which registers the fd on its runtime.
- * max_connections is shared out between the workers. At exit stderr has the
- * totals, and with -v or more than one worker a line with the connections
- * each worker took ("per worker: 20 20"), to check the balance.
+ *   handoff    (default) one acceptor fiber (on worker 0) accepts every
+ *              connection and starts its fiber on the worker with the fewest
+ *              connections (ties: round-robin), which registers the fd on its
+ *              own runtime: one cross-thread spawn per connection, none per
+ *              request, and the counts stay even.
+ *   reuseport  every worker has its own listening socket on the same port
+ *              (SO_REUSEPORT); the kernel spreads connections by a hash of
+ *              their addresses and ports, blind to how busy each worker is.
+ * With -w 1 both are the one-thread server: one plain listening socket.
+ * Measured with bench/http_workers.sh (docs/benchmarks.md, run W1), handoff
+ * was the faster of the two at 50 and at 500 connections.
+ * max_connections is shared out between the workers (at least one each).
+ * At exit stderr has the totals, and with -v or more than one worker a line
+ * with the connections each worker took ("per worker: 20 20"), to check the
+ * balance.
  *
  * What it answers (every response has Server, Date and Content-Length):
  *   GET / and HEAD /        200 "hello world\n" (HEAD: the same head, no body)
@@ -130,7 +136,7 @@ struct worker {
 
 static struct {
     uint64_t timeout_ns;
-    int handoff;             /* -a handoff */
+    int handoff;             /* -a handoff (the default), else reuseport */
     struct worker *workers;
     size_t nworkers;
     struct acceptor *accs;   /* nworkers (reuseport) or 1 (handoff) */
@@ -645,7 +651,7 @@ static size_t cpus_available(void)
 static void usage(FILE *to, const char *argv0)
 {
     fprintf(to,
-            "usage: %s [-w workers] [-a reuseport|handoff] [-v] [-t timeout_ms] [-c max_connections] "
+            "usage: %s [-w workers] [-a handoff|reuseport] [-v] [-t timeout_ms] [-c max_connections] "
             "[port]  (HTTP/1.1 on 127.0.0.1)\n",
             argv0);
 }
@@ -654,6 +660,7 @@ int main(int argc, char **argv)
 {
     long port = 8080, timeout_ms = 10000, max_conns = 0, workers = 0;
     int verbose = 0;
+    g.handoff = 1;
     for (int i = 1; i < argc; ++i) {
         char *end;
         if (!strcmp(argv[i], "--help")) {
@@ -663,9 +670,9 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "-v")) {
             verbose = 1;
         } else if (!strcmp(argv[i], "-a") && i + 1 < argc) {
-            if (!strcmp(argv[i + 1], "handoff"))
-                g.handoff = 1;
-            else if (strcmp(argv[i + 1], "reuseport")) {
+            if (!strcmp(argv[i + 1], "handoff") || !strcmp(argv[i + 1], "reuseport"))
+                g.handoff = argv[i + 1][0] == 'h';
+            else {
                 usage(stderr, argv[0]);
                 return 2;
             }
