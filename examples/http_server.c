@@ -486,6 +486,12 @@ static void acceptor_fiber(void *user)
     unsigned backoff_ms = 0;
     uint64_t last_warning = 0;
     a->fiber = async_self(); /* before any connection can read it (after `parked`) */
+    if (self->draining) {
+        /* A signal came before this fiber first ran: the drain fiber (same
+         * runtime, so no race) found no handle to cancel. */
+        close(a->fd);
+        return;
+    }
     async_status_t st = async_io_register(&a->listener, a->fd); /* on its own runtime */
     if (st != ASYNC_OK) {
         fprintf(stderr, "http_server: register: %s\n", async_strerror(st));

@@ -12,8 +12,9 @@ and the -c limit kept), that no fd or memory
 grows across many requests and connections, and that SIGTERM drains and
 exits 0. Then the worker threads (issue #9) with `-w 2`, in both accept
 modes (`-a reuseport`, `-a handoff`): concurrent keep-alive clients served,
-both workers taking connections (the per-worker counts at exit), and SIGTERM
-under load draining every worker and exiting 0. Every wait is bounded; it
+both workers taking connections (the per-worker counts at exit), SIGTERM
+under load draining every worker and exiting 0, and a signal sent the moment
+the server is listening. Every wait is bounded; it
 signals and kills only the servers it started. Exits 1 when a check fails,
 naming each.
 """
@@ -668,6 +669,20 @@ def test_workers_drain(exe, mode, clients=8, busy=10):
           "-w 2 -a %s: the mid-request connections reached both workers (%s)" % (mode, counts))
 
 
+def test_workers_early_signal(exe, starts=40):
+    """A signal right after "listening on": before every worker's fibers have
+    first run (an acceptor that had not started yet used to miss the drain
+    and keep the process up)."""
+    bad = []
+    for i in range(starts):
+        mode = ("handoff", "reuseport")[i % 2]
+        srv = Server(exe, extra=("-a", mode), workers=("-w", "2"))
+        rc = srv.stop(sig=(signal.SIGINT, signal.SIGTERM)[i // 2 % 2], wait=3)
+        if rc != 0:
+            bad.append((mode, rc))
+    check(not bad, "-w 2: %d starts signalled at once all exit 0 (failed: %s)" % (starts, bad[:5]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("server")
@@ -704,7 +719,8 @@ def main():
                      ("-w 2 -a reuseport", lambda exe: test_workers(exe, "reuseport")),
                      ("-w 2 -a handoff", lambda exe: test_workers(exe, "handoff")),
                      ("-w 2 -a reuseport: SIGTERM under load", lambda exe: test_workers_drain(exe, "reuseport")),
-                     ("-w 2 -a handoff: SIGTERM under load", lambda exe: test_workers_drain(exe, "handoff"))):
+                     ("-w 2 -a handoff: SIGTERM under load", lambda exe: test_workers_drain(exe, "handoff")),
+                     ("-w 2: a signal at once", test_workers_early_signal)):
         print("--", name, flush=True)
         try:
             fn(args.server)
