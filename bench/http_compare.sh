@@ -91,7 +91,7 @@ start_server() { # $1 = name; sets SPID
     go) GOMAXPROCS=1 "${pin[@]}" "$BUILD/go_server" -addr "127.0.0.1:$port" >>"$LOG" 2>&1 & ;;
     libuv) "${pin[@]}" "$BUILD/uv_server" -p "$port" >>"$LOG" 2>&1 & ;;
     epoll) "${pin[@]}" "$BUILD/epoll_server" -p "$port" -m et >>"$LOG" 2>&1 & ;;
-    async) "${pin[@]}" "$BUILD/async/examples/http_server" "$port" >>"$LOG" 2>&1 & ;;
+    async) "${pin[@]}" "$BUILD/async/examples/http_server" -w 1 "$port" >>"$LOG" 2>&1 & ;;
     esac
     SPID=$!
     local i

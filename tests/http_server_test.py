@@ -4,14 +4,19 @@
 
     http_server_test.py PATH/TO/http_server [--requests N]
 
-Starts its own servers on free ports (`http_server -t MS 0`), checks the
+Starts its own servers on free ports (`http_server -w 1 -t MS 0`), checks the
 protocol (GET, 404, HEAD, 405 with a body, pipelining, keep-alive,
 Connection: close, HTTP/1.0, 431, 400), the robustness rules (idle and
 slow-client timeouts, peer resets, EMFILE back-off, slots under -c given back
 and the -c limit kept), that no fd or memory
 grows across many requests and connections, and that SIGTERM drains and
-exits 0. Every wait is bounded; it signals and kills only the servers it
-started. Exits 1 when a check fails, naming each.
+exits 0. Then the worker threads (issue #9) with `-w 2`, in both accept
+modes (`-a reuseport`, `-a handoff`): concurrent keep-alive clients served,
+both workers taking connections (the per-worker counts at exit), SIGTERM
+under load draining every worker and exiting 0, and a signal sent the moment
+the server is listening. Every wait is bounded; it
+signals and kills only the servers it started. Exits 1 when a check fails,
+naming each.
 """
 import argparse
 import os
@@ -22,6 +27,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 TIMEOUT_MS = 600  # the server's idle / head timeout in these tests
@@ -38,13 +44,13 @@ def check(cond, what):
 class Server:
     """One http_server process, started by us and ended by its PID only."""
 
-    def __init__(self, exe, timeout_ms=TIMEOUT_MS, nofile=None, extra=()):
+    def __init__(self, exe, timeout_ms=TIMEOUT_MS, nofile=None, extra=(), workers=("-w", "1")):
         def limit():
             if nofile is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         self.proc = subprocess.Popen(
-            [exe, "-t", str(timeout_ms), *extra, "0"],
+            [exe, *workers, "-t", str(timeout_ms), *extra, "0"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"listening on 127\.0\.0\.1:(\d+)$", line.strip())
@@ -538,6 +544,145 @@ def test_drain(exe):
     check(rc == 0, "SIGINT with no connections exits 0 (rc %s)" % rc)
 
 
+# ------------------------------------------------------------ worker threads
+
+def per_worker(stderr):
+    """The connection counts of the exit line "... per worker: 20 20"."""
+    m = re.search(r"per worker:((?: \d+)+)", stderr)
+    return [int(x) for x in m.group(1).split()] if m else None
+
+
+def test_workers(exe, mode, conns=40, rounds=20):
+    """-w 2 -a MODE: `conns` concurrent keep-alive clients, each answered
+    `rounds` times (one at a time, and then 20 pipelined), spread over both
+    workers; SIGTERM with all of them idle exits 0."""
+    srv = Server(exe, extra=("-a", mode), workers=("-w", "2"))
+    socks = []
+    try:
+        socks = [srv.connect() for _ in range(conns)]
+        readers = [Reader(s) for s in socks]
+        ok = 0
+        for _ in range(rounds):
+            for s in socks:
+                s.sendall(get())
+            for r in readers:
+                ok += r.response()[0] == 200
+        check(ok == conns * rounds, "-w 2 -a %s: %d keep-alive clients x %d requests answered (%d)"
+              % (mode, conns, rounds, ok))
+        for s in socks:
+            s.sendall(get() * 20)
+        ok = sum(r.response()[0] == 200 for r in readers for _ in range(20))
+        check(ok == conns * 20, "-w 2 -a %s: pipelined batches answered (%d of %d)" % (mode, ok, conns * 20))
+    finally:
+        rc = srv.stop()
+        for s in socks:
+            s.close()
+    counts = per_worker(srv.stderr)
+    print("  -w 2 -a %s: per worker %s" % (mode, counts), flush=True)
+    check(rc == 0, "-w 2 -a %s: SIGTERM with idle clients exits 0 (rc %s)" % (mode, rc))
+    check(counts is not None and len(counts) == 2 and sum(counts) == conns,
+          "-w 2 -a %s: the exit line counts %d connections over 2 workers (%s)" % (mode, conns, counts))
+    check(counts is not None and min(counts) > 0,
+          "-w 2 -a %s: both workers took connections (%s)" % (mode, counts))
+    if mode == "handoff":
+        check(counts is not None and max(counts) - min(counts) <= 2,
+              "-w 2 -a handoff: the fewest-connections choice balances them (%s)" % counts)
+
+
+def test_workers_drain(exe, mode, clients=8, busy=10):
+    """-w 2 -a MODE: SIGTERM while `clients` threads keep requests going and
+    `busy` connections are in the middle of a request: every request in
+    flight is answered (with Connection: close), every connection is closed,
+    the listeners close and the process exits 0."""
+    srv = Server(exe, timeout_ms=3000, extra=("-a", mode), workers=("-w", "2"))
+    stop = threading.Event()
+    served = [0] * clients
+    errors = []
+
+    def client(i):
+        s = None
+        try:
+            s = srv.connect()
+            r = Reader(s)
+            while True:
+                s.sendall(get())
+                st, h, _ = r.response()
+                if st != 200:
+                    errors.append("client %d: status %d" % (i, st))
+                    break
+                served[i] += 1
+                if h.get("connection") == "close":
+                    if not r.at_eof():
+                        errors.append("client %d: not closed after Connection: close" % i)
+                    break
+        except (EOFError, ConnectionResetError, BrokenPipeError):
+            pass  # closed between two requests: the drain closes idle connections
+        except Exception as e:  # a timeout or a protocol surprise
+            errors.append("client %d: %r" % (i, e))
+        finally:
+            if s is not None:
+                s.close()
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    mid = []
+    try:
+        for _ in range(busy):
+            s = srv.connect()
+            s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n")  # mid-request
+            mid.append((s, Reader(s)))
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        srv.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=5)
+        check(not any(t.is_alive() for t in threads), "-w 2 -a %s: every client saw its end" % mode)
+        check(not errors, "-w 2 -a %s: clients under load drained cleanly %s" % (mode, errors[:3]))
+        check(min(served) > 0, "-w 2 -a %s: every client was served before SIGTERM (%s)" % (mode, served))
+        time.sleep(0.2)
+        refused = False
+        try:
+            socket.create_connection(("127.0.0.1", srv.port), timeout=1).close()
+        except OSError:
+            refused = True
+        check(refused, "-w 2 -a %s: SIGTERM closes every listener" % mode)
+        check(srv.proc.poll() is None, "-w 2 -a %s: requests in flight keep the server running" % mode)
+        answered = 0
+        for s, r in mid:
+            s.sendall(b"\r\n")
+            st, h, body = r.response()
+            answered += st == 200 and h.get("connection") == "close" and r.at_eof()
+        check(answered == busy, "-w 2 -a %s: %d of %d requests in flight answered with close"
+              % (mode, answered, busy))
+        rc = srv.stop(sig=None, wait=5)  # signalled already: just wait
+    finally:
+        stop.set()
+        for s, _ in mid:
+            s.close()
+        if srv.proc.poll() is None:
+            srv.stop(sig=signal.SIGKILL)
+            rc = None
+    counts = per_worker(srv.stderr)
+    print("  -w 2 -a %s drain: %d requests, per worker %s" % (mode, sum(served), counts), flush=True)
+    check(rc == 0, "-w 2 -a %s: exits 0 after SIGTERM under load (rc %s)" % (mode, rc))
+    check(counts is not None and len(counts) == 2 and min(counts) > 0,
+          "-w 2 -a %s: the mid-request connections reached both workers (%s)" % (mode, counts))
+
+
+def test_workers_early_signal(exe, starts=40):
+    """A signal right after "listening on": before every worker's fibers have
+    first run (an acceptor that had not started yet used to miss the drain
+    and keep the process up)."""
+    bad = []
+    for i in range(starts):
+        mode = ("handoff", "reuseport")[i % 2]
+        srv = Server(exe, extra=("-a", mode), workers=("-w", "2"))
+        rc = srv.stop(sig=(signal.SIGINT, signal.SIGTERM)[i // 2 % 2], wait=3)
+        if rc != 0:
+            bad.append((mode, rc))
+    check(not bad, "-w 2: %d starts signalled at once all exit 0 (failed: %s)" % (starts, bad[:5]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("server")
@@ -570,7 +715,12 @@ def main():
         print("server stderr:", srv.stderr.strip(), flush=True)
 
     for name, fn in (("connection slots (-c 4)", test_slots), ("EMFILE", test_emfile),
-                     ("drain on SIGTERM/SIGINT", test_drain)):
+                     ("drain on SIGTERM/SIGINT", test_drain),
+                     ("-w 2 -a reuseport", lambda exe: test_workers(exe, "reuseport")),
+                     ("-w 2 -a handoff", lambda exe: test_workers(exe, "handoff")),
+                     ("-w 2 -a reuseport: SIGTERM under load", lambda exe: test_workers_drain(exe, "reuseport")),
+                     ("-w 2 -a handoff: SIGTERM under load", lambda exe: test_workers_drain(exe, "handoff")),
+                     ("-w 2: a signal at once", test_workers_early_signal)):
         print("--", name, flush=True)
         try:
             fn(args.server)
