@@ -76,13 +76,13 @@ class inbox {
     return nullptr;
   }
 
-  // Owner only, cheap (one load): whether a pop could find something, now or
-  // once a linking producer finishes. Between the owner's pops the tail is
-  // the stub exactly when the queue is empty: a pop that takes the last node
-  // pushes the stub behind it and moves the head onto it, and every push
-  // moves the tail off the stub before it links.
+  // Owner only, cheap (two loads): whether a pop could find something, now
+  // or once a linking producer finishes. Both are needed: when a producer
+  // pushes between a pop's last-node check and its push of the stub, the
+  // stub ends up last (tail == stub) behind the producer's node, which the
+  // head then names.
   bool maybe_nonempty(std::memory_order mo = std::memory_order_relaxed) const noexcept {
-    return tail_.load(mo) != &stub_;
+    return tail_.load(mo) != &stub_ || head_ != &stub_;
   }
 
  private:

@@ -50,7 +50,9 @@ struct runtime {
   // "records"): the owner's cache (the oldest), the shared middle that other
   // threads' spawns take from, and the owner's latest frees (the newest).
   task_list free_tasks;   // owner only
-  task_list shared_free;  // under free_lock
+  // Other threads touch what follows in its own cache lines (alignas), so
+  // that their traffic does not evict the owner's hot fields.
+  alignas(64) task_list shared_free;  // under free_lock
   task_list recent_free;  // owner only
   std::size_t cache_max = 0;  // most records in free_tasks and in recent_free
   spin_lock free_lock;
@@ -76,7 +78,7 @@ struct runtime {
   task_list parkers;                // fibers in async_park
 
   inbox in;                          // what other threads send (core/remote.cpp)
-  std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
+  alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
   std::atomic<bool> notified{false};  // a notify was sent for this wait
   std::atomic<std::uint64_t> foreign_spawns{0};  // spawns made by other threads, ever
 
@@ -95,12 +97,13 @@ struct runtime {
   eh_globals* eh = nullptr; // the owner thread's exception globals
   fp_control fp_initial{};  // FP control state fresh fibers start with (see drive)
   std::uint64_t switches = 0;
-  // For a group's "nothing alive" (group.cpp); written by the owner only.
-  std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
-  std::atomic<std::uint64_t> ended{0};         // fibers ended, ever
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
   channel* channels = nullptr;  // initialised channels, newest first: shutdown detaches them
+  // For a group's "nothing alive" (group.cpp); written by the owner only,
+  // read by placement and group waits on other threads.
+  alignas(64) std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
+  std::atomic<std::uint64_t> ended{0};                     // fibers ended, ever
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or
