@@ -90,20 +90,26 @@ void post_task_event(runtime& rt, task* t, std::uint32_t bit) noexcept {
   wake_owner(rt);
 }
 
-async_status_t unpark_fiber(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept {
+namespace {
+
+// An unpark or a cancel of the fiber (slot, id): the request's id raised in
+// the record (`which` is remote_unpark or remote_cancel), then its bit posted.
+async_status_t post_request(runtime& rt, std::uint32_t slot, std::uint64_t id, std::uint32_t which) noexcept {
   if (slot >= rt.task_capacity || !id_of_runtime(rt, id)) return ASYNC_EINVAL;
   task* t = &rt.tasks[slot];
-  raise_to(t->remote.unpark_id, id);
-  post_task_event(rt, t, remote_unpark);
+  raise_to(which == remote_unpark ? t->remote.unpark_id : t->remote.cancel_id, id);
+  post_task_event(rt, t, which);
   return ASYNC_OK;
 }
 
+}  // namespace
+
+async_status_t unpark_fiber(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept {
+  return post_request(rt, slot, id, remote_unpark);
+}
+
 async_status_t cancel_foreign(runtime& rt, std::uint32_t slot, std::uint64_t id) noexcept {
-  if (slot >= rt.task_capacity || !id_of_runtime(rt, id)) return ASYNC_EINVAL;
-  task* t = &rt.tasks[slot];
-  raise_to(t->remote.cancel_id, id);
-  post_task_event(rt, t, remote_cancel);
-  return ASYNC_OK;
+  return post_request(rt, slot, id, remote_cancel);
 }
 
 async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
