@@ -661,8 +661,10 @@ TEST_F(CppChannelTest, SelectMisuseThrows) {
   async::runtime other;
   async::channel<int> foreign(other, 1);
   std::optional<int> got;
-  EXPECT_THROW((void)async::try_select(async::recv_case(ch, got), async::recv_case(foreign, got)), async::error);
-  EXPECT_EQ(ch.try_recv().value_or(-1), 1);
+  // Channels of two runtimes in one select are fine.
+  const async::select_result r = async::try_select(async::recv_case(foreign, got), async::recv_case(ch, got));
+  EXPECT_EQ(r.index, 1u);
+  EXPECT_EQ(got.value_or(-1), 1);
   EXPECT_THROW((void)async::try_select(async::send_case(ch, v), async::send_case(ch, v)), async::error);
   EXPECT_FALSE(ch.try_recv().has_value());
 }

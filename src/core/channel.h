@@ -9,10 +9,12 @@
 // whoever could complete a case completes it directly, as for a plain waiter.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "runtime.h"
+#include "spin_lock.h"
 
 namespace async::detail {
 
@@ -24,7 +26,10 @@ struct select_node {
   select_node* next;
   select_node* prev;
   select_call* call;     // the select it belongs to (on the selecting fiber's stack)
-  std::uint64_t ticket;  // arrival order on its channel; 0 while not linked
+  // Arrival order on its channel; 0 while not linked. Written under the
+  // channel's guard; read without it by the select's own thread, to learn
+  // whether the node is still linked (the last write of an unlink, release).
+  std::atomic<std::uint64_t> ticket;
 };
 
 // Parked select cases, FIFO. A node stays linked after its select was woken
@@ -40,7 +45,11 @@ struct select_list {
 struct select_call {
   task* self;
   async_select_case_t* cases;
-  std::size_t chosen;  // the completed case; SIZE_MAX while none
+  std::size_t n;
+  // The completed case; SIZE_MAX while none, SIZE_MAX - 1 once withdrawn
+  // (timer, cancel). Whoever moves it from SIZE_MAX (compare-exchange)
+  // decides: cases on channels of several threads race for it.
+  std::atomic<std::size_t> chosen;
 };
 
 // A plain sender or receiver while parked: task::xfer points here (on its
@@ -48,9 +57,16 @@ struct select_call {
 // a channel: a plain waiter went first iff its ticket is below the node's.
 // Only linking a node advances channel::tickets, so parking a plain waiter
 // only reads it.
+struct channel;
 struct plain_wait {
   void* xfer;            // the message to send, or the void** to receive into
   std::uint64_t ticket;  // channel::tickets when it parked
+  channel* ch;
+  // The channel list it is on; nullptr once taken off by whoever completed
+  // it (under the channel's guard). Read without the guard by its own thread
+  // (a withdrawal, a runtime's shutdown) to know whether the channel is
+  // still to be touched.
+  std::atomic<task_list*> list;
 };
 
 struct channel {
@@ -69,6 +85,15 @@ struct channel {
   select_list sel_receivers;   // parked select recv cases
   std::size_t sel_linked;      // nodes on both select lists (max_waiters counts them)
   std::uint64_t tickets;       // select nodes ever linked: the last node's ticket
+  // Who may touch the fields above (docs/design.md, "Channels across
+  // threads"). Until `shared`, only the home thread (the owner of rt when
+  // init ran) does, without a lock, saying so in `in_op`; the first
+  // operation from any other thread makes the channel shared for good, and
+  // from then on every operation takes `lock`.
+  const void* home;            // thread_token() of the home thread
+  std::atomic<std::uint32_t> in_op;
+  std::atomic<bool> shared;
+  spin_lock lock;
   bool closed;
 };
 
@@ -77,20 +102,26 @@ inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1
 // How a channel operation may wait.
 enum class wait_mode { never, forever, until };
 
+// `shared`: made shared at once (init from a thread other than rt's owner).
 async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
-                            std::size_t max_waiters) noexcept;
+                            std::size_t max_waiters, bool shared) noexcept;
 // `self` is the calling fiber, or nullptr outside fibers (mode must be never).
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
+// Any thread (shared channels): close and shutdown too.
 async_status_t channel_close(channel& c) noexcept;
 void channel_shutdown(channel& c) noexcept;
+// A thread that is not in a fiber blocks until done, `deadline_ns` (mode
+// until) or close. Never mode is as channel_send / channel_recv.
+async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept;
+async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::uint64_t deadline_ns) noexcept;
 
 // The channel state behind a case's `ch` (already checked usable).
 inline channel& channel_of(async_channel_t* ch) noexcept { return *reinterpret_cast<channel*>(ch->impl); }
 
-// Runs a select whose cases were checked (usable channels of self's runtime,
+// Runs a select whose cases were checked (usable channels of any runtime,
 // or NULL; valid ops). `self` as for channel_send. Sets *chosen and every
 // case's status.
 async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::size_t* chosen, task* self,
