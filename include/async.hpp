@@ -853,13 +853,16 @@ class channel {
   // async_channel_init of both C channels; the pool of capacity + 1 cells.
   // Any thread may construct it for any live runtime. Throws async::error:
   // einval (also for capacity SIZE_MAX), enomem; std::bad_alloc.
-  channel(runtime& rt, std::size_t capacity, std::size_t max_waiters = 0) {
+  channel(runtime& rt, std::size_t capacity, std::size_t max_waiters = 0)
+      : channel(rt.native(), capacity, max_waiters) {}
+  // The same on a C runtime (a group's: async_group_runtime).
+  channel(async_runtime_t* rt, std::size_t capacity, std::size_t max_waiters = 0) {
     if (capacity == SIZE_MAX) throw error(status::einval, "async::channel");
     slots_ = capacity + 1;
     cells_.reset(new cell[slots_]);
-    async_status_t st = async_channel_init(&data_, rt.native(), capacity, max_waiters);
+    async_status_t st = async_channel_init(&data_, rt, capacity, max_waiters);
     if (st != ASYNC_OK) detail::throw_status(st, "async::channel");
-    st = async_channel_init(&free_, rt.native(), slots_, 0);
+    st = async_channel_init(&free_, rt, slots_, 0);
     if (st != ASYNC_OK) {
       async_channel_shutdown(&data_);
       detail::throw_status(st, "async::channel");
