@@ -243,7 +243,9 @@ void sel_push(channel& c, select_list& l, select_node* n) noexcept {
   ++c.sel_linked;
 }
 
-void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
+// Takes `n` off `l` but leaves its ticket set: for a node whose select the
+// caller completes, the ticket is cleared last (sel_release), after the wake.
+void sel_unlink(channel& c, select_list& l, select_node* n) noexcept {
   if (n->prev != nullptr) {
     n->prev->next = n->next;
   } else {
@@ -256,7 +258,15 @@ void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
   }
   n->next = n->prev = nullptr;
   --c.sel_linked;
-  n->ticket.store(0, std::memory_order_release);  // last: the select may return after it
+}
+
+// The node is off its list and nobody will touch it again: its select may
+// return once it sees this (and otherwise takes the channel's guard first).
+void sel_release(select_node* n) noexcept { n->ticket.store(0, std::memory_order_release); }
+
+void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
+  sel_unlink(c, l, n);
+  sel_release(n);
 }
 
 // The first live node of `l`; dead ones met on the way are unlinked.
@@ -302,17 +312,25 @@ inline peer first_peer(channel& c, task_list& plain, select_list& sel) noexcept 
 }
 
 [[gnu::noinline]] void give_select(channel& c, select_node* n, void* msg) noexcept {
-  sel_remove(c, c.sel_receivers, n);
+  sel_unlink(c, c.sel_receivers, n);
   case_of(n).msg = msg;
   complete(c, n, ASYNC_OK);
+  sel_release(n);
 }
 
 [[gnu::noinline]] void* take_select(channel& c, select_node* n) noexcept {
-  sel_remove(c, c.sel_senders, n);
+  sel_unlink(c, c.sel_senders, n);
   void* msg = case_of(n).msg;
   complete(c, n, ASYNC_OK);
+  sel_release(n);
   return msg;
 }
+
+// The last write to a completed plain waiter, after its wake: from here on
+// its wait record may be gone. A waiter that runs again and still sees its
+// list set takes the channel's guard first (which the completer holds until
+// after this store), so it never leaves before the completer is done with it.
+inline void release_wait(plain_wait* w) noexcept { w->list.store(nullptr, std::memory_order_release); }
 
 // Gives `msg` to the parked receiver `r`, which becomes runnable with ASYNC_OK.
 inline void give(channel& c, peer r, void* msg) noexcept {
@@ -320,8 +338,8 @@ inline void give(channel& c, peer r, void* msg) noexcept {
     c.receivers.pop_front();  // r.t is the head
     plain_wait* w = wait_of(r.t);
     *static_cast<void**>(w->xfer) = msg;
-    w->list.store(nullptr, std::memory_order_relaxed);
     deliver(c, r.t, ASYNC_OK);
+    release_wait(w);
     return;
   }
   give_select(c, r.n, msg);
@@ -333,8 +351,8 @@ inline void* take(channel& c, peer s) noexcept {
     c.senders.pop_front();  // s.t is the head
     plain_wait* w = wait_of(s.t);
     void* msg = w->xfer;
-    w->list.store(nullptr, std::memory_order_relaxed);
     deliver(c, s.t, ASYNC_OK);
+    release_wait(w);
     return msg;
   }
   return take_select(c, s.n);
@@ -446,6 +464,12 @@ bool has_room_for_waiter(const channel& c) noexcept {
   const async_status_t st = park(self);
   if (foreign) --rt.io_waiting;
   self->wait_abort = nullptr;
+  // Completed by another thread that may not be done with `w` yet (see
+  // release_wait): wait for it through the channel's guard.
+  if (w.list.load(std::memory_order_acquire) != nullptr) [[unlikely]] {
+    enter(c);
+    leave(c);
+  }
   return st;
 }
 
@@ -539,21 +563,25 @@ async_status_t close_entered(channel& c) noexcept {
   while (peer s = first_peer(c, c.senders, c.sel_senders)) {
     if (s.t != nullptr) {
       c.senders.remove(s.t);
-      wait_of(s.t)->list.store(nullptr, std::memory_order_relaxed);
+      plain_wait* w = wait_of(s.t);
       deliver(c, s.t, ASYNC_ECLOSED);
+      release_wait(w);
     } else {
-      sel_remove(c, c.sel_senders, s.n);
+      sel_unlink(c, c.sel_senders, s.n);
       complete(c, s.n, ASYNC_ECLOSED);
+      sel_release(s.n);
     }
   }
   while (peer r = first_peer(c, c.receivers, c.sel_receivers)) {
     if (r.t != nullptr) {
       c.receivers.remove(r.t);
-      wait_of(r.t)->list.store(nullptr, std::memory_order_relaxed);
+      plain_wait* w = wait_of(r.t);
       deliver(c, r.t, ASYNC_ECLOSED);
+      release_wait(w);
     } else {
-      sel_remove(c, c.sel_receivers, r.n);
+      sel_unlink(c, c.sel_receivers, r.n);
       complete(c, r.n, ASYNC_ECLOSED);
+      sel_release(r.n);
     }
   }
   return ASYNC_OK;
@@ -595,8 +623,8 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
   if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
     plain_wait* w = wait_of(r);
     *static_cast<void**>(w->xfer) = msg;
-    w->list.store(nullptr, std::memory_order_relaxed);
     deliver(c, r, ASYNC_OK);
+    release_wait(w);
     return done(c, ASYNC_OK);
   }
   if (c.count < c.capacity) {
@@ -623,16 +651,16 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
       plain_wait* w = wait_of(s);
       c.buffer[(c.head + c.count) % c.capacity] = w->xfer;
       ++c.count;
-      w->list.store(nullptr, std::memory_order_relaxed);
       deliver(c, s, ASYNC_OK);
+      release_wait(w);
     }
     return done(c, ASYNC_OK);
   }
   if (task* s = c.senders.pop_front()) {  // unbuffered: take it from the sender
     plain_wait* w = wait_of(s);
     *msg = w->xfer;
-    w->list.store(nullptr, std::memory_order_relaxed);
     deliver(c, s, ASYNC_OK);
+    release_wait(w);
     return done(c, ASYNC_OK);
   }
   if (c.closed) return done(c, ASYNC_ECLOSED);
