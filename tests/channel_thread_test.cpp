@@ -469,6 +469,48 @@ TEST(ChannelThreads, RuntimeShutdownTakesItsParkedFibersOffSharedChannels) {
   async_runtime_shutdown(&home);
 }
 
+// The home thread's fibers stream through the channel lock-free; a plain
+// thread joins in mid-stream (the switch to shared happens while the home
+// thread is busy on the channel): nothing lost or duplicated.
+TEST(ChannelThreads, AnotherThreadJoiningMidStreamSwitchesTheChannelToShared) {
+  async_runtime_t home;
+  ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
+  for (int round = 0; round < 5; ++round) {
+    async_channel_t ch;
+    ASSERT_EQ(async_channel_init(&ch, &home, 4, 0), ASYNC_OK);
+    constexpr std::uint64_t n = 200000;
+    std::uint64_t fiber_sum = 0;
+    std::atomic<std::uint64_t> thread_sum{0}, thread_count{0};
+    struct ctx {
+      async_channel_t* ch;
+      std::uint64_t* sum;
+    } x{&ch, &fiber_sum};
+    async_spawn_with(&home, [](void* p) {
+      auto* c = static_cast<ctx*>(p);
+      for (std::uint64_t i = 1; i <= n; ++i) EXPECT_EQ(async_channel_send(c->ch, msg(i)), ASYNC_OK);
+      async_channel_close(c->ch);
+    }, &x);
+    async_spawn_with(&home, [](void* p) {
+      auto* c = static_cast<ctx*>(p);
+      void* m = nullptr;
+      while (async_channel_recv(c->ch, &m) == ASYNC_OK) *c->sum += val(m);
+    }, &x);
+    std::thread joiner([&, round] {
+      std::this_thread::sleep_for(std::chrono::microseconds(200 * round));
+      void* m = nullptr;
+      while (async_channel_recv_blocking(&ch, &m) == ASYNC_OK) {
+        thread_sum.fetch_add(val(m));
+        thread_count.fetch_add(1);
+      }
+    });
+    ASSERT_EQ(async_runtime_run(&home), ASYNC_OK);
+    joiner.join();
+    EXPECT_EQ(fiber_sum + thread_sum.load(), n * (n + 1) / 2) << "round " << round;
+    async_channel_shutdown(&ch);
+  }
+  async_runtime_shutdown(&home);
+}
+
 // A thread blocked on a channel whose owner shuts it down (and then the
 // runtime) wakes with ECLOSED; every later call returns EINVAL.
 TEST(ChannelThreads, ShutdownWakesABlockedThreadAndLaterCallsAreInvalid) {
