@@ -138,7 +138,7 @@ TEST_F(ChannelThreadTest, SelectAcrossRuntimesAndThreadsWithRacingTimeouts) {
   auto selector = [&] {
     std::mt19937 rng(7);
     int closed = 0;
-    while (closed < 2) {
+    while (closed != 3) {  // bit 0: a closed, bit 1: b closed
       async_select_case_t sc[2] = {};
       sc[0].ch = closed & 1 ? nullptr : &a;
       sc[0].op = ASYNC_SELECT_RECV;
@@ -148,13 +148,17 @@ TEST_F(ChannelThreadTest, SelectAcrossRuntimesAndThreadsWithRacingTimeouts) {
       const async_status_t st = async_select_until(sc, 2, &chosen, async_now_ns() + rng() % 20000);
       if (st == ASYNC_ETIMEDOUT) {
         ++timeouts;
-        if (chosen != ASYNC_SELECT_NONE) bad = true;
+        if (chosen != ASYNC_SELECT_NONE) {
+          ADD_FAILURE() << "timed out with a chosen case";
+          bad = true;
+        }
       } else if (st == ASYNC_ECLOSED) {
         closed |= chosen == 0 ? 1 : 2;
       } else if (st == ASYNC_OK) {
         sum += val(sc[chosen].msg);
         ++got;
       } else {
+        ADD_FAILURE() << "select_until: status " << st << ", chosen " << chosen;
         bad = true;
         break;
       }
