@@ -66,6 +66,11 @@ void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
   rt.root_waits = root_wait::stopped;
   rt.root.wait_list = nullptr;
   drive(rt);
+  // The stop arrived, but the thread that sent it may still be in
+  // wake_owner(rt): wait until it says it is done with rt (TSan: a
+  // use-after-free of the runtime in stop_and_join otherwise).
+  std::atomic<std::uint32_t>& sent = g->stops[i].pending;
+  while (sent.load(std::memory_order_acquire) == 0) sent.wait(0, std::memory_order_acquire);
   runtime_destroy(&rt);
 }
 
@@ -76,6 +81,8 @@ void stop_and_join(group_impl* g, std::size_t threads_started) noexcept {
     g->stops[i].kind = inbox_kind::stop;
     g->rts[i]->in.push(&g->stops[i]);
     wake_owner(*g->rts[i]);
+    g->stops[i].pending.store(1, std::memory_order_release);  // done with the runtime
+    g->stops[i].pending.notify_all();
   }
   for (std::size_t i = 0; i < threads_started; ++i) {
     if (g->threads[i].joinable()) g->threads[i].join();
