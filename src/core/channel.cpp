@@ -102,9 +102,9 @@ inline void ensure_shared(channel& c) noexcept {
   if (!c.shared.load(std::memory_order_acquire)) make_shared(c);
 }
 
-// Enters an operation on `c`: lock-free on the home thread while not shared,
-// else under the lock.
-[[gnu::always_inline]] inline void enter(channel& c) noexcept {
+// Enters an operation on `c`: lock-free on the home thread while not shared
+// (returns true), else under the lock (false).
+[[gnu::always_inline]] inline bool enter(channel& c) noexcept {
   if (c.home == thread_token()) [[likely]] {
     c.in_op.store(1, std::memory_order_relaxed);
     if (g_owner_fence.load(std::memory_order_relaxed)) {
@@ -112,28 +112,36 @@ inline void ensure_shared(channel& c) noexcept {
     } else {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     }
-    if (!c.shared.load(std::memory_order_acquire)) [[likely]] return;
+    if (!c.shared.load(std::memory_order_acquire)) [[likely]] return true;
     c.in_op.store(0, std::memory_order_release);
   } else {
     ensure_shared(c);
   }
   lock(c);
+  return false;
 }
 
-// Leaves it. On the home thread in_op != 0 exactly while it holds the
-// channel without the lock (enter clears it before falling back to the lock).
-[[gnu::always_inline]] inline void leave(channel& c) noexcept {
-  if (c.home == thread_token() && c.in_op.load(std::memory_order_relaxed) != 0) [[likely]] {
+// Leaves it; `home` is what enter returned.
+[[gnu::always_inline]] inline void leave(channel& c, bool home) noexcept {
+  if (home) [[likely]] {
     c.in_op.store(0, std::memory_order_release);
   } else {
     c.lock.unlock();
   }
 }
 
+// leave() without enter's answer: on the home thread in_op != 0 exactly
+// while it holds the channel without the lock (enter clears it before
+// falling back to the lock).
+void leave_any(channel& c) noexcept {
+  leave(c, c.home == thread_token() && c.in_op.load(std::memory_order_relaxed) != 0);
+}
+
 struct op_guard {
   channel& c;
-  explicit op_guard(channel& ch) noexcept : c(ch) { enter(c); }
-  ~op_guard() { leave(c); }
+  bool home;
+  explicit op_guard(channel& ch) noexcept : c(ch), home(enter(ch)) {}
+  ~op_guard() { leave(c, home); }
   op_guard(const op_guard&) = delete;
   op_guard& operator=(const op_guard&) = delete;
 };
@@ -438,17 +446,17 @@ bool has_room_for_waiter(const channel& c) noexcept {
 }
 
 // Leaves `c` and returns `st`.
-[[gnu::always_inline]] inline async_status_t done(channel& c, async_status_t st) noexcept {
-  leave(c);
+[[gnu::always_inline]] inline async_status_t done(channel& c, bool home, async_status_t st) noexcept {
+  leave(c, home);
   return st;
 }
 
 // Parks `self` on `list` with `xfer`, until woken or `deadline_ns`. Entered
 // with c's guard, which it leaves.
-[[gnu::always_inline]] inline async_status_t wait_in(channel& c, task* self, task_list& list, void* xfer, wait_mode mode,
-                                                     std::uint64_t deadline_ns) noexcept {
-  if (self->cancelled) return done(c, ASYNC_ECANCELED);
-  if (!has_room_for_waiter(c)) return done(c, ASYNC_EFULL);
+[[gnu::always_inline]] inline async_status_t wait_in(channel& c, bool home, task* self, task_list& list, void* xfer,
+                                                     wait_mode mode, std::uint64_t deadline_ns) noexcept {
+  if (self->cancelled) return done(c, home, ASYNC_ECANCELED);
+  if (!has_room_for_waiter(c)) return done(c, home, ASYNC_EFULL);
   plain_wait w{xfer, c.tickets, &c, &list};
   self->xfer = &w;
   self->state = task_state::parked;
@@ -458,42 +466,41 @@ bool has_room_for_waiter(const channel& c) noexcept {
   if (mode == wait_mode::until) rt.timers.arm(self, deadline_ns);
   // On a shared channel the fiber waits for other threads: its runtime must
   // keep waiting for them instead of reporting a deadlock.
-  const bool foreign = c.shared.load(std::memory_order_relaxed);
+  const bool foreign = !home;
   if (foreign) ++rt.io_waiting;
-  leave(c);
+  leave(c, home);
   const async_status_t st = park(self);
   if (foreign) --rt.io_waiting;
   self->wait_abort = nullptr;
   // Completed by another thread that may not be done with `w` yet (see
   // release_wait): wait for it through the channel's guard.
   if (w.list.load(std::memory_order_acquire) != nullptr) [[unlikely]] {
-    enter(c);
-    leave(c);
+    leave(c, enter(c));
   }
   return st;
 }
 
 // channel_send and channel_recv while select cases are parked on the channel.
-[[gnu::noinline]] async_status_t send_mixed(channel& c, task* self, void* msg, wait_mode mode,
+[[gnu::noinline]] async_status_t send_mixed(channel& c, bool home, task* self, void* msg, wait_mode mode,
                                             std::uint64_t deadline_ns) noexcept {
   const async_status_t st = send_ready(c, msg);
-  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, st);
-  return wait_in(c, self, c.senders, msg, mode, deadline_ns);
+  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, home, st);
+  return wait_in(c, home, self, c.senders, msg, mode, deadline_ns);
 }
 
-[[gnu::noinline]] async_status_t recv_mixed(channel& c, task* self, void** msg, wait_mode mode,
+[[gnu::noinline]] async_status_t recv_mixed(channel& c, bool home, task* self, void** msg, wait_mode mode,
                                             std::uint64_t deadline_ns) noexcept {
   const async_status_t st = recv_ready(c, msg);
-  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, st);
-  return wait_in(c, self, c.receivers, msg, mode, deadline_ns);
+  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, home, st);
+  return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
 }
 
 // A thread (not a fiber) waits on `list`; entered holding c's lock (the
 // channel is shared), which it leaves.
 async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode mode,
                               std::uint64_t deadline_ns) noexcept {
-  if (mode == wait_mode::until && deadline_ns <= now_ns()) return done(c, ASYNC_ETIMEDOUT);
-  if (!has_room_for_waiter(c)) return done(c, ASYNC_EFULL);
+  if (mode == wait_mode::until && deadline_ns <= now_ns()) return done(c, false, ASYNC_ETIMEDOUT);
+  if (!has_room_for_waiter(c)) return done(c, false, ASYNC_EFULL);
   task self{};  // rt == nullptr: a thread; remote.node.pending is its word
   plain_wait w{xfer, c.tickets, &c, &list};
   self.xfer = &w;
@@ -549,7 +556,7 @@ void leave_all(async_select_case_t* cases, std::size_t n) noexcept {
     if (cases[i].ch == nullptr) continue;
     bool first = true;
     for (std::size_t j = 0; j < i && first; ++j) first = cases[j].ch != cases[i].ch;
-    if (first) leave(channel_of(cases[i].ch));
+    if (first) leave_any(channel_of(cases[i].ch));
   }
 }
 
@@ -616,33 +623,33 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
 // are parked on the channel.
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  enter(c);
-  if (c.closed) return done(c, ASYNC_ECLOSED);
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, ASYNC_ECANCELED);
-  if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, self, msg, mode, deadline_ns);
+  const bool home = enter(c);
+  if (c.closed) return done(c, home, ASYNC_ECLOSED);
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
   if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
     plain_wait* w = wait_of(r);
     *static_cast<void**>(w->xfer) = msg;
-    deliver(c, r, ASYNC_OK);
+    home ? wake_plain(r, ASYNC_OK) : deliver_shared(r, ASYNC_OK);
     release_wait(w);
-    return done(c, ASYNC_OK);
+    return done(c, home, ASYNC_OK);
   }
   if (c.count < c.capacity) {
     c.buffer[(c.head + c.count) % c.capacity] = msg;
     ++c.count;
-    return done(c, ASYNC_OK);
+    return done(c, home, ASYNC_OK);
   }
-  if (mode == wait_mode::never) return done(c, ASYNC_EAGAIN);
+  if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
   // OK: a receiver took the message (or pulled it into the buffer);
   // ECLOSED / ECANCELED / ETIMEDOUT: we left the list, undelivered.
-  return wait_in(c, self, c.senders, msg, mode, deadline_ns);
+  return wait_in(c, home, self, c.senders, msg, mode, deadline_ns);
 }
 
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  enter(c);
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, ASYNC_ECANCELED);
-  if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, self, msg, mode, deadline_ns);
+  const bool home = enter(c);
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
   if (c.count != 0) {
     *msg = c.buffer[c.head];
     c.head = (c.head + 1) % c.capacity;
@@ -651,29 +658,29 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
       plain_wait* w = wait_of(s);
       c.buffer[(c.head + c.count) % c.capacity] = w->xfer;
       ++c.count;
-      deliver(c, s, ASYNC_OK);
+      home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
       release_wait(w);
     }
-    return done(c, ASYNC_OK);
+    return done(c, home, ASYNC_OK);
   }
   if (task* s = c.senders.pop_front()) {  // unbuffered: take it from the sender
     plain_wait* w = wait_of(s);
     *msg = w->xfer;
-    deliver(c, s, ASYNC_OK);
+    home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
     release_wait(w);
-    return done(c, ASYNC_OK);
+    return done(c, home, ASYNC_OK);
   }
-  if (c.closed) return done(c, ASYNC_ECLOSED);
-  if (mode == wait_mode::never) return done(c, ASYNC_EAGAIN);
-  return wait_in(c, self, c.receivers, msg, mode, deadline_ns);
+  if (c.closed) return done(c, home, ASYNC_ECLOSED);
+  if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
+  return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
 }
 
 async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
   ensure_shared(c);  // a blocked thread is woken only by the shared paths
   lock(c);
-  if (c.closed) return done(c, ASYNC_ECLOSED);
+  if (c.closed) return done(c, false, ASYNC_ECLOSED);
   const async_status_t st = send_ready(c, msg);
-  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, st);
+  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, false, st);
   return thread_wait_in(c, c.senders, msg, mode, deadline_ns);
 }
 
@@ -681,24 +688,24 @@ async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::
   ensure_shared(c);
   lock(c);
   const async_status_t st = recv_ready(c, msg);
-  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, st);
+  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, false, st);
   return thread_wait_in(c, c.receivers, msg, mode, deadline_ns);
 }
 
 async_status_t channel_close(channel& c) noexcept {
-  enter(c);
-  return done(c, close_entered(c));
+  const bool home = enter(c);
+  return done(c, home, close_entered(c));
 }
 
 void channel_shutdown(channel& c) noexcept {
   // Every waiter left is a fiber of a live runtime (a runtime's shutdown
   // takes its fibers off every channel) or a blocked thread: all are woken.
-  enter(c);
+  const bool home = enter(c);
   if (!c.closed) (void)close_entered(c);
   delete[] c.buffer;
   c.buffer = nullptr;
   c.magic = 0;
-  leave(c);
+  leave(c, home);
 }
 
 async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::size_t* chosen, task* self,
