@@ -783,8 +783,8 @@ inline std::uint64_t deadline_after_ns(std::uint64_t ns) noexcept {
 }  // namespace detail
 
 // A bounded FIFO channel of T values (any std::movable T: move-only ones
-// such as std::unique_ptr included) between the fibers of one runtime, over
-// the C pointer channel (async_channel_*). Non-copyable and non-movable; the
+// such as std::unique_ptr included) between fibers of any runtimes and plain
+// threads, over the C pointer channel (async_channel_*). Non-copyable and non-movable; the
 // destructor shuts it down and destroys the values still in it.
 //
 // Storage (no allocation per message): the constructor allocates a pool of
@@ -1332,7 +1332,7 @@ struct select_driver {
 }  // namespace detail
 
 // Waits until one of the cases (recv_case, send_case; any channel<T> types,
-// all of one runtime) can be done, does that one only, and returns its
+// of any runtimes) can be done, does that one only, and returns its
 // index. When several are ready, the first in argument order is chosen; a
 // case on a closed channel is ready and chosen with status::eclosed. Suspends
 // (unless a case is ready); inside a fiber only. The rules of async_select
@@ -1350,8 +1350,7 @@ struct select_driver {
 // Throws async::cancelled in a cancelled fiber (nothing is sent or received
 // then; a case completed before the cancel is still the result), and
 // async::error: estate outside a fiber, efull past a channel's max_waiters,
-// einval for channels of another runtime, no case at all, or one value
-// object in two send cases.
+// einval for no case at all, or one value object in two send cases.
 template <class... Ops>
   requires(detail::is_select_op<std::remove_cvref_t<Ops>> && ...)
 select_result select(Ops&&... ops) {
@@ -1374,7 +1373,7 @@ select_result select_for(const std::chrono::duration<Rep, Period>& d, Ops&&... o
                                     "async::select_for", ops...);
 }
 
-// As select, without suspending; usable outside fibers (on the runtime's
+// As select, without suspending; usable outside fibers (from any
 // thread): index none and code status::eagain when no case is ready.
 template <class... Ops>
   requires(detail::is_select_op<std::remove_cvref_t<Ops>> && ...)
