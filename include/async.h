@@ -383,15 +383,28 @@ ASYNC_API void async_group_shutdown(async_group_t *g);
 
 /* ----------------------------------------------------------------- channels */
 
-/* A bounded FIFO channel of pointers between the fibers of one runtime.
- * Declare it in your own memory and give it to async_channel_init(); do not
- * move or copy it while initialised. All storage is allocated by init; send
- * and recv allocate nothing. A message handed to a parked receiver goes
- * straight to it (no buffer round trip). Shut channels down before their
- * runtime. A channel still initialised when its runtime is shut down is
- * detached from it: every call on it returns ASYNC_EINVAL (as on an io whose
- * runtime is gone), and async_channel_shutdown still frees its buffer, so
- * call it all the same. */
+/* A bounded FIFO channel of pointers between fibers of any runtimes and
+ * plain threads. Declare it in your own memory and give it to
+ * async_channel_init(); do not move or copy it while initialised. All storage
+ * is allocated by init; send and recv allocate nothing. A message handed to a
+ * parked receiver goes straight to it (no buffer round trip).
+ * Threads: fibers of any runtime may send, receive and select on one
+ * channel; a plain thread (not in a fiber) uses the try_ calls and the
+ * _blocking calls below, which block the thread. Wakes cross threads. While
+ * only the thread that owns the channel's runtime has used it, operations
+ * take no lock; the first use from any other thread makes the channel
+ * shared for good (each operation then takes a short lock). Until then, a
+ * runtime whose fibers wait only on such channels reports ASYNC_EDEADLK from
+ * run/await (nothing it knows of can wake them); initialise a channel from
+ * the thread that will use it, or a group's runtime, to avoid that.
+ * Lifetime: shut a channel down (from any thread) when no call on it is in
+ * progress or will come. Shut channels down before their runtime. A
+ * runtime's shutdown takes its own parked fibers off every channel (their
+ * operations do not happen), and closes and detaches every channel still
+ * initialised on it: threads and fibers of other runtimes waiting on it get
+ * ASYNC_ECLOSED, later calls return ASYNC_EINVAL (as on an io whose runtime
+ * is gone), and async_channel_shutdown still frees its buffer, so call it all
+ * the same. */
 typedef struct async_channel {
   size_t capacity; /* read-only: buffered messages, fixed by init (0: rendezvous) */
   void *impl[24];  /* private */
@@ -399,13 +412,14 @@ typedef struct async_channel {
 
 /* Make `ch` usable on runtime `rt` with room for `capacity` buffered messages
  * (0: unbuffered: a send completes when a receiver takes the message) and at
- * most `max_waiters` fibers parked on it at once, senders and receivers
- * together (0: no bound). Returns ASYNC_OK; ASYNC_EINVAL for NULL ch, NULL or
- * uninitialised rt; ASYNC_ENOMEM when the buffer cannot be allocated, also
- * for a capacity whose size in bytes overflows (SIZE_MAX, 1 << 61);
- * ASYNC_ESTATE from a thread that does not own rt, or when `ch` is
- * initialised already (not shut down: it is left untouched). On any other
- * error `ch` is unusable (calls return ASYNC_EINVAL). */
+ * most `max_waiters` fibers and threads parked on it at once, senders and
+ * receivers together (0: no bound). Any thread may call it, for any live
+ * runtime (from a thread that does not own rt the channel is shared at
+ * once). Returns ASYNC_OK; ASYNC_EINVAL for NULL ch, NULL, uninitialised or
+ * shut down rt; ASYNC_ENOMEM when the buffer cannot be allocated, also for a
+ * capacity whose size in bytes overflows (SIZE_MAX, 1 << 61); ASYNC_ESTATE
+ * when `ch` is initialised already (not shut down: it is left untouched). On
+ * any other error `ch` is unusable (calls return ASYNC_EINVAL). */
 ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
                                             size_t max_waiters);
 
@@ -416,8 +430,8 @@ ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t
  * the channel is closed (before or while waiting: the message is not
  * delivered); ASYNC_ECANCELED when the fiber is cancelled (not delivered);
  * ASYNC_EFULL when max_waiters fibers are parked already; ASYNC_ESTATE
- * outside a fiber; ASYNC_EINVAL for an unusable channel or a fiber of another
- * runtime. */
+ * outside a fiber (a thread uses async_channel_send_blocking); ASYNC_EINVAL
+ * for an unusable channel. The fiber may belong to any runtime. */
 ASYNC_API async_status_t async_channel_send(async_channel_t *ch, void *msg);
 
 /* Receive the oldest message into *msg. Suspends the calling fiber while the
@@ -434,23 +448,41 @@ ASYNC_API async_status_t async_channel_send_until(async_channel_t *ch, void *msg
 ASYNC_API async_status_t async_channel_recv_until(async_channel_t *ch, void **msg, uint64_t deadline_ns);
 
 /* Non-blocking send and recv: ASYNC_EAGAIN where the blocking call would
- * suspend. Usable inside and outside fibers, on the runtime's own thread
- * (ASYNC_ESTATE otherwise). Other statuses as the blocking calls. */
+ * suspend. Usable from any thread, inside and outside fibers. Other statuses
+ * as the blocking calls. */
 ASYNC_API async_status_t async_channel_try_send(async_channel_t *ch, void *msg);
 ASYNC_API async_status_t async_channel_try_recv(async_channel_t *ch, void **msg);
 
-/* Close: further sends return ASYNC_ECLOSED, parked senders are woken with
- * ASYNC_ECLOSED (their messages are not delivered), receivers drain what is
- * buffered and then get ASYNC_ECLOSED. Does not suspend.
- * Returns ASYNC_OK; ASYNC_ECLOSED when already closed; ASYNC_EINVAL;
- * ASYNC_ESTATE from a foreign thread. */
+/* For plain threads (not inside a fiber): send and receive as
+ * async_channel_send / async_channel_recv, blocking the calling thread (not
+ * suspending a fiber) while the channel is full / empty, with the same FIFO
+ * order among parked fibers and threads. The _until forms give up at
+ * `deadline_ns` (async_now_ns() clock) with ASYNC_ETIMEDOUT (nothing
+ * delivered or taken). Returns ASYNC_OK; ASYNC_ECLOSED (closed before or
+ * while waiting; recv: closed and drained); ASYNC_ETIMEDOUT; ASYNC_EFULL
+ * when max_waiters are parked already; ASYNC_EINVAL for an unusable channel
+ * (or NULL msg to recv); ASYNC_ESTATE when called from inside a fiber, or
+ * from a thread while it drives a runtime. The channel becomes shared. Do not
+ * block the thread that owns a runtime whose fibers must answer: they cannot
+ * run meanwhile. */
+ASYNC_API async_status_t async_channel_send_blocking(async_channel_t *ch, void *msg);
+ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t *ch, void **msg);
+ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t *ch, void *msg, uint64_t deadline_ns);
+ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t *ch, void **msg, uint64_t deadline_ns);
+
+/* Close: further sends return ASYNC_ECLOSED, parked senders (fibers and
+ * threads) are woken with ASYNC_ECLOSED (their messages are not delivered),
+ * receivers drain what is buffered and then get ASYNC_ECLOSED. Does not
+ * suspend; any thread may call it.
+ * Returns ASYNC_OK; ASYNC_ECLOSED when already closed; ASYNC_EINVAL. */
 ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
 
-/* Close if needed, wake every parked fiber with ASYNC_ECLOSED, and release
- * the storage. Any later use returns ASYNC_EINVAL; shutting down twice does
- * nothing. Buffered messages are dropped (they are the caller's pointers).
- * On a detached channel (its runtime was shut down) it only releases the
- * storage. */
+/* Close if needed, wake every parked fiber and thread with ASYNC_ECLOSED, and
+ * release the storage. Any thread may call it, once no other call on the
+ * channel is in progress or to come (a call that comes later returns
+ * ASYNC_EINVAL). Shutting down twice does nothing. Buffered messages are
+ * dropped (they are the caller's pointers). On a detached channel (its
+ * runtime was shut down) it only releases the storage. */
 ASYNC_API void async_channel_shutdown(async_channel_t *ch);
 
 /* ------------------------------------------------------------------- select */
@@ -484,8 +516,8 @@ typedef struct async_select_case {
  * ASYNC_ECLOSED once the buffer is drained (like a plain recv). When several
  * cases are ready, the first in argument order is chosen, so a program runs
  * the same way every time. When none is, the calling fiber parks on every
- * channel of its cases at once, and the first operation of another fiber (or
- * close) that can complete one of them completes it, exactly as for a parked
+ * channel of its cases at once, and the first operation of another fiber or
+ * thread (or close) that can complete one of them completes it, exactly as for a parked
  * plain sender or receiver: a message sent to a parked recv case is written
  * to its msg, a parked send case's message is taken by a receiver or pulled
  * into a freed buffer slot. Only that case happens; the others do nothing.
@@ -497,8 +529,10 @@ typedef struct async_select_case {
  * cases (a send and a recv case on one unbuffered channel do not pair up).
  * The same channel may appear in several cases.
  *
- * Suspends (unless a case is ready). Thread: the runtime's own thread, inside
- * a fiber of the runtime every non-NULL case's channel belongs to.
+ * Suspends (unless a case is ready). Inside a fiber of any runtime; the
+ * cases' channels may belong to any runtimes (and be used by other threads).
+ * A timeout or cancel that comes after another thread completed a case
+ * loses: that case is the result.
  * Returns, and stores in the chosen case's status:
  *   ASYNC_OK       case *chosen was done (recv: its msg holds the message);
  *   ASYNC_ECLOSED  case *chosen's channel is closed (send: not delivered;
@@ -510,8 +544,7 @@ typedef struct async_select_case {
  *                  (each parked case counts as one waiter on its channel);
  *   ASYNC_ESTATE   outside a fiber;
  *   ASYNC_EINVAL   cases is NULL while n > 0; a case with an unusable channel
- *                  (never initialised, shut down), a channel of another
- *                  runtime than the calling fiber's, or an op other than
+ *                  (never initialised, shut down), or an op other than
  *                  ASYNC_SELECT_SEND/RECV (those cases get status
  *                  ASYNC_EINVAL); or no case is enabled (n == 0 or every ch
  *                  NULL): such a select could only wait forever (use
@@ -529,8 +562,8 @@ ASYNC_API async_status_t async_select_until(async_select_case_t *cases, size_t n
                                             uint64_t deadline_ns);
 
 /* As async_select, but never suspends: ASYNC_EAGAIN (nothing done) when no
- * case is ready, also when none is enabled. Usable inside and outside
- * fibers, on the runtime's own thread (ASYNC_ESTATE otherwise).             */
+ * case is ready, also when none is enabled. Usable from any thread, inside
+ * and outside fibers.                                                       */
 ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, size_t *chosen);
 
 #ifdef __cplusplus

@@ -851,8 +851,8 @@ inline std::uint64_t deadline_after_ns(std::uint64_t ns) noexcept {
 }  // namespace detail
 
 // A bounded FIFO channel of T values (any std::movable T: move-only ones
-// such as std::unique_ptr included) between the fibers of one runtime, over
-// the C pointer channel (async_channel_*). Non-copyable and non-movable; the
+// such as std::unique_ptr included) between fibers of any runtimes and plain
+// threads, over the C pointer channel (async_channel_*). Non-copyable and non-movable; the
 // destructor shuts it down and destroys the values still in it.
 //
 // Storage (no allocation per message): the constructor allocates a pool of
@@ -894,13 +894,17 @@ inline std::uint64_t deadline_after_ns(std::uint64_t ns) noexcept {
 // "would block" too (status::etimedout, status::eagain, empty optional).
 // Every call that may suspend throws async::cancelled in a cancelled fiber
 // (as the other suspending calls); a value received before the cancel is
-// still returned. Misuse throws async::error: estate for a blocking call
-// outside a fiber or any call from a thread that does not own the runtime,
-// efull past max_waiters, einval for a fiber of another runtime.
+// still returned. Misuse throws async::error: estate for a suspending call
+// outside a fiber or a *_blocking call inside one, efull past max_waiters.
 //
-// Destroy a channel only when no fiber is parked on it or holds a value
-// handed to it but not yet resumed (the woken fibers would touch it), and
-// before its runtime.
+// Threads: as the C channel, one channel<T> serves fibers of any runtimes
+// and plain threads at once. Fibers use send/recv/select; a plain thread
+// (not in a fiber) uses try_*, and send_blocking / recv_blocking (and their
+// _until / _for forms), which block the thread with back-pressure.
+//
+// Destroy a channel only when no fiber or thread is parked on it or holds a
+// value handed to it but not yet resumed (the woken fibers would touch it),
+// and before its runtime.
 namespace detail {
 struct select_driver;
 }  // namespace detail
@@ -915,15 +919,18 @@ class channel {
   using value_type = T;
 
   // async_channel_init of both C channels; the pool of capacity + 1 cells.
-  // Throws async::error: einval (also for capacity SIZE_MAX), enomem, estate
-  // from a thread that does not own `rt`; std::bad_alloc.
-  channel(runtime& rt, std::size_t capacity, std::size_t max_waiters = 0) {
+  // Any thread may construct it for any live runtime. Throws async::error:
+  // einval (also for capacity SIZE_MAX), enomem; std::bad_alloc.
+  channel(runtime& rt, std::size_t capacity, std::size_t max_waiters = 0)
+      : channel(rt.native(), capacity, max_waiters) {}
+  // The same on a C runtime (a group's: async_group_runtime).
+  channel(async_runtime_t* rt, std::size_t capacity, std::size_t max_waiters = 0) {
     if (capacity == SIZE_MAX) throw error(status::einval, "async::channel");
     slots_ = capacity + 1;
     cells_.reset(new cell[slots_]);
-    async_status_t st = async_channel_init(&data_, rt.native(), capacity, max_waiters);
+    async_status_t st = async_channel_init(&data_, rt, capacity, max_waiters);
     if (st != ASYNC_OK) detail::throw_status(st, "async::channel");
-    st = async_channel_init(&free_, rt.native(), slots_, 0);
+    st = async_channel_init(&free_, rt, slots_, 0);
     if (st != ASYNC_OK) {
       async_channel_shutdown(&data_);
       detail::throw_status(st, "async::channel");
@@ -947,7 +954,7 @@ class channel {
   [[nodiscard]] std::size_t capacity() const noexcept { return data_.capacity; }
 
   // True once close() was called (receivers may still drain values).
-  [[nodiscard]] bool closed() const noexcept { return closed_; }
+  [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_relaxed); }
 
   // Sends `v`, suspending while the channel is full (unbuffered: until a
   // receiver takes it). Returns true once the value is buffered or taken;
@@ -962,10 +969,10 @@ class channel {
     detail::throw_status(st, "async::channel::send");
   }
 
-  // Sends without suspending; usable outside fibers. `v` is moved from only
-  // on status::ok; otherwise it holds its value again. Returns status::ok,
-  // status::eagain (full, or no free cell), status::eclosed. Throws
-  // async::error(estate) from a foreign thread.
+  // Sends without suspending; usable from any thread, outside fibers too.
+  // `v` is moved from only on status::ok; otherwise it holds its value
+  // again. Returns status::ok, status::eagain (full, or no free cell),
+  // status::eclosed.
   [[nodiscard]] status try_send(T&& v) { return checked(send_cell(v, mode::never, 0), "async::channel::try_send"); }
   [[nodiscard]] status try_send(const T& v)
     requires std::copy_constructible<T>
@@ -1000,9 +1007,9 @@ class channel {
     detail::throw_status(st, "async::channel::recv");
   }
 
-  // Receives without suspending; usable outside fibers. Empty when nothing
-  // is buffered and no sender waits, or when closed and drained (closed()
-  // tells which). Throws async::error(estate) from a foreign thread.
+  // Receives without suspending; usable from any thread, outside fibers too.
+  // Empty when nothing is buffered and no sender waits, or when closed and
+  // drained (closed() tells which).
   [[nodiscard]] std::optional<T> try_recv() {
     void* p = nullptr;
     const async_status_t st = async_channel_try_recv(&data_, &p);
@@ -1022,16 +1029,59 @@ class channel {
     return recv_deadline(detail::deadline_after_ns(detail::to_ns(d)), "async::channel::recv_for");
   }
 
+  // For plain threads (not in a fiber): as send / recv, blocking the calling
+  // thread instead of suspending a fiber. send_blocking returns true once the
+  // value is buffered or taken, false when the channel is closed (the value
+  // is destroyed); recv_blocking is empty once closed and drained. Throws
+  // async::error: estate inside a fiber, efull past max_waiters.
+  bool send_blocking(T v) {
+    const async_status_t st = send_cell(v, mode::thread_block, 0);
+    if (st == ASYNC_OK) return true;
+    if (st == ASYNC_ECLOSED) return false;
+    detail::throw_status(st, "async::channel::send_blocking");
+  }
+  [[nodiscard]] std::optional<T> recv_blocking() {
+    void* p = nullptr;
+    const async_status_t st = async_channel_recv_blocking(&data_, &p);
+    if (st == ASYNC_OK) return take(p);
+    if (st == ASYNC_ECLOSED) return std::nullopt;
+    detail::throw_status(st, "async::channel::recv_blocking");
+  }
+
+  // As send_blocking / recv_blocking, giving up at the steady_clock time
+  // point `t` or after `d`. `v` is moved from only on status::ok (else it
+  // holds its value again); returns status::ok, etimedout, eclosed. The recv
+  // forms are empty when timed out or closed and drained (closed() tells).
+  template <class Duration>
+  [[nodiscard]] status send_blocking_until(T&& v,
+                                           const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return checked(send_cell(v, mode::thread_until, detail::deadline_ns(t)), "async::channel::send_blocking_until");
+  }
+  template <class Rep, class Period>
+  [[nodiscard]] status send_blocking_for(T&& v, const std::chrono::duration<Rep, Period>& d) {
+    return checked(send_cell(v, mode::thread_until, detail::deadline_after_ns(detail::to_ns(d))),
+                   "async::channel::send_blocking_for");
+  }
+  template <class Duration>
+  [[nodiscard]] std::optional<T> recv_blocking_until(
+      const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return recv_thread_deadline(detail::deadline_ns(t), "async::channel::recv_blocking_until");
+  }
+  template <class Rep, class Period>
+  [[nodiscard]] std::optional<T> recv_blocking_for(const std::chrono::duration<Rep, Period>& d) {
+    return recv_thread_deadline(detail::deadline_after_ns(detail::to_ns(d)), "async::channel::recv_blocking_for");
+  }
+
   // Closes (async_channel_close): later sends fail with closed, parked and
   // queued senders wake and fail so (their values are destroyed or handed
   // back), receivers drain what is buffered and then get nothing. Does not
-  // suspend. Returns true when this call closed it, false when it was
-  // closed already. Throws async::error(estate) from a foreign thread.
+  // suspend; any thread may close. Returns true when this call closed it,
+  // false when it was closed already.
   bool close() {
     const async_status_t st = async_channel_close(&data_);
     if (st == ASYNC_ECLOSED) return false;
     if (st != ASYNC_OK) detail::throw_status(st, "async::channel::close");
-    closed_ = true;
+    closed_.store(true, std::memory_order_relaxed);
     (void)async_channel_close(&free_);
     return true;
   }
@@ -1070,7 +1120,7 @@ class channel {
     bool live = false;  // holds a constructed T
     T* get() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
   };
-  enum class mode { block, until, never };
+  enum class mode { block, until, never, thread_block, thread_until };
 
   static status checked(async_status_t st, const char* where) {
     if (st == ASYNC_OK || st == ASYNC_EAGAIN || st == ASYNC_ETIMEDOUT || st == ASYNC_ECLOSED) {
@@ -1090,11 +1140,13 @@ class channel {
   // Takes a free cell, moves `v` into it and sends it on `data`. On any
   // failure the cell is freed and `v` holds its value again.
   async_status_t send_cell(T& v, mode m, std::uint64_t deadline) {
-    if (closed_) return ASYNC_ECLOSED;
+    if (closed_.load(std::memory_order_relaxed)) return ASYNC_ECLOSED;
     void* p = nullptr;
-    async_status_t st = m == mode::block   ? async_channel_recv(&free_, &p)
-                        : m == mode::until ? async_channel_recv_until(&free_, &p, deadline)
-                                           : async_channel_try_recv(&free_, &p);
+    async_status_t st = m == mode::block          ? async_channel_recv(&free_, &p)
+                        : m == mode::until        ? async_channel_recv_until(&free_, &p, deadline)
+                        : m == mode::thread_block ? async_channel_recv_blocking(&free_, &p)
+                        : m == mode::thread_until ? async_channel_recv_blocking_until(&free_, &p, deadline)
+                                                  : async_channel_try_recv(&free_, &p);
     if (st != ASYNC_OK) return st;
     cell* c = static_cast<cell*>(p);
     try {
@@ -1104,9 +1156,11 @@ class channel {
       throw;
     }
     c->live = true;
-    st = m == mode::block   ? async_channel_send(&data_, c)
-         : m == mode::until ? async_channel_send_until(&data_, c, deadline)
-                            : async_channel_try_send(&data_, c);
+    st = m == mode::block          ? async_channel_send(&data_, c)
+         : m == mode::until        ? async_channel_send_until(&data_, c, deadline)
+         : m == mode::thread_block ? async_channel_send_blocking(&data_, c)
+         : m == mode::thread_until ? async_channel_send_blocking_until(&data_, c, deadline)
+                                   : async_channel_try_send(&data_, c);
     if (st != ASYNC_OK) [[unlikely]] {
       // Not delivered: no receiver has the cell. Give the value back.
       struct freeing {
@@ -1120,6 +1174,14 @@ class channel {
       v = std::move(*c->get());
     }
     return st;
+  }
+
+  std::optional<T> recv_thread_deadline(std::uint64_t deadline, const char* where) {
+    void* p = nullptr;
+    const async_status_t st = async_channel_recv_blocking_until(&data_, &p, deadline);
+    if (st == ASYNC_OK) return take(p);
+    if (st == ASYNC_ETIMEDOUT || st == ASYNC_ECLOSED) return std::nullopt;
+    detail::throw_status(st, where);
   }
 
   std::optional<T> recv_deadline(std::uint64_t deadline, const char* where) {
@@ -1147,7 +1209,7 @@ class channel {
   async_channel_t free_{};  // empty cells; senders wait here for one
   std::unique_ptr<cell[]> cells_;
   std::size_t slots_ = 0;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};  // any thread may close
 };
 
 // ------------------------------------------------------------------- select
@@ -1292,7 +1354,7 @@ struct select_driver {
     sc.op = ASYNC_SELECT_SEND;
     sc.ch = &ch.data_;
     sc.msg = held;
-    if (held != nullptr || ch.closed_) return;  // closed: the C case fails at once with ECLOSED
+    if (held != nullptr || ch.closed_.load(std::memory_order_relaxed)) return;  // closed: the C case fails at once with ECLOSED
     void* p = nullptr;
     if (async_channel_try_recv(&ch.free_, &p) != ASYNC_OK) {
       sc.ch = &ch.free_;  // no free cell: wait for one
@@ -1338,7 +1400,7 @@ struct select_driver {
 }  // namespace detail
 
 // Waits until one of the cases (recv_case, send_case; any channel<T> types,
-// all of one runtime) can be done, does that one only, and returns its
+// of any runtimes) can be done, does that one only, and returns its
 // index. When several are ready, the first in argument order is chosen; a
 // case on a closed channel is ready and chosen with status::eclosed. Suspends
 // (unless a case is ready); inside a fiber only. The rules of async_select
@@ -1356,8 +1418,7 @@ struct select_driver {
 // Throws async::cancelled in a cancelled fiber (nothing is sent or received
 // then; a case completed before the cancel is still the result), and
 // async::error: estate outside a fiber, efull past a channel's max_waiters,
-// einval for channels of another runtime, no case at all, or one value
-// object in two send cases.
+// einval for no case at all, or one value object in two send cases.
 template <class... Ops>
   requires(detail::is_select_op<std::remove_cvref_t<Ops>> && ...)
 select_result select(Ops&&... ops) {
@@ -1380,7 +1441,7 @@ select_result select_for(const std::chrono::duration<Rep, Period>& d, Ops&&... o
                                     "async::select_for", ops...);
 }
 
-// As select, without suspending; usable outside fibers (on the runtime's
+// As select, without suspending; usable outside fibers (from any
 // thread): index none and code status::eagain when no case is ready.
 template <class... Ops>
   requires(detail::is_select_op<std::remove_cvref_t<Ops>> && ...)

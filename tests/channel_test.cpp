@@ -259,12 +259,25 @@ TEST_F(ChannelTest, MisuseIsRefused) {
   EXPECT_EQ(async_channel_try_send(&c, msg(1)), ASYNC_EINVAL);  // failed init: unusable
   make(1);
   EXPECT_EQ(async_channel_try_recv(&ch_, nullptr), ASYNC_EINVAL);
-  // A fiber of another runtime.
+  // The thread-blocking calls are refused inside a fiber.
+  spawn([this] {
+    void* out = nullptr;
+    EXPECT_EQ(async_channel_send_blocking(&ch_, msg(1)), ASYNC_ESTATE);
+    EXPECT_EQ(async_channel_recv_blocking(&ch_, &out), ASYNC_ESTATE);
+    EXPECT_EQ(async_channel_recv_blocking_until(&ch_, &out, 0), ASYNC_ESTATE);
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(async_channel_recv_blocking(&ch_, nullptr), ASYNC_EINVAL);
+  EXPECT_EQ(async_channel_send_blocking(&zeroed, msg(1)), ASYNC_EINVAL);
+  // A fiber of another runtime is welcome (tests/channel_thread_test.cpp
+  // crosses threads too).
+  ASSERT_EQ(async_channel_try_send(&ch_, msg(5)), ASYNC_OK);
   async_runtime_t other;
   ASSERT_EQ(async_runtime_init(&other, nullptr), ASYNC_OK);
   async_spawn_with(&other, [](void* p) {
     void* out = nullptr;
-    EXPECT_EQ(async_channel_recv(static_cast<async_channel_t*>(p), &out), ASYNC_EINVAL);
+    EXPECT_EQ(async_channel_recv(static_cast<async_channel_t*>(p), &out), ASYNC_OK);
+    EXPECT_EQ(val(out), 5u);
   }, &ch_);
   EXPECT_EQ(async_runtime_run(&other), ASYNC_OK);
   async_runtime_shutdown(&other);
@@ -771,32 +784,38 @@ TEST_F(SelectTest, MisuseIsRefusedAndNothingHappens) {
   async_select_case_t unusable[2] = {recv_case(&a_), recv_case(&zeroed)};
   EXPECT_EQ(async_try_select(unusable, 2, &chosen), ASYNC_EINVAL);
   EXPECT_EQ(unusable[1].status, ASYNC_EINVAL);
-  // A channel of another runtime, next to one of this runtime.
-  async_runtime_t other;
-  ASSERT_EQ(async_runtime_init(&other, nullptr), ASYNC_OK);
-  async_channel_t foreign;
-  ASSERT_EQ(async_channel_init(&foreign, &other, 1, 0), ASYNC_OK);
-  async_select_case_t mixed[2] = {recv_case(&a_), send_case(&foreign, 2)};
-  EXPECT_EQ(async_try_select(mixed, 2, &chosen), ASYNC_EINVAL);
-  EXPECT_EQ(mixed[1].status, ASYNC_EINVAL);
-  // From a fiber of the other runtime, blocking: this runtime's channel is foreign.
-  struct ctx {
-    async_channel_t* a;
-    async_status_t st;
-  } x{&a_, ASYNC_OK};
-  async_spawn_with(&other, [](void* p) {
-    auto* c = static_cast<ctx*>(p);
-    async_select_case_t sc[1] = {recv_case(c->a)};
-    c->st = async_select(sc, 1, nullptr);
-  }, &x);
-  EXPECT_EQ(async_runtime_run(&other), ASYNC_OK);
-  EXPECT_EQ(x.st, ASYNC_EINVAL);
-  async_channel_shutdown(&foreign);
-  async_runtime_shutdown(&other);
   // Nothing was taken by the refused calls.
   void* m = nullptr;
   EXPECT_EQ(async_channel_try_recv(&a_, &m), ASYNC_OK);
   EXPECT_EQ(val(m), 1u);
+  ASSERT_EQ(async_channel_try_send(&a_, msg(1)), ASYNC_OK);
+  // Channels of several runtimes in one select are fine.
+  async_runtime_t other;
+  ASSERT_EQ(async_runtime_init(&other, nullptr), ASYNC_OK);
+  async_channel_t foreign;
+  ASSERT_EQ(async_channel_init(&foreign, &other, 1, 0), ASYNC_OK);
+  async_select_case_t mixed[2] = {send_case(&foreign, 2), recv_case(&a_)};
+  EXPECT_EQ(async_try_select(mixed, 2, &chosen), ASYNC_OK);
+  EXPECT_EQ(chosen, 0u);
+  // A fiber of the other runtime selects on this runtime's channel.
+  struct ctx {
+    async_channel_t* a;
+    async_status_t st;
+    void* got;
+  } x{&a_, ASYNC_EINVAL, nullptr};
+  async_spawn_with(&other, [](void* p) {
+    auto* c = static_cast<ctx*>(p);
+    async_select_case_t sc[1] = {recv_case(c->a)};
+    c->st = async_select(sc, 1, nullptr);
+    c->got = sc[0].msg;
+  }, &x);
+  EXPECT_EQ(async_runtime_run(&other), ASYNC_OK);
+  EXPECT_EQ(x.st, ASYNC_OK);
+  EXPECT_EQ(val(x.got), 1u);
+  EXPECT_EQ(async_channel_try_recv(&foreign, &m), ASYNC_OK);
+  EXPECT_EQ(val(m), 2u);
+  async_channel_shutdown(&foreign);
+  async_runtime_shutdown(&other);
 }
 
 TEST_F(SelectTest, MaxWaitersCountsEachParkedCase) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -661,8 +662,10 @@ TEST_F(CppChannelTest, SelectMisuseThrows) {
   async::runtime other;
   async::channel<int> foreign(other, 1);
   std::optional<int> got;
-  EXPECT_THROW((void)async::try_select(async::recv_case(ch, got), async::recv_case(foreign, got)), async::error);
-  EXPECT_EQ(ch.try_recv().value_or(-1), 1);
+  // Channels of two runtimes in one select are fine.
+  const async::select_result r = async::try_select(async::recv_case(foreign, got), async::recv_case(ch, got));
+  EXPECT_EQ(r.index, 1u);
+  EXPECT_EQ(got.value_or(-1), 1);
   EXPECT_THROW((void)async::try_select(async::send_case(ch, v), async::send_case(ch, v)), async::error);
   EXPECT_FALSE(ch.try_recv().has_value());
 }
@@ -743,6 +746,111 @@ TEST_F(CppChannelTest, AStressMixingSelectAndPlainCallsLosesNothing) {
     }
   }
   EXPECT_EQ(t.live(), 0);
+}
+
+}  // namespace
+
+// --- between runtimes and threads (issue #9) -----------------------------------
+
+namespace {
+
+// Fibers of two runtimes of a group move owned values through one channel.
+TEST(CppChannelThreads, ValuesMoveBetweenFibersOfTwoRuntimes) {
+  async_group_t g{};
+  ASSERT_EQ(async_group_init(&g, 2, nullptr), ASYNC_OK);
+  constexpr int n = 20000;
+  {
+    async::channel<std::unique_ptr<int>> ch(async_group_runtime(&g, 0), 8);
+    long long sum = 0;
+    int count = 0;
+    bool in_order = true;
+    struct ctx {
+      async::channel<std::unique_ptr<int>>* ch;
+      long long* sum;
+      int* count;
+      bool* in_order;
+    } x{&ch, &sum, &count, &in_order};
+    async_spawn_with(async_group_runtime(&g, 0), [](void* p) {
+      auto* c = static_cast<ctx*>(p);
+      for (int i = 1; i <= n; ++i) EXPECT_TRUE(c->ch->send(std::make_unique<int>(i)));
+      c->ch->close();
+    }, &x);
+    async_spawn_with(async_group_runtime(&g, 1), [](void* p) {
+      auto* c = static_cast<ctx*>(p);
+      int last = 0;
+      for (std::unique_ptr<int> v : *c->ch) {
+        if (*v != last + 1) *c->in_order = false;
+        last = *v;
+        *c->sum += *v;
+        ++*c->count;
+      }
+    }, &x);
+    ASSERT_EQ(async_group_wait(&g), ASYNC_OK);
+    EXPECT_TRUE(in_order);
+    EXPECT_EQ(count, n);
+    EXPECT_EQ(sum, static_cast<long long>(n) * (n + 1) / 2);
+  }
+  async_group_shutdown(&g);
+}
+
+// Plain threads with back-pressure: send_blocking / recv_blocking, capacity
+// 0 and 1, and the timed forms.
+TEST(CppChannelThreads, PlainThreadsSendAndReceiveBlocking) {
+  async::runtime home;
+  for (std::size_t capacity : {0u, 1u}) {
+    async::channel<std::string> ch(home, capacity);
+    constexpr int n = 5000;
+    std::thread sender([&] {
+      for (int i = 0; i < n; ++i) EXPECT_TRUE(ch.send_blocking(std::to_string(i)));
+      ch.close();
+    });
+    int next = 0;
+    while (std::optional<std::string> v = ch.recv_blocking()) {
+      EXPECT_EQ(*v, std::to_string(next));
+      ++next;
+    }
+    sender.join();
+    EXPECT_EQ(next, n);
+    EXPECT_TRUE(ch.closed());
+    EXPECT_FALSE(ch.send_blocking("late"));
+  }
+  async::channel<std::string> ch(home, 1);
+  EXPECT_FALSE(ch.recv_blocking_for(5ms).has_value());
+  std::string v = "one";
+  EXPECT_EQ(ch.send_blocking_for(std::move(v), 5ms), async::status::ok);
+  std::string w = "two";
+  EXPECT_EQ(ch.send_blocking_until(std::move(w), std::chrono::steady_clock::now() + 5ms), async::status::etimedout);
+  EXPECT_EQ(w, "two");  // not delivered: handed back
+  EXPECT_EQ(ch.recv_blocking_until(std::chrono::steady_clock::now() + 5ms).value_or(""), "one");
+}
+
+// A close from another thread wakes a blocked receiver thread.
+TEST(CppChannelThreads, CloseWakesABlockedThread) {
+  async::runtime home;
+  async::channel<int> ch(home, 0);
+  std::thread closer([&] {
+    std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(ch.close());
+  });
+  EXPECT_FALSE(ch.recv_blocking().has_value());
+  closer.join();
+}
+
+TEST(CppChannelThreads, BlockingCallsThrowInsideAFiber) {
+  async::runtime home;
+  async::channel<int> ch(home, 1);
+  auto f = async::spawn(home, [&] {
+    EXPECT_THROW((void)ch.recv_blocking(), async::error);
+    try {
+      (void)ch.send_blocking(1);
+      ADD_FAILURE() << "send_blocking must throw inside a fiber";
+    } catch (const async::error& e) {
+      EXPECT_EQ(e.status_code(), async::status::estate);
+    }
+  });
+  EXPECT_EQ(home.run(), async::status::ok);
+  f.join();
+  EXPECT_FALSE(ch.try_recv().has_value());  // nothing was sent
 }
 
 }  // namespace

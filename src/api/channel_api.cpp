@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // channel_api.cpp: the extern "C" boundary for channels: checks the channel,
 // the thread and the fiber, then calls src/core/channel.cpp.
+#include <mutex>
+
 #include "../core/channel.h"
+#include "../core/registry.h"
 #include "async.h"
 
 using namespace async::detail;
@@ -18,20 +21,12 @@ channel* usable(async_channel_t* ch) noexcept {
   return c->magic == channel_magic ? c : nullptr;
 }
 
-// Checks for a call that may suspend: EINVAL, ESTATE, or OK with *self set.
-async_status_t blocking_context(const channel& c, task** self) noexcept {
+// Checks for a call that may suspend: ESTATE outside a fiber, else OK with
+// *self set. The fiber may belong to any runtime.
+async_status_t blocking_context(task** self) noexcept {
   task* t = current_fiber();
   if (t == nullptr) return ASYNC_ESTATE;
-  if (t->rt != c.rt) return ASYNC_EINVAL;  // a fiber of another runtime
   *self = t;
-  return ASYNC_OK;
-}
-
-// Checks for a call that never suspends: any context on the owner thread.
-async_status_t any_context(const channel& c, task** self) noexcept {
-  if (!owned_by_caller(*c.rt)) return ASYNC_ESTATE;
-  task* t = current_fiber();
-  *self = t != nullptr && t->rt == c.rt ? t : nullptr;
   return ASYNC_OK;
 }
 
@@ -39,44 +34,58 @@ async_status_t send(async_channel_t* ch, void* msg, wait_mode mode, uint64_t dea
   channel* c = usable(ch);
   if (c == nullptr) return ASYNC_EINVAL;
   task* self = nullptr;
-  const async_status_t st = mode == wait_mode::never ? any_context(*c, &self) : blocking_context(*c, &self);
-  return st == ASYNC_OK ? channel_send(*c, self, msg, mode, deadline_ns) : st;
+  if (mode != wait_mode::never) {
+    if (const async_status_t st = blocking_context(&self); st != ASYNC_OK) return st;
+  }
+  return channel_send(*c, self, msg, mode, deadline_ns);
 }
 
 async_status_t recv(async_channel_t* ch, void** msg, wait_mode mode, uint64_t deadline_ns) noexcept {
   channel* c = usable(ch);
   if (c == nullptr || msg == nullptr) return ASYNC_EINVAL;
   task* self = nullptr;
-  const async_status_t st = mode == wait_mode::never ? any_context(*c, &self) : blocking_context(*c, &self);
-  return st == ASYNC_OK ? channel_recv(*c, self, msg, mode, deadline_ns) : st;
+  if (mode != wait_mode::never) {
+    if (const async_status_t st = blocking_context(&self); st != ASYNC_OK) return st;
+  }
+  return channel_recv(*c, self, msg, mode, deadline_ns);
 }
 
-// Checks every case: usable channels of one runtime (the calling fiber's,
-// when blocking), valid ops. Marks each bad case ASYNC_EINVAL.
+// The thread-blocking calls: never inside a fiber, nor in a thread while it
+// drives a runtime (a fiber's callback).
+async_status_t send_thread(async_channel_t* ch, void* msg, wait_mode mode, uint64_t deadline_ns) noexcept {
+  channel* c = usable(ch);
+  if (c == nullptr) return ASYNC_EINVAL;
+  if (tls_current != nullptr) return ASYNC_ESTATE;
+  return channel_send_thread(*c, msg, mode, deadline_ns);
+}
+
+async_status_t recv_thread(async_channel_t* ch, void** msg, wait_mode mode, uint64_t deadline_ns) noexcept {
+  channel* c = usable(ch);
+  if (c == nullptr || msg == nullptr) return ASYNC_EINVAL;
+  if (tls_current != nullptr) return ASYNC_ESTATE;
+  return channel_recv_thread(*c, msg, mode, deadline_ns);
+}
+
+// Checks every case: usable channels (of any runtimes), valid ops. Marks
+// each bad case ASYNC_EINVAL.
 async_status_t select(async_select_case_t* cases, size_t n, size_t* chosen, wait_mode mode,
                       uint64_t deadline_ns) noexcept {
   if (chosen != nullptr) *chosen = ASYNC_SELECT_NONE;
   if (cases == nullptr && n != 0) return ASYNC_EINVAL;
   task* self = current_fiber();
   if (mode != wait_mode::never && self == nullptr) return ASYNC_ESTATE;
-  runtime* rt = self != nullptr && mode != wait_mode::never ? self->rt : nullptr;
   bool bad = false;
   for (size_t i = 0; i < n; ++i) cases[i].status = ASYNC_EAGAIN;
   for (size_t i = 0; i < n; ++i) {
     async_select_case_t& sc = cases[i];
     if (sc.ch == nullptr) continue;
-    channel* c = usable(sc.ch);
-    if (rt == nullptr && c != nullptr) rt = c->rt;  // try: the runtime of the first channel
-    if (c == nullptr || c->rt != rt || (sc.op != ASYNC_SELECT_SEND && sc.op != ASYNC_SELECT_RECV)) {
+    if (usable(sc.ch) == nullptr || (sc.op != ASYNC_SELECT_SEND && sc.op != ASYNC_SELECT_RECV)) {
       sc.status = ASYNC_EINVAL;
       bad = true;
     }
   }
   if (bad) return ASYNC_EINVAL;
-  if (mode == wait_mode::never) {
-    if (rt != nullptr && !owned_by_caller(*rt)) return ASYNC_ESTATE;
-    if (self != nullptr && self->rt != rt) self = nullptr;  // never parks: any fiber may try
-  }
+  if (mode == wait_mode::never) self = nullptr;  // never parks: any context may try
   return channel_select(cases, n, chosen, self, mode, deadline_ns);
 }
 
@@ -91,10 +100,13 @@ ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t
   // would corrupt the list (and leak the buffer). Left untouched.
   if (reinterpret_cast<channel*>(ch->impl)->magic == channel_magic) return ASYNC_ESTATE;
   reinterpret_cast<channel*>(ch->impl)->magic = 0;  // unusable unless init succeeds
-  runtime* r = runtime_of(rt);
+  if (runtime* r = owned_find(rt)) return channel_init(ch, *r, capacity, max_waiters, false);
+  // Another thread's runtime: shared from the start (the home thread is
+  // rt's owner all the same). The registry keeps it alive meanwhile.
+  std::lock_guard<std::mutex> guard(registry_lock());
+  runtime* r = registry_find(rt);
   if (r == nullptr) return ASYNC_EINVAL;
-  if (!owned_by_caller(*r)) return ASYNC_ESTATE;
-  return channel_init(ch, *r, capacity, max_waiters);
+  return channel_init(ch, *r, capacity, max_waiters, true);
 }
 
 ASYNC_API async_status_t async_channel_send(async_channel_t* ch, void* msg) {
@@ -121,10 +133,25 @@ ASYNC_API async_status_t async_channel_try_recv(async_channel_t* ch, void** msg)
   return recv(ch, msg, wait_mode::never, 0);
 }
 
+ASYNC_API async_status_t async_channel_send_blocking(async_channel_t* ch, void* msg) {
+  return send_thread(ch, msg, wait_mode::forever, 0);
+}
+
+ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t* ch, void** msg) {
+  return recv_thread(ch, msg, wait_mode::forever, 0);
+}
+
+ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) {
+  return send_thread(ch, msg, wait_mode::until, deadline_ns);
+}
+
+ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) {
+  return recv_thread(ch, msg, wait_mode::until, deadline_ns);
+}
+
 ASYNC_API async_status_t async_channel_close(async_channel_t* ch) {
   channel* c = usable(ch);
   if (c == nullptr) return ASYNC_EINVAL;
-  if (!owned_by_caller(*c->rt)) return ASYNC_ESTATE;
   return channel_close(*c);
 }
 

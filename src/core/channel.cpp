@@ -2,10 +2,24 @@
 // channel.cpp: the channel operations and select (see channel.h).
 #include "channel.h"
 
+#include <sched.h>
+#include <time.h>
+
+#include <cerrno>
 #include <cstddef>
+#include <cstdlib>
+#include <mutex>
 #include <new>
 
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include "alloc.h"
+#include "remote.h"
 
 namespace async::detail {
 
@@ -17,6 +31,192 @@ static_assert(alignof(select_node) <= alignof(void*), "async_select_case_t is po
 namespace {
 
 constexpr std::size_t none = SIZE_MAX;
+constexpr std::size_t withdrawn = SIZE_MAX - 1;  // select_call::chosen after a timer or cancel
+
+// --- who may touch a channel ------------------------------------------------
+//
+// Until a channel is shared, only its home thread touches it: each operation
+// stores in_op = 1, reads `shared`, and stores in_op = 0 when done (two plain
+// stores and a load on x86). The first other thread takes the lock, sets
+// `shared`, makes every thread of the process pass a full barrier
+// (membarrier: the home thread's store of in_op is then visible, or its load
+// of `shared` comes after), and waits for in_op == 0. From then on everyone
+// takes the lock. Where membarrier is missing, the home thread pays a full
+// fence per operation instead (g_owner_fence).
+
+std::atomic<bool> g_owner_fence{true};
+
+void barrier_setup() noexcept {
+  static const bool registered = [] {
+    bool ok = false;
+#if defined(__linux__) && defined(SYS_membarrier)
+    ok = std::getenv("ASYNC_NO_MEMBARRIER") == nullptr &&
+         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+    g_owner_fence.store(!ok, std::memory_order_relaxed);
+    return ok;
+  }();
+  (void)registered;
+}
+
+void barrier_all_threads() noexcept {
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (!g_owner_fence.load(std::memory_order_relaxed) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+    return;
+  }
+#endif
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// Takes a shared channel's lock. Its holder may wake another thread (a
+// futex or eventfd write) and be preempted by it on a busy machine: after a
+// short spin, waiters yield the CPU instead of burning their time slice.
+[[gnu::noinline]] void lock_slow(spin_lock& l) noexcept {
+  for (unsigned i = 0; !l.try_lock(); ++i) {
+    cpu_relax();
+    if (i >= 128) sched_yield();
+  }
+}
+
+inline void lock(channel& c) noexcept {
+  if (!c.lock.try_lock()) [[unlikely]] lock_slow(c.lock);
+}
+
+// Makes `c` shared for good. Called holding no other channel's guard (the
+// wait for in_op must not wait on a thread that waits for us).
+[[gnu::noinline]] void make_shared(channel& c) noexcept {
+  lock(c);
+  struct unlocker {
+    channel& c;
+    ~unlocker() { c.lock.unlock(); }
+  } u{c};
+  if (c.shared.load(std::memory_order_relaxed)) return;
+  c.shared.store(true, std::memory_order_seq_cst);
+  barrier_all_threads();
+  for (unsigned i = 0; c.in_op.load(std::memory_order_acquire) != 0; ++i) {
+    cpu_relax();
+    if (i >= 256) sched_yield();
+  }
+}
+
+inline void ensure_shared(channel& c) noexcept {
+  if (!c.shared.load(std::memory_order_acquire)) make_shared(c);
+}
+
+// Enters an operation on `c`: lock-free on the home thread while not shared
+// (returns true), else under the lock (false).
+[[gnu::always_inline]] inline bool enter(channel& c) noexcept {
+  if (c.home == thread_token()) [[likely]] {
+    c.in_op.store(1, std::memory_order_relaxed);
+    if (g_owner_fence.load(std::memory_order_relaxed)) {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    if (!c.shared.load(std::memory_order_acquire)) [[likely]] return true;
+    c.in_op.store(0, std::memory_order_release);
+  } else {
+    ensure_shared(c);
+  }
+  lock(c);
+  return false;
+}
+
+// Leaves it; `home` is what enter returned.
+[[gnu::always_inline]] inline void leave(channel& c, bool home) noexcept {
+  if (home) [[likely]] {
+    c.in_op.store(0, std::memory_order_release);
+  } else {
+    c.lock.unlock();
+  }
+}
+
+// leave() without enter's answer: on the home thread in_op != 0 exactly
+// while it holds the channel without the lock (enter clears it before
+// falling back to the lock).
+void leave_any(channel& c) noexcept {
+  leave(c, c.home == thread_token() && c.in_op.load(std::memory_order_relaxed) != 0);
+}
+
+struct op_guard {
+  channel& c;
+  bool home;
+  explicit op_guard(channel& ch) noexcept : c(ch), home(enter(ch)) {}
+  ~op_guard() { leave(c, home); }
+  op_guard(const op_guard&) = delete;
+  op_guard& operator=(const op_guard&) = delete;
+};
+
+// --- thread waiters ------------------------------------------------------------
+
+// A thread blocked in a channel call waits on a word of a task record on its
+// own stack (rt == nullptr), linked like a parked fiber.
+bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) noexcept {
+#if defined(__linux__)
+  timespec ts{};
+  timespec* tp = nullptr;
+  if (deadline_ns != UINT64_MAX) {
+    ts.tv_sec = static_cast<time_t>(deadline_ns / 1000000000u);
+    ts.tv_nsec = static_cast<long>(deadline_ns % 1000000000u);
+    tp = &ts;
+  }
+  // Absolute, CLOCK_MONOTONIC (async_now_ns's clock).
+  const long r = syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG,
+                         0u, tp, nullptr, FUTEX_BITSET_MATCH_ANY);
+  return !(r == -1 && errno == ETIMEDOUT);
+#else
+  if (deadline_ns == UINT64_MAX) {
+    word.wait(0, std::memory_order_acquire);
+    return true;
+  }
+  if (now_ns() >= deadline_ns) return false;
+  timespec ts{0, 50000};
+  nanosleep(&ts, nullptr);
+  return true;
+#endif
+}
+
+void thread_wake(std::atomic<std::uint32_t>& word) noexcept {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, nullptr, nullptr, 0);
+#else
+  word.notify_one();
+#endif
+}
+
+// --- completing a waiter ---------------------------------------------------------
+
+// Wakes the waiter `t` whose operation the caller completed, holding `c`'s
+// guard: at once when its runtime is the calling thread's, else through its
+// runtime's inbox (a fiber) or its word (a thread). The waiter leaves only
+// after it took the guard again (threads) or its runtime applied the wake
+// (fibers, whose runtime's shutdown first takes them off every channel
+// under the guard), so `t` is alive here.
+[[gnu::noinline]] void deliver_shared(task* t, async_status_t st) noexcept {
+  runtime* rt = t->rt;
+  if (rt == nullptr) {
+    t->wake_status = st;
+    t->remote.node.pending.store(1, std::memory_order_release);
+    thread_wake(t->remote.node.pending);
+  } else if (rt->owner == thread_token()) {
+    wake_plain(t, st);
+  } else {
+    t->wake_status = st;
+    post_task_event(*rt, t, remote_wake);
+  }
+}
+
+[[gnu::always_inline]] inline void deliver(channel& c, task* t, async_status_t st) noexcept {
+  // Not shared: every waiter is a fiber of a runtime of this (the home) thread.
+  if (!c.shared.load(std::memory_order_relaxed)) [[likely]] {
+    wake_plain(t, st);
+  } else {
+    deliver_shared(t, st);
+  }
+}
+
+plain_wait* wait_of(const task* t) noexcept { return static_cast<plain_wait*>(t->xfer); }
 
 // --- select nodes -------------------------------------------------------------
 
@@ -26,11 +226,18 @@ async_select_case_t& case_of(select_node* n) noexcept {
   return *reinterpret_cast<async_select_case_t*>(reinterpret_cast<char*>(n) - offsetof(async_select_case_t, impl));
 }
 
-// Whether the node's select still waits: neither completed nor woken by its
-// timer or a cancel. Its fiber unlinks its nodes first thing when it runs
-// again, so until then "still parked" is exactly "still waiting".
+// Whether the node's select still waits: neither completed (by this or
+// another channel) nor withdrawn by its timer or a cancel.
 bool select_live(const select_node* n) noexcept {
-  return n->call->chosen == none && n->call->self->state == task_state::parked;
+  return n->call->chosen.load(std::memory_order_acquire) == none;
+}
+
+// Takes the node's select for its case; false when something else did.
+bool claim(select_node* n) noexcept {
+  select_call& call = *n->call;
+  std::size_t expected = none;
+  const auto index = static_cast<std::size_t>(&case_of(n) - call.cases);
+  return call.chosen.compare_exchange_strong(expected, index, std::memory_order_acq_rel);
 }
 
 void sel_push(channel& c, select_list& l, select_node* n) noexcept {
@@ -42,11 +249,13 @@ void sel_push(channel& c, select_list& l, select_node* n) noexcept {
     l.head = n;
   }
   l.tail = n;
-  n->ticket = ++c.tickets;
+  n->ticket.store(++c.tickets, std::memory_order_relaxed);
   ++c.sel_linked;
 }
 
-void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
+// Takes `n` off `l` but leaves its ticket set: for a node whose select the
+// caller completes, the ticket is cleared last (sel_release), after the wake.
+void sel_unlink(channel& c, select_list& l, select_node* n) noexcept {
   if (n->prev != nullptr) {
     n->prev->next = n->next;
   } else {
@@ -58,8 +267,16 @@ void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
     l.tail = n->prev;
   }
   n->next = n->prev = nullptr;
-  n->ticket = 0;
   --c.sel_linked;
+}
+
+// The node is off its list and nobody will touch it again: its select may
+// return once it sees this (and otherwise takes the channel's guard first).
+void sel_release(select_node* n) noexcept { n->ticket.store(0, std::memory_order_release); }
+
+void sel_remove(channel& c, select_list& l, select_node* n) noexcept {
+  sel_unlink(c, l, n);
+  sel_release(n);
 }
 
 // The first live node of `l`; dead ones met on the way are unlinked.
@@ -71,19 +288,16 @@ select_node* sel_first_live(channel& c, select_list& l) noexcept {
   return nullptr;
 }
 
-// Completes a parked select with the case of node `n` (already unlinked).
-void complete(select_node* n, async_status_t st) noexcept {
-  select_call& call = *n->call;
-  call.chosen = static_cast<std::size_t>(&case_of(n) - call.cases);
-  wake(call.self, st);
-}
+// Wakes the select of node `n` (claimed and unlinked) with `st`.
+void complete(channel& c, select_node* n, async_status_t st) noexcept { deliver(c, n->call->self, st); }
 
 // --- parked counterparts ------------------------------------------------------
 
-std::uint64_t ticket_of(const task* t) noexcept { return static_cast<const plain_wait*>(t->xfer)->ticket; }
+std::uint64_t ticket_of(const task* t) noexcept { return wait_of(t)->ticket; }
 
 // The parked waiter one side of the channel serves first: the plain one or
-// the select case that began waiting first. Both null when none waits.
+// the select case that began waiting first. Both null when none waits. A
+// select case returned is claimed: the caller completes it.
 struct peer {
   task* t = nullptr;
   select_node* n = nullptr;
@@ -91,10 +305,15 @@ struct peer {
 };
 
 [[gnu::noinline]] peer first_peer_mixed(channel& c, task_list& plain, select_list& sel) noexcept {
-  select_node* n = sel_first_live(c, sel);
-  task* t = plain.head;
-  if (n == nullptr || (t != nullptr && ticket_of(t) < n->ticket)) return peer{t, nullptr};
-  return peer{nullptr, n};
+  for (;;) {
+    select_node* n = sel_first_live(c, sel);
+    task* t = plain.head;
+    if (n == nullptr || (t != nullptr && ticket_of(t) < n->ticket.load(std::memory_order_relaxed))) {
+      return peer{t, nullptr};
+    }
+    if (claim(n)) return peer{nullptr, n};
+    sel_remove(c, sel, n);  // another channel's operation completed its select meanwhile
+  }
 }
 
 inline peer first_peer(channel& c, task_list& plain, select_list& sel) noexcept {
@@ -103,25 +322,34 @@ inline peer first_peer(channel& c, task_list& plain, select_list& sel) noexcept 
 }
 
 [[gnu::noinline]] void give_select(channel& c, select_node* n, void* msg) noexcept {
-  sel_remove(c, c.sel_receivers, n);
+  sel_unlink(c, c.sel_receivers, n);
   case_of(n).msg = msg;
-  complete(n, ASYNC_OK);
+  complete(c, n, ASYNC_OK);
+  sel_release(n);
 }
 
 [[gnu::noinline]] void* take_select(channel& c, select_node* n) noexcept {
-  sel_remove(c, c.sel_senders, n);
+  sel_unlink(c, c.sel_senders, n);
   void* msg = case_of(n).msg;
-  complete(n, ASYNC_OK);
+  complete(c, n, ASYNC_OK);
+  sel_release(n);
   return msg;
 }
+
+// The last write to a completed plain waiter, after its wake: from here on
+// its wait record may be gone. A waiter that runs again and still sees its
+// list set takes the channel's guard first (which the completer holds until
+// after this store), so it never leaves before the completer is done with it.
+inline void release_wait(plain_wait* w) noexcept { w->list.store(nullptr, std::memory_order_release); }
 
 // Gives `msg` to the parked receiver `r`, which becomes runnable with ASYNC_OK.
 inline void give(channel& c, peer r, void* msg) noexcept {
   if (r.t != nullptr) [[likely]] {
     c.receivers.pop_front();  // r.t is the head
-    r.t->wait_list = nullptr;
-    *static_cast<void**>(static_cast<plain_wait*>(r.t->xfer)->xfer) = msg;
-    wake(r.t, ASYNC_OK);
+    plain_wait* w = wait_of(r.t);
+    *static_cast<void**>(w->xfer) = msg;
+    deliver(c, r.t, ASYNC_OK);
+    release_wait(w);
     return;
   }
   give_select(c, r.n, msg);
@@ -131,12 +359,52 @@ inline void give(channel& c, peer r, void* msg) noexcept {
 inline void* take(channel& c, peer s) noexcept {
   if (s.t != nullptr) [[likely]] {
     c.senders.pop_front();  // s.t is the head
-    s.t->wait_list = nullptr;
-    void* msg = static_cast<plain_wait*>(s.t->xfer)->xfer;
-    wake(s.t, ASYNC_OK);
+    plain_wait* w = wait_of(s.t);
+    void* msg = w->xfer;
+    deliver(c, s.t, ASYNC_OK);
+    release_wait(w);
     return msg;
   }
   return take_select(c, s.n);
+}
+
+// --- withdrawing a wait (timers, cancels, a runtime's shutdown) -----------------
+
+// task::wait_abort of a plain channel wait.
+bool plain_abort(task* t, bool /*detach*/) noexcept {
+  plain_wait* w = wait_of(t);
+  // Completed already: its channel may even be gone; the wake is on its way.
+  if (w->list.load(std::memory_order_acquire) == nullptr) return false;
+  channel& c = *w->ch;
+  op_guard g(c);
+  task_list* l = w->list.load(std::memory_order_relaxed);
+  if (l == nullptr) return false;
+  l->remove(t);
+  w->list.store(nullptr, std::memory_order_relaxed);
+  return true;
+}
+
+// Unlinks every node of `call` still linked.
+void unlink_all(select_call& call) noexcept {
+  for (std::size_t i = 0; i < call.n; ++i) {
+    async_select_case_t& sc = call.cases[i];
+    select_node* node = node_of(sc);
+    if (sc.ch == nullptr || node->ticket.load(std::memory_order_acquire) == 0) continue;
+    channel& c = channel_of(sc.ch);
+    op_guard g(c);
+    if (node->ticket.load(std::memory_order_relaxed) != 0) {
+      sel_remove(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
+    }
+  }
+}
+
+// task::wait_abort of a select.
+bool select_abort(task* t, bool detach) noexcept {
+  select_call& call = *static_cast<select_call*>(t->xfer);
+  std::size_t expected = none;
+  const bool won = call.chosen.compare_exchange_strong(expected, withdrawn, std::memory_order_acq_rel);
+  if (detach) unlink_all(call);  // the fiber will never run again to do it
+  return won;
 }
 
 // --- the operations without waiting -------------------------------------------
@@ -179,109 +447,122 @@ bool has_room_for_waiter(const channel& c) noexcept {
   return c.max_waiters == 0 || c.senders.size + c.receivers.size + c.sel_linked < c.max_waiters;
 }
 
-// Parks `self` on `list` with `xfer`, until woken or `deadline_ns`.
-[[gnu::always_inline]] inline async_status_t wait_in(channel& c, task* self, task_list& list, void* xfer, wait_mode mode,
-                       std::uint64_t deadline_ns) noexcept {
-  if (self->cancelled) return ASYNC_ECANCELED;
-  if (!has_room_for_waiter(c)) return ASYNC_EFULL;
-  plain_wait w{xfer, c.tickets};
+// Leaves `c` and returns `st`.
+[[gnu::always_inline]] inline async_status_t done(channel& c, bool home, async_status_t st) noexcept {
+  leave(c, home);
+  return st;
+}
+
+// Parks `self` on `list` with `xfer`, until woken or `deadline_ns`. Entered
+// with c's guard, which it leaves.
+[[gnu::always_inline]] inline async_status_t wait_in(channel& c, bool home, task* self, task_list& list, void* xfer,
+                                                     wait_mode mode, std::uint64_t deadline_ns) noexcept {
+  if (self->cancelled) return done(c, home, ASYNC_ECANCELED);
+  if (!has_room_for_waiter(c)) return done(c, home, ASYNC_EFULL);
+  plain_wait w{xfer, c.tickets, &c, &list};
   self->xfer = &w;
-  wait_on(self, list);
-  if (mode == wait_mode::until) c.rt->timers.arm(self, deadline_ns);
-  return park(self);
+  self->state = task_state::parked;
+  list.push_back(self);
+  self->wait_abort = &plain_abort;
+  runtime& rt = *self->rt;
+  if (mode == wait_mode::until) rt.timers.arm(self, deadline_ns);
+  // On a shared channel the fiber waits for other threads: its runtime must
+  // keep waiting for them instead of reporting a deadlock.
+  const bool foreign = !home;
+  if (foreign) ++rt.io_waiting;
+  leave(c, home);
+  const async_status_t st = park(self);
+  if (foreign) --rt.io_waiting;
+  self->wait_abort = nullptr;
+  // Completed by another thread that may not be done with `w` yet (see
+  // release_wait): wait for it through the channel's guard.
+  if (w.list.load(std::memory_order_acquire) != nullptr) [[unlikely]] {
+    leave(c, enter(c));
+  }
+  return st;
 }
 
 // channel_send and channel_recv while select cases are parked on the channel.
-[[gnu::noinline]] async_status_t send_mixed(channel& c, task* self, void* msg, wait_mode mode,
+[[gnu::noinline]] async_status_t send_mixed(channel& c, bool home, task* self, void* msg, wait_mode mode,
                                             std::uint64_t deadline_ns) noexcept {
   const async_status_t st = send_ready(c, msg);
-  if (st == ASYNC_OK || mode == wait_mode::never) return st;
-  return wait_in(c, self, c.senders, msg, mode, deadline_ns);
+  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, home, st);
+  return wait_in(c, home, self, c.senders, msg, mode, deadline_ns);
 }
 
-[[gnu::noinline]] async_status_t recv_mixed(channel& c, task* self, void** msg, wait_mode mode,
+[[gnu::noinline]] async_status_t recv_mixed(channel& c, bool home, task* self, void** msg, wait_mode mode,
                                             std::uint64_t deadline_ns) noexcept {
   const async_status_t st = recv_ready(c, msg);
-  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return st;
-  return wait_in(c, self, c.receivers, msg, mode, deadline_ns);
+  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, home, st);
+  return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
 }
 
-}  // namespace
-
-async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
-                            std::size_t max_waiters) noexcept {
-  void** buffer = nullptr;
-  if (capacity != 0) {
-    buffer = new_array<void*>(capacity);  // nullptr also when the size overflows
-    if (buffer == nullptr) return ASYNC_ENOMEM;
+// A thread (not a fiber) waits on `list`; entered holding c's lock (the
+// channel is shared), which it leaves.
+async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode mode,
+                              std::uint64_t deadline_ns) noexcept {
+  if (mode == wait_mode::until && deadline_ns <= now_ns()) return done(c, false, ASYNC_ETIMEDOUT);
+  if (!has_room_for_waiter(c)) return done(c, false, ASYNC_EFULL);
+  task self{};  // rt == nullptr: a thread; remote.node.pending is its word
+  plain_wait w{xfer, c.tickets, &c, &list};
+  self.xfer = &w;
+  self.state = task_state::parked;
+  list.push_back(&self);
+  c.lock.unlock();
+  std::atomic<std::uint32_t>& word = self.remote.node.pending;
+  const std::uint64_t deadline = mode == wait_mode::until ? deadline_ns : UINT64_MAX;
+  while (word.load(std::memory_order_acquire) == 0) {
+    if (!thread_sleep(word, deadline)) break;  // timed out: the lock decides below
   }
-  auto* c = new (static_cast<void*>(ch->impl)) channel{};
-  c->rt = &rt;
-  c->next = rt.channels;
-  c->prev = nullptr;
-  if (rt.channels != nullptr) rt.channels->prev = c;
-  rt.channels = c;
-  c->buffer = buffer;
-  c->capacity = capacity;
-  c->max_waiters = max_waiters;
-  c->magic = channel_magic;
-  ch->capacity = capacity;
-  return ASYNC_OK;
+  // Under the lock: whoever completed us did so (and is done with `self`)
+  // before we get it; if nobody did, we leave the list ourselves.
+  lock(c);
+  struct unlocker {
+    channel& c;
+    ~unlocker() { c.lock.unlock(); }
+  } u{c};
+  if (w.list.load(std::memory_order_relaxed) != nullptr) {
+    list.remove(&self);
+    w.list.store(nullptr, std::memory_order_relaxed);
+    return ASYNC_ETIMEDOUT;
+  }
+  return self.wake_status;
 }
 
-// The plain calls' fast paths: as before select existed, plus one test of
-// sel_linked that hands everything to the *_mixed paths when select cases
-// are parked on the channel.
-async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
-                            std::uint64_t deadline_ns) noexcept {
-  if (c.closed) return ASYNC_ECLOSED;
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return ASYNC_ECANCELED;
-  if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, self, msg, mode, deadline_ns);
-  if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
-    r->wait_list = nullptr;
-    *static_cast<void**>(static_cast<plain_wait*>(r->xfer)->xfer) = msg;
-    wake(r, ASYNC_OK);
-    return ASYNC_OK;
+// Enters every distinct channel of the cases, in address order (so two
+// selects never wait for each other). Channels of other home threads are
+// made shared first, while nothing is held.
+void enter_all(async_select_case_t* cases, std::size_t n) noexcept {
+  const void* me = thread_token();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].ch == nullptr) continue;
+    channel& c = channel_of(cases[i].ch);
+    if (c.home != me) ensure_shared(c);
   }
-  if (c.count < c.capacity) {
-    c.buffer[(c.head + c.count) % c.capacity] = msg;
-    ++c.count;
-    return ASYNC_OK;
-  }
-  if (mode == wait_mode::never) return ASYNC_EAGAIN;
-  // OK: a receiver took the message (or pulled it into the buffer);
-  // ECLOSED / ECANCELED / ETIMEDOUT: wake() took us off the list, undelivered.
-  return wait_in(c, self, c.senders, msg, mode, deadline_ns);
-}
-
-async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
-                            std::uint64_t deadline_ns) noexcept {
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return ASYNC_ECANCELED;
-  if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, self, msg, mode, deadline_ns);
-  if (c.count != 0) {
-    *msg = c.buffer[c.head];
-    c.head = (c.head + 1) % c.capacity;
-    --c.count;
-    if (task* s = c.senders.pop_front()) {  // its message takes the freed slot, in order
-      s->wait_list = nullptr;
-      c.buffer[(c.head + c.count) % c.capacity] = static_cast<plain_wait*>(s->xfer)->xfer;
-      ++c.count;
-      wake(s, ASYNC_OK);
+  channel* last = nullptr;
+  for (;;) {
+    channel* next = nullptr;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (cases[i].ch == nullptr) continue;
+      channel* c = &channel_of(cases[i].ch);
+      if ((last == nullptr || c > last) && (next == nullptr || c < next)) next = c;
     }
-    return ASYNC_OK;
+    if (next == nullptr) return;
+    enter(*next);
+    last = next;
   }
-  if (task* s = c.senders.pop_front()) {  // unbuffered: take it from the sender
-    s->wait_list = nullptr;
-    *msg = static_cast<plain_wait*>(s->xfer)->xfer;
-    wake(s, ASYNC_OK);
-    return ASYNC_OK;
-  }
-  if (c.closed) return ASYNC_ECLOSED;
-  if (mode == wait_mode::never) return ASYNC_EAGAIN;
-  return wait_in(c, self, c.receivers, msg, mode, deadline_ns);
 }
 
-async_status_t channel_close(channel& c) noexcept {
+void leave_all(async_select_case_t* cases, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].ch == nullptr) continue;
+    bool first = true;
+    for (std::size_t j = 0; j < i && first; ++j) first = cases[j].ch != cases[i].ch;
+    if (first) leave_any(channel_of(cases[i].ch));
+  }
+}
+
+async_status_t close_entered(channel& c) noexcept {
   if (c.closed) return ASYNC_ECLOSED;
   c.closed = true;
   // Woken in the order they began waiting, senders first. Their messages are
@@ -291,31 +572,152 @@ async_status_t channel_close(channel& c) noexcept {
   while (peer s = first_peer(c, c.senders, c.sel_senders)) {
     if (s.t != nullptr) {
       c.senders.remove(s.t);
-      s.t->wait_list = nullptr;
-      wake(s.t, ASYNC_ECLOSED);
+      plain_wait* w = wait_of(s.t);
+      deliver(c, s.t, ASYNC_ECLOSED);
+      release_wait(w);
     } else {
-      sel_remove(c, c.sel_senders, s.n);
-      complete(s.n, ASYNC_ECLOSED);
+      sel_unlink(c, c.sel_senders, s.n);
+      complete(c, s.n, ASYNC_ECLOSED);
+      sel_release(s.n);
     }
   }
   while (peer r = first_peer(c, c.receivers, c.sel_receivers)) {
     if (r.t != nullptr) {
       c.receivers.remove(r.t);
-      r.t->wait_list = nullptr;
-      wake(r.t, ASYNC_ECLOSED);
+      plain_wait* w = wait_of(r.t);
+      deliver(c, r.t, ASYNC_ECLOSED);
+      release_wait(w);
     } else {
-      sel_remove(c, c.sel_receivers, r.n);
-      complete(r.n, ASYNC_ECLOSED);
+      sel_unlink(c, c.sel_receivers, r.n);
+      complete(c, r.n, ASYNC_ECLOSED);
+      sel_release(r.n);
     }
   }
   return ASYNC_OK;
 }
 
+}  // namespace
+
+std::mutex& channel_lists_lock() noexcept {
+  static std::mutex* lock = new std::mutex;  // never destroyed: used at thread exit
+  return *lock;
+}
+
+async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
+                            std::size_t max_waiters, bool shared) noexcept {
+  barrier_setup();  // before any operation on any channel
+  void** buffer = nullptr;
+  if (capacity != 0) {
+    buffer = new_array<void*>(capacity);  // nullptr also when the size overflows
+    if (buffer == nullptr) return ASYNC_ENOMEM;
+  }
+  auto* c = new (static_cast<void*>(ch->impl)) channel{};
+  c->rt = &rt;
+  c->buffer = buffer;
+  c->capacity = capacity;
+  c->max_waiters = max_waiters;
+  c->home = rt.owner;
+  c->shared.store(shared, std::memory_order_relaxed);
+  c->magic = channel_magic;
+  ch->capacity = capacity;
+  std::lock_guard<std::mutex> guard(channel_lists_lock());
+  c->prev = nullptr;
+  c->next = rt.channels;
+  if (rt.channels != nullptr) rt.channels->prev = c;
+  rt.channels = c;
+  return ASYNC_OK;
+}
+
+// The plain calls' fast paths: as before select existed, plus one test of
+// sel_linked that hands everything to the *_mixed paths when select cases
+// are parked on the channel.
+async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
+                            std::uint64_t deadline_ns) noexcept {
+  const bool home = enter(c);
+  if (c.closed) return done(c, home, ASYNC_ECLOSED);
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
+  if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
+    plain_wait* w = wait_of(r);
+    *static_cast<void**>(w->xfer) = msg;
+    home ? wake_plain(r, ASYNC_OK) : deliver_shared(r, ASYNC_OK);
+    release_wait(w);
+    return done(c, home, ASYNC_OK);
+  }
+  if (c.count < c.capacity) {
+    c.buffer[(c.head + c.count) % c.capacity] = msg;
+    ++c.count;
+    return done(c, home, ASYNC_OK);
+  }
+  if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
+  // OK: a receiver took the message (or pulled it into the buffer);
+  // ECLOSED / ECANCELED / ETIMEDOUT: we left the list, undelivered.
+  return wait_in(c, home, self, c.senders, msg, mode, deadline_ns);
+}
+
+async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
+                            std::uint64_t deadline_ns) noexcept {
+  const bool home = enter(c);
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
+  if (c.count != 0) {
+    *msg = c.buffer[c.head];
+    c.head = (c.head + 1) % c.capacity;
+    --c.count;
+    if (task* s = c.senders.pop_front()) {  // its message takes the freed slot, in order
+      plain_wait* w = wait_of(s);
+      c.buffer[(c.head + c.count) % c.capacity] = w->xfer;
+      ++c.count;
+      home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
+      release_wait(w);
+    }
+    return done(c, home, ASYNC_OK);
+  }
+  if (task* s = c.senders.pop_front()) {  // unbuffered: take it from the sender
+    plain_wait* w = wait_of(s);
+    *msg = w->xfer;
+    home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
+    release_wait(w);
+    return done(c, home, ASYNC_OK);
+  }
+  if (c.closed) return done(c, home, ASYNC_ECLOSED);
+  if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
+  return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
+}
+
+async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
+  ensure_shared(c);  // a blocked thread is woken only by the shared paths
+  lock(c);
+  if (c.closed) return done(c, false, ASYNC_ECLOSED);
+  const async_status_t st = send_ready(c, msg);
+  if (st == ASYNC_OK || mode == wait_mode::never) return done(c, false, st);
+  return thread_wait_in(c, c.senders, msg, mode, deadline_ns);
+}
+
+async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
+  ensure_shared(c);
+  lock(c);
+  const async_status_t st = recv_ready(c, msg);
+  if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, false, st);
+  return thread_wait_in(c, c.receivers, msg, mode, deadline_ns);
+}
+
+async_status_t channel_close(channel& c) noexcept {
+  const bool home = enter(c);
+  return done(c, home, close_entered(c));
+}
+
 void channel_shutdown(channel& c) noexcept {
-  // Parked fibers are woken only while the runtime exists: a detached
-  // channel's runtime, and its records, are gone.
+  // The lists' lock first, then the channel's guard: the order the runtime's
+  // shutdown takes them in (channel_detach_all), so either runs first.
+  std::lock_guard<std::mutex> lists(channel_lists_lock());
+  // Every waiter left is a fiber of a live runtime (a runtime's shutdown
+  // takes its fibers off every channel) or a blocked thread: all are woken.
+  const bool home = enter(c);
+  if (!c.closed) (void)close_entered(c);
   if (c.magic == channel_magic) {
-    if (!c.closed) channel_close(c);
+    // Still attached: out of the runtime's list, which its shutdown walks.
+    // (A detached channel's runtime is gone.)
     if (c.prev != nullptr) {
       c.prev->next = c.next;
     } else {
@@ -327,19 +729,19 @@ void channel_shutdown(channel& c) noexcept {
   c.buffer = nullptr;
   c.rt = nullptr;
   c.magic = 0;
+  leave(c, home);
 }
 
 void channel_detach_all(runtime& rt) noexcept {
+  std::lock_guard<std::mutex> lists(channel_lists_lock());
   while (channel* c = rt.channels) {
     rt.channels = c->next;
-    c->senders = task_list{};
-    c->receivers = task_list{};
-    c->sel_senders = select_list{};
-    c->sel_receivers = select_list{};
-    c->sel_linked = 0;
+    const bool home = enter(*c);
+    if (!c->closed) (void)close_entered(*c);
     c->next = c->prev = nullptr;
     c->rt = nullptr;
     c->magic = channel_detached_magic;
+    leave(*c, home);
   }
 }
 
@@ -353,6 +755,9 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
   }
   if (self != nullptr && self->cancelled && mode != wait_mode::never) return ASYNC_ECANCELED;
 
+  // Every channel is held from the scan to the parking, so no operation on
+  // any of them can come in between and be missed.
+  enter_all(cases, n);
   // The first ready case in argument order.
   for (std::size_t i = 0; i < n; ++i) {
     async_select_case_t& sc = cases[i];
@@ -365,17 +770,28 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
       st = recv_ready(c, &sc.msg);
     }
     if (st != ASYNC_EAGAIN) {
+      leave_all(cases, n);
       sc.status = st;
       if (chosen != nullptr) *chosen = i;
       return st;
     }
   }
-  if (mode == wait_mode::never) return ASYNC_EAGAIN;
-  if (mode == wait_mode::until && deadline_ns <= now_ns()) return ASYNC_ETIMEDOUT;
-  if (!enabled && mode == wait_mode::forever) return ASYNC_EINVAL;  // would wait forever
+  async_status_t early = ASYNC_OK;
+  if (mode == wait_mode::never) {
+    early = ASYNC_EAGAIN;
+  } else if (mode == wait_mode::until && deadline_ns <= now_ns()) {
+    early = ASYNC_ETIMEDOUT;
+  } else if (!enabled && mode == wait_mode::forever) {
+    early = ASYNC_EINVAL;  // would wait forever
+  }
+  if (early != ASYNC_OK) {
+    leave_all(cases, n);
+    return early;
+  }
 
   // Park one node per enabled case, each on its channel's select list.
-  select_call call{self, cases, none};
+  select_call call{self, cases, n, {none}};
+  bool foreign = false;
   for (std::size_t i = 0; i < n; ++i) {
     async_select_case_t& sc = cases[i];
     if (sc.ch == nullptr) continue;
@@ -388,25 +804,29 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
         channel& cj = channel_of(cases[j].ch);
         sel_remove(cj, cases[j].op == ASYNC_SELECT_SEND ? cj.sel_senders : cj.sel_receivers, node_of(cases[j]));
       }
+      leave_all(cases, n);
       return ASYNC_EFULL;
     }
     sel_push(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
+    foreign = foreign || c.shared.load(std::memory_order_relaxed);
   }
+  self->xfer = &call;
   self->state = task_state::parked;
-  if (mode == wait_mode::until) self->rt->timers.arm(self, deadline_ns);
+  self->wait_abort = &select_abort;
+  runtime& rt = *self->rt;
+  if (mode == wait_mode::until) rt.timers.arm(self, deadline_ns);
+  if (foreign) ++rt.io_waiting;
+  leave_all(cases, n);
   const async_status_t st = park(self);
+  if (foreign) --rt.io_waiting;
+  self->wait_abort = nullptr;
 
   // Leave every channel the operation that woke us did not already unlink us from.
-  for (std::size_t i = 0; i < n; ++i) {
-    async_select_case_t& sc = cases[i];
-    select_node* node = node_of(sc);
-    if (sc.ch == nullptr || node->ticket == 0) continue;
-    channel& c = channel_of(sc.ch);
-    sel_remove(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
-  }
-  if (call.chosen == none) return st;  // ECANCELED, ETIMEDOUT: nothing done
-  cases[call.chosen].status = st;
-  if (chosen != nullptr) *chosen = call.chosen;
+  unlink_all(call);
+  const std::size_t got = call.chosen.load(std::memory_order_acquire);
+  if (got >= withdrawn) return st;  // ECANCELED, ETIMEDOUT: nothing done
+  cases[got].status = st;
+  if (chosen != nullptr) *chosen = got;
   return st;
 }
 

@@ -9,10 +9,13 @@
 // whoever could complete a case completes it directly, as for a plain waiter.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "runtime.h"
+#include "spin_lock.h"
 
 namespace async::detail {
 
@@ -24,7 +27,10 @@ struct select_node {
   select_node* next;
   select_node* prev;
   select_call* call;     // the select it belongs to (on the selecting fiber's stack)
-  std::uint64_t ticket;  // arrival order on its channel; 0 while not linked
+  // Arrival order on its channel; 0 while not linked. Written under the
+  // channel's guard; read without it by the select's own thread, to learn
+  // whether the node is still linked (the last write of an unlink, release).
+  std::atomic<std::uint64_t> ticket;
 };
 
 // Parked select cases, FIFO. A node stays linked after its select was woken
@@ -40,7 +46,11 @@ struct select_list {
 struct select_call {
   task* self;
   async_select_case_t* cases;
-  std::size_t chosen;  // the completed case; SIZE_MAX while none
+  std::size_t n;
+  // The completed case; SIZE_MAX while none, SIZE_MAX - 1 once withdrawn
+  // (timer, cancel). Whoever moves it from SIZE_MAX (compare-exchange)
+  // decides: cases on channels of several threads race for it.
+  std::atomic<std::size_t> chosen;
 };
 
 // A plain sender or receiver while parked: task::xfer points here (on its
@@ -48,16 +58,23 @@ struct select_call {
 // a channel: a plain waiter went first iff its ticket is below the node's.
 // Only linking a node advances channel::tickets, so parking a plain waiter
 // only reads it.
+struct channel;
 struct plain_wait {
   void* xfer;            // the message to send, or the void** to receive into
   std::uint64_t ticket;  // channel::tickets when it parked
+  channel* ch;
+  // The channel list it is on; nullptr once taken off by whoever completed
+  // it (under the channel's guard). Read without the guard by its own thread
+  // (a withdrawal, a runtime's shutdown) to know whether the channel is
+  // still to be touched.
+  std::atomic<task_list*> list;
 };
 
 struct channel {
   std::uint64_t magic;         // channel_magic while usable
-  runtime* rt;                 // nullptr once detached
-  channel* next;               // in rt->channels, so the runtime's shutdown
-  channel* prev;               // can detach it
+  runtime* rt;                 // its home runtime; nullptr once detached
+  channel* next;               // in rt->channels (under channel_lists_lock()),
+  channel* prev;               // so the runtime's shutdown can detach it
   void** buffer;               // capacity slots (nullptr for capacity 0)
   std::size_t capacity;
   std::size_t head;            // oldest buffered message
@@ -69,35 +86,55 @@ struct channel {
   select_list sel_receivers;   // parked select recv cases
   std::size_t sel_linked;      // nodes on both select lists (max_waiters counts them)
   std::uint64_t tickets;       // select nodes ever linked: the last node's ticket
+  // Who may touch the fields above (docs/design.md, "Channels across
+  // threads"). Until `shared`, only the home thread (the owner of rt when
+  // init ran) does, without a lock, saying so in `in_op`; the first
+  // operation from any other thread makes the channel shared for good, and
+  // from then on every operation takes `lock`.
+  const void* home;            // thread_token() of the home thread
+  std::atomic<std::uint32_t> in_op;
+  std::atomic<bool> shared;
+  spin_lock lock;
   bool closed;
 };
 
 inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1"
-// A channel whose runtime was shut down while it was initialised: unusable
-// (calls return EINVAL), but async_channel_shutdown still frees its buffer.
+// A channel whose runtime was shut down while it was initialised: closed and
+// unusable (calls return EINVAL; one already past that check sees it closed),
+// but async_channel_shutdown still frees its buffer.
 inline constexpr std::uint64_t channel_detached_magic = 0x6173796e63636430;  // "asynccd0"
 
 // How a channel operation may wait.
 enum class wait_mode { never, forever, until };
 
+// `shared`: made shared at once (init from a thread other than rt's owner).
 async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
-                            std::size_t max_waiters) noexcept;
+                            std::size_t max_waiters, bool shared) noexcept;
 // `self` is the calling fiber, or nullptr outside fibers (mode must be never).
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept;
+// Any thread (shared channels): close and shutdown too.
 async_status_t channel_close(channel& c) noexcept;
+// Guards every runtime's list of channels (runtime::channels): init,
+// shutdown and a runtime's shutdown may come from any thread.
+std::mutex& channel_lists_lock() noexcept;
 // Frees an initialised channel, attached (closing it first) or detached.
 void channel_shutdown(channel& c) noexcept;
-// The runtime is being destroyed: every channel still initialised on it is
-// detached (its waiters, records of the runtime, are forgotten).
+// The runtime is being destroyed (its own fibers are off every channel
+// already): every channel still initialised on it is closed, which wakes the
+// waiters of other threads with ECLOSED, and detached.
 void channel_detach_all(runtime& rt) noexcept;
+// A thread that is not in a fiber blocks until done, `deadline_ns` (mode
+// until) or close. Never mode is as channel_send / channel_recv.
+async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept;
+async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::uint64_t deadline_ns) noexcept;
 
 // The channel state behind a case's `ch` (already checked usable).
 inline channel& channel_of(async_channel_t* ch) noexcept { return *reinterpret_cast<channel*>(ch->impl); }
 
-// Runs a select whose cases were checked (usable channels of self's runtime,
+// Runs a select whose cases were checked (usable channels of any runtime,
 // or NULL; valid ops). `self` as for channel_send. Sets *chosen and every
 // case's status.
 async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::size_t* chosen, task* self,

@@ -66,6 +66,9 @@ void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
   rt.root_waits = root_wait::stopped;
   rt.root.wait_list = nullptr;
   drive(rt);
+  // The stop arrived, but the thread that sent it may still be in
+  // wake_owner(rt): wait until it says it is done with the runtimes (TSan: a
+  // use-after-free of the runtime in stop_and_join otherwise).
   while (!g->stops_sent.load(std::memory_order_acquire)) g->stops_sent.wait(false, std::memory_order_acquire);
   runtime_destroy(&rt);
 }

@@ -50,6 +50,12 @@ void apply_task_event(runtime& rt, task* t) noexcept {
       }
     }
   }
+  if ((bits & remote_wake) != 0) {
+    // Completed by another thread (channel.cpp, deliver): the fiber is still
+    // parked on that wait, since nothing else could end it (a timer or a
+    // cancel found the wait taken and left it).
+    if (t->state == task_state::parked) wake_plain(t, t->wake_status);
+  }
   if ((bits & remote_cancel) != 0) {
     const std::uint64_t id = t->remote.cancel_id.exchange(0, std::memory_order_acquire);
     if (id == t->id && alive(t)) cancel_fiber(t);

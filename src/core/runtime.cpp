@@ -117,6 +117,12 @@ void runtime_destroy(runtime* rt) noexcept {
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
     task& t = rt->tasks[i];
     if (t.state == task_state::free) continue;
+    // Parked on channels that other threads may still use: taken off them
+    // (under their locks) before the stacks that hold the waits go away.
+    if (t.state == task_state::parked && t.wait_abort != nullptr) {
+      (void)t.wait_abort(&t, true);
+      t.wait_abort = nullptr;
+    }
     // A fiber that never ended: dropped without running further.
     if (t.sp != nullptr) {
       san_on_destroy(t.san);

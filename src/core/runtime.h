@@ -188,8 +188,9 @@ inline async_status_t park(task* self) noexcept {
 }
 
 // Makes a parked task runnable with status `st`: leaves its wait list and
-// timer, and goes to the tail of the run queue.
-inline void wake(task* t, async_status_t st) noexcept {
+// timer, and goes to the tail of the run queue. For the one that completed
+// the task's wait (a channel operation, a remote wake): no withdrawal asked.
+inline void wake_plain(task* t, async_status_t st) noexcept {
   runtime& rt = *t->rt;
   if (t->wait_list != nullptr) {
     t->wait_list->remove(t);
@@ -199,6 +200,14 @@ inline void wake(task* t, async_status_t st) noexcept {
   t->wake_status = st;
   t->state = task_state::runnable;
   rt.run_queue.push_back(t);
+}
+
+// wake_plain for timers, cancels and the rest: a wait that other threads may
+// complete is withdrawn first; when it cannot be (it was completed already,
+// and that wake is on its way) nothing happens.
+inline void wake(task* t, async_status_t st) noexcept {
+  if (t->wait_abort != nullptr && !t->wait_abort(t, false)) return;
+  wake_plain(t, st);
 }
 
 // Parks `self` on `list` (FIFO).

@@ -59,6 +59,8 @@ enum : std::uint32_t {
   remote_spawn = 1u,   // a foreign spawn reserved the record and filled it in
   remote_unpark = 2u,  // async_unpark from another thread
   remote_cancel = 4u,  // async_cancel from another thread
+  remote_wake = 8u,    // another thread completed the record's channel wait:
+                       // wake it with task::wake_status (written before the bit)
 };
 
 // Requests from other threads about one task record. They live in the record,
@@ -92,6 +94,12 @@ struct task {
   std::size_t user_stack_size = 0;
   task_list awaiters;              // fibers (or the root) waiting for this one to end
   task_list* wait_list = nullptr;  // the list this task is parked in, if any
+  // Parked in a wait that other threads may complete (a channel or a select,
+  // channel.cpp): wake() for a timer, a cancel (and a runtime's shutdown,
+  // with detach) first asks it to withdraw the wait. False: another thread
+  // completed it already and its wake is on the way (the timer or cancel
+  // loses). nullptr for every other wait.
+  bool (*wait_abort)(task* t, bool detach) = nullptr;
   std::uint64_t deadline_ns = 0;   // timer, when armed
   std::uint64_t timer_seq = 0;     // timers with equal deadlines fire in this order
   std::uint32_t timer_index = timer_unarmed;  // position in the timer heap
