@@ -12,6 +12,9 @@
  *                                    the main thread onto a group of 2, waited for
  *   multi_bench cpu <workers> <jobs> CPU-bound jobs (200,000 xorshift steps) on
  *                                    a group of <workers>: wall ns per job
+ *   multi_bench floor <n>            no runtime: two plain threads bounce a
+ *                                    counter through two atomics, spinning; the
+ *                                    machine's floor for any cross-core round trip
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
 
 #include "async.h"
@@ -136,6 +140,33 @@ static void spawn_body(void) {
   }
 }
 
+/* ------------------------------------------------------------------- floor */
+
+static _Atomic long g_ping, g_pong;
+
+static int bouncer(void *user) {
+  (void)user;
+  for (long i = 1; i <= g_n; ++i) {
+    while (atomic_load_explicit(&g_ping, memory_order_acquire) != i) {
+    }
+    atomic_store_explicit(&g_pong, i, memory_order_release);
+  }
+  return 0;
+}
+
+static void floor_body(void) {
+  atomic_store(&g_ping, 0);
+  atomic_store(&g_pong, 0);
+  thrd_t t;
+  if (thrd_create(&t, bouncer, NULL) != thrd_success) exit(1);
+  for (long i = 1; i <= g_n; ++i) {
+    atomic_store_explicit(&g_ping, i, memory_order_release);
+    while (atomic_load_explicit(&g_pong, memory_order_acquire) != i) {
+    }
+  }
+  thrd_join(t, NULL);
+}
+
 /* --------------------------------------------------------------------- cpu */
 
 static _Atomic uint64_t g_sink;
@@ -159,11 +190,12 @@ static void cpu_body(void) {
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-    puts("usage: multi_bench pingpong <cap> <n> | stream <n> | spawn <n> | cpu <workers> <jobs>");
+    puts("usage: multi_bench pingpong <cap> <n> | stream <n> | spawn <n> | cpu <workers> <jobs> | floor <n>");
     return 0;
   }
   if (argc < 3) {
-    fputs("usage: multi_bench pingpong <cap> <n> | stream <n> | spawn <n> | cpu <workers> <jobs>\n", stderr);
+    fputs("usage: multi_bench pingpong <cap> <n> | stream <n> | spawn <n> | cpu <workers> <jobs> | floor <n>\n",
+          stderr);
     return 2;
   }
   async_config_t cfg = {0};
@@ -184,6 +216,10 @@ int main(int argc, char **argv) {
     g_n = atol(argv[2]);
     check(async_group_init(&g_group, 2, &cfg), "group_init");
     timed("async_spawn1000", (double)g_n * 1000, spawn_body);
+  } else if (strcmp(mode, "floor") == 0) {
+    g_n = atol(argv[2]);
+    timed("floor_atomic_roundtrip", (double)g_n, floor_body);
+    return 0;
   } else if (strcmp(mode, "cpu") == 0 && argc >= 4) {
     const size_t workers = (size_t)atol(argv[2]);
     g_n = atol(argv[3]);

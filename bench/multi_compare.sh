@@ -31,6 +31,7 @@ for c in 0 1; do "$ours" pingpong $c 200000 >>"$samples"; done
 "$ours" stream 2000000 >>"$samples"
 "$ours" spawn 200 >>"$samples"
 for w in 1 2; do "$ours" cpu $w 200 >>"$samples"; done
+"$ours" floor 1000000 >>"$samples"  # what any cross-core round trip costs here
 echo "load after:  $(cat /proc/loadavg)"
 
 python3 - "$samples" <<'PY'
@@ -58,6 +59,8 @@ for cap in (0, 1):
         [f"go_pingpong_cap{cap}", f"tokio_pingpong_cap{cap}", f"bfiber_pingpong_cap{cap}"], "<= 0.5x")
 row("stream, 1024", "async_stream", ["go_stream", "tokio_stream", "bfiber_stream"], "<= 0.5x")
 row("spawn 1000 from outside", "async_spawn1000", ["go_spawn1000", "tokio_spawn1000"], "<= 0.5x")
+if "floor_atomic_roundtrip" in med:
+    print(f"\nFloor: two spinning threads bounce a counter through atomics: {med['floor_atomic_roundtrip']:.1f} ns per round trip")
 if "async_cpu_w1" in med and "async_cpu_w2" in med:
     print(f"\nCPU-bound, group of 2 vs 1: {med['async_cpu_w1'] / med['async_cpu_w2']:.2f}x throughput (target >= 1.85x)")
     for peer in ("go", "tokio"):
