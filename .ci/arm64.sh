@@ -68,14 +68,5 @@ readelf -h "$BUILD/libasync.so" 2>/dev/null | grep -q 'Machine: *AArch64' || {
 
 log "testing under qemu-aarch64"
 # ctest runs test programs through CMAKE_CROSSCOMPILING_EMULATOR.
-# KNOWN BUG, not a qemu limitation we accept: under qemu-aarch64 three of the
-# tests that move messages between threads through shared channels hang now
-# and then (a lost wake: every thread ends up asleep). They pass natively on
-# x86_64, under TSan, ASan and qemu-x86_64, so the suspect is an ordering that
-# x86 gives for free and arm64 does not. Until it is found they are left out
-# here, and README ("What does not work yet") and docs/platforms.md say that
-# channels shared between threads are not to be trusted on arm64.
-KNOWN_ARM64_HANGS='ChannelThreadTest\.(Stress|AFiberAndAPlainThread|CloseRacingWithCrossThreadWaiters)'
-ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS" -E "$KNOWN_ARM64_HANGS"
-log "left out (known arm64 hang, see above): $KNOWN_ARM64_HANGS"
+ctest --test-dir "$BUILD" --output-on-failure -j "$JOBS"
 log "arm64: all tests passed"

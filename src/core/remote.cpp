@@ -7,6 +7,13 @@
 // `sleeping`, notifying the driver only when the owner sleeps. Both sides
 // write then read, sequentially consistent, so at least one sees the other:
 // no wake is lost, and bursts cost one notify per sleep (`notified`).
+// Each side also puts a full fence between its write and its read. The C++
+// model does not need it (seq_cst accesses are enough), but an emulator may
+// map them without a store-load barrier: under qemu-aarch64 on an x86 host
+// (CI's arm64 stage) the write and the read were reordered, and a group's
+// thread slept on a full inbox (cross-thread channel tests hung there). The
+// fence costs nothing on x86 after the exchange (locked) and one barrier on
+// arm64, once per wake and once per sleep.
 #include "remote.h"
 
 #include "fiber.h"
@@ -85,6 +92,7 @@ constexpr std::uint64_t inbox_spin_ns = 5000;
 }  // namespace
 
 void wake_owner(runtime& rt) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see the file's header
   if (rt.sleeping.load(std::memory_order_seq_cst) && !rt.notified.exchange(true, std::memory_order_acq_rel)) {
     rt.drv->notify(rt);
   }
@@ -172,6 +180,7 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
   }
   if (timeout_ns != 0) {
     rt.sleeping.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // see the file's header
     if (rt.in.maybe_nonempty(std::memory_order_seq_cst)) timeout_ns = 0;
   }
   // A non-blocking wait with nothing registered could only report a notify,
