@@ -3,6 +3,7 @@
  * main thread and from fibers, wait, awaits across runtimes, shutdown, and
  * the documented misuse statuses. */
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "async.h"
@@ -32,6 +33,20 @@ static void sleeps(void *user) {
 static void awaits_sleeper(void *user) {
   (void)user;
   awaited = async_await(sleeper);
+}
+
+/* A fiber on a group runtime echoing what the main thread sends, n + 1, until
+ * the channel closes; a blocking call from inside a fiber is refused. */
+static async_channel_t to_fiber, to_thread;
+static async_status_t blocking_inside_fiber;
+
+static void echo(void *user) {
+  (void)user;
+  void *msg = NULL;
+  blocking_inside_fiber = async_channel_recv_blocking(&to_fiber, &msg);
+  while (async_channel_recv(&to_fiber, &msg) == ASYNC_OK) {
+    if (async_channel_send(&to_thread, (void *)((uintptr_t)msg + 1)) != ASYNC_OK) return;
+  }
 }
 
 static async_status_t wait_from_inside;
@@ -66,6 +81,37 @@ int main(void) {
   CHECK_STATUS(async_await(a), ASYNC_OK); /* this thread blocks until a ends */
   CHECK_STATUS(awaited, ASYNC_OK);
   CHECK_STATUS(async_await(sleeper), ASYNC_OK);
+
+  /* async_group_spawn_ex: the options are checked as async_spawn_ex's. */
+  async_spawn_options_t opts = {0};
+  opts.name = "counted";
+  CHECK_STATUS(async_group_spawn_ex(&g, count, NULL, &opts).status, ASYNC_OK);
+  CHECK_STATUS(async_group_spawn_ex(&g, count, NULL, NULL).status, ASYNC_OK);
+  async_spawn_options_t bad = {0};
+  bad.stack_size = 65536; /* a size without a stack */
+  CHECK_STATUS(async_group_spawn_ex(&g, count, NULL, &bad).status, ASYNC_EINVAL);
+  CHECK_STATUS(async_group_wait(&g), ASYNC_OK);
+  CHECK(atomic_load(&counted) == 112);
+
+  /* The main thread and a group fiber over unbuffered channels: the thread
+   * blocks with the _blocking calls, the fiber parks. */
+  CHECK_STATUS(async_channel_init(&to_fiber, async_group_runtime(&g, 1), 0, 0), ASYNC_OK);
+  CHECK_STATUS(async_channel_init(&to_thread, async_group_runtime(&g, 1), 0, 0), ASYNC_OK);
+  CHECK_STATUS(async_spawn_with(async_group_runtime(&g, 1), echo, NULL).status, ASYNC_OK);
+  void *reply = NULL;
+  CHECK_STATUS(async_channel_recv_blocking_until(&to_thread, &reply, async_now_ns() + 1000000), ASYNC_ETIMEDOUT);
+  for (uintptr_t i = 0; i < 100; ++i) {
+    CHECK_STATUS(async_channel_send_blocking(&to_fiber, (void *)i), ASYNC_OK);
+    CHECK_STATUS(async_channel_recv_blocking(&to_thread, &reply), ASYNC_OK);
+    CHECK((uintptr_t)reply == i + 1);
+  }
+  CHECK_STATUS(async_channel_close(&to_fiber), ASYNC_OK);
+  CHECK_STATUS(async_group_wait(&g), ASYNC_OK);
+  CHECK_STATUS(blocking_inside_fiber, ASYNC_ESTATE);
+  CHECK_STATUS(async_channel_send_blocking(&to_fiber, NULL), ASYNC_ECLOSED);
+  async_channel_shutdown(&to_fiber);
+  async_channel_shutdown(&to_thread);
+  CHECK_STATUS(async_channel_send_blocking(&to_fiber, NULL), ASYNC_EINVAL);
 
   CHECK_STATUS(async_group_spawn(&g, waits_for_its_group, &g).status, ASYNC_OK);
   CHECK_STATUS(async_group_wait(&g), ASYNC_OK);
