@@ -1453,4 +1453,8 @@ select_result try_select(Ops&&... ops) {
 
 #undef ASYNC_HPP_COLD
 
+// The synchronisation classes (mutex, condition_variable, ...): a header of
+// their own, as async/sync.h is for async.h.
+#include "async/sync.hpp"
+
 #endif  // ASYNC_HPP
