@@ -539,7 +539,8 @@ TEST_F(CppSyncTest, WaitGroupWakesEveryWaiterInOrderWhenTheCounterReachesZero) {
     }).detach();
   }
   run_all();
-  EXPECT_EQ(trace, (Trace{"x waits", "y waits", "worker 1 done", "worker 2 done", "worker 3 done", "x woke", "y woke"}));
+  EXPECT_EQ(trace,
+            (Trace{"x waits", "y waits", "worker 1 done", "worker 2 done", "worker 3 done", "x woke", "y woke"}));
   wg.wait();  // zero: returns at once, even outside fibers
 }
 
@@ -750,7 +751,8 @@ TEST_F(CppSyncTest, CallOnceMisuseCancellationAndPlainThreads) {
   async::fiber<void> b;
   async::spawn(rt(), [&] {
     // f calling call_once on its own flag: edeadlk, so the flag stays unset.
-    trace.push_back("recursive: " + outcome_of([&] { async::call_once(flag, [&] { async::call_once(flag, [] {}); }); }));
+    trace.push_back("recursive: " +
+                    outcome_of([&] { async::call_once(flag, [&] { async::call_once(flag, [] {}); }); }));
     async::call_once(flag, [&] {
       async::this_fiber::yield();  // b waits
       b.cancel();

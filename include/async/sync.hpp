@@ -191,7 +191,9 @@ class condition_variable {
   // waits, with the lock held again (so `lk` still owns it and unlocks it as
   // the stack unwinds); async::error(estate) when the fiber does not hold
   // the mutex or outside a fiber (nothing was released then).
-  void wait(std::unique_lock<mutex>& lk) { detail::check(async_cond_wait(&c_, native_of(lk)), "async::condition_variable::wait"); }
+  void wait(std::unique_lock<mutex>& lk) {
+    detail::check(async_cond_wait(&c_, native_of(lk)), "async::condition_variable::wait");
+  }
 
   // while (!pred()) wait(lk); pred is called with the lock held.
   template <class Predicate>
