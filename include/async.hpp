@@ -18,7 +18,8 @@
 //
 // Cancellation surfaces as an exception: every call here that suspends the
 // calling fiber (this_fiber::yield, sleep_for, sleep_until, fiber<T>::join,
-// the blocking and timed channel<T> calls) throws async::cancelled once the
+// the blocking and timed channel<T> calls, the locks and waits of
+// async/sync.hpp) throws async::cancelled once the
 // calling fiber has been cancelled, so the fiber's stack unwinds and its
 // destructors run. The fiber then ends as
 // cancelled if async::cancelled escapes its callable. Code that catches
