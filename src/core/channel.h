@@ -99,9 +99,6 @@ inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1
 // but async_channel_shutdown still frees its buffer.
 inline constexpr std::uint64_t channel_detached_magic = 0x6173796e63636430;  // "asynccd0"
 
-// How a channel operation may wait.
-enum class wait_mode { never, forever, until };
-
 // `shared`: made shared at once (init from a thread other than rt's owner).
 async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
                             std::size_t max_waiters, bool shared) noexcept;

@@ -71,6 +71,8 @@ void make_shared(home_guard& g) noexcept {
   } u{g};
   if (g.shared.load(std::memory_order_relaxed)) return;
   g.shared.store(true, std::memory_order_seq_cst);
+  // Without a home thread (async_once_t's zero state) nobody went lock-free.
+  if (g.home == nullptr) return;
   barrier_all_threads();
   for (unsigned i = 0; g.in_op.load(std::memory_order_acquire) != 0; ++i) {
     cpu_relax();

@@ -23,6 +23,9 @@
 
 namespace async::detail {
 
+// How an operation on a guarded object may wait.
+enum class wait_mode { never, forever, until };
+
 struct home_guard {
   const void* home;  // thread_token() of the home thread; nullptr: shared from the start
   std::atomic<std::uint32_t> in_op;
