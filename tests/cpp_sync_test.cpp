@@ -170,7 +170,7 @@ TEST_F(CppSyncTest, MutexReportsMisuse) {
     m.lock();  // the main thread holds it: would wait for itself
     FAIL() << "lock did not throw";
   } catch (const async::error& e) {
-    // From a plain thread a contended lock is refused, whoever holds it.
+    // From a plain thread every lock is refused (try_lock is the way there).
     EXPECT_EQ(e.code(), async::status::estate);
     EXPECT_EQ(std::string(e.what()), std::string("async::mutex::lock: ") + async_strerror(ASYNC_ESTATE));
   }
@@ -473,8 +473,8 @@ TEST_F(CppSyncTest, SemaphoreTryAndTimedForms) {
     trace.push_back("try_acquire_for 1h, one free: " + yes_no(s.try_acquire_for(1h)));
   }).detach();
   run_all();
-  EXPECT_EQ(trace, (Trace{"acquire outside a fiber, none free: error ESTATE", "try_acquire_for 1ms: no", "try_acquire_until past: no",
-                          "try_acquire_until system_clock: no", "try_acquire_until past, one free: yes",
+  EXPECT_EQ(trace, (Trace{"acquire outside a fiber, none free: error ESTATE", "try_acquire_for 1ms: no",
+                          "try_acquire_until past: no", "try_acquire_until system_clock: no", "try_acquire_until past, one free: yes",
                           "try_acquire_for 1h, one free: yes"}));
 }
 
@@ -765,38 +765,59 @@ TEST_F(CppSyncTest, CallOnceMisuseCancellationAndPlainThreads) {
 // ------------------------------------------------------------ plain threads
 
 // async/sync.h: "A blocking call outside a fiber (a plain thread, or a
-// thread driving a runtime between fibers) returns ASYNC_ESTATE, unless it
-// can complete without waiting." The refusals are checked above with each
-// class; these are the calls that need not wait.
-TEST_F(CppSyncTest, OutsideFibersBlockingCallsThatNeedNotWaitSucceed) {
+// thread driving a runtime between fibers) returns ASYNC_ESTATE (async_once
+// has its own rule)", even when it would not have to wait. The try forms
+// work there. call_once follows async_once: a thread runs f itself unless
+// f is running.
+TEST_F(CppSyncTest, OutsideFibersBlockingCallsThrowEstateButCallOnceRunsF) {
   async::mutex m;
-  trace.push_back("mutex lock: " + outcome_of([&] {
-                    m.lock();
-                    if (m.try_lock()) throw std::logic_error("not held");
-                    m.unlock();
-                  }));
-  trace.push_back("mutex try_lock_for: " + outcome_of([&] {
-                    if (!m.try_lock_for(1h)) throw std::logic_error("refused");
-                    m.unlock();
-                  }));
+  trace.push_back("mutex lock, free: " + outcome_of([&] { m.lock(); }));
+  trace.push_back("mutex try_lock_for, free: " + outcome_of([&] { (void)m.try_lock_for(1h); }));
+  trace.push_back("mutex try_lock: " + yes_no(m.try_lock()));  // nothing was taken above
+  m.unlock();
   async::shared_mutex rw;
-  trace.push_back("shared_mutex lock: " + outcome_of([&] { std::lock_guard lk(rw); }));
-  trace.push_back("shared_mutex lock_shared: " + outcome_of([&] { std::shared_lock lk(rw); }));
+  trace.push_back("shared_mutex lock: " + outcome_of([&] { rw.lock(); }));
+  trace.push_back("shared_mutex lock_shared: " + outcome_of([&] { rw.lock_shared(); }));
+  trace.push_back("shared_mutex try_lock_shared_until: " +
+                  outcome_of([&] { (void)rw.try_lock_shared_until(steady::now() + 1h); }));
+  trace.push_back("shared_mutex try_lock: " + yes_no(rw.try_lock()));
+  rw.unlock();
   async::counting_semaphore<> s(1);
   trace.push_back("acquire, one free: " + outcome_of([&] { s.acquire(); }));
+  trace.push_back("try_acquire: " + yes_no(s.try_acquire()));
   async::wait_group wg;
   trace.push_back("wait_group wait at zero: " + outcome_of([&] { wg.wait(); }));
-  // call_once runs f itself; arguments are forwarded (move-only too).
+  trace.push_back("wait_group wait_for at zero: " + outcome_of([&] { (void)wg.wait_for(1h); }));
+
+  // call_once runs f on this thread; arguments are forwarded (move-only too).
   async::once_flag flag;
   int got = 0;
-  const std::string outcome = outcome_of([&] {
+  const std::string first = outcome_of([&] {
     async::call_once(flag, [&](std::unique_ptr<int> p) { got = *p; }, std::make_unique<int>(7));
     async::call_once(flag, [&](std::unique_ptr<int> p) { got = *p; }, std::make_unique<int>(8));
   });
-  trace.push_back("call_once: " + outcome + ", got " + std::to_string(got));
-  EXPECT_EQ(trace, (Trace{"mutex lock: ok", "mutex try_lock_for: ok", "shared_mutex lock: ok",
-                          "shared_mutex lock_shared: ok", "acquire, one free: ok", "wait_group wait at zero: ok",
-                          "call_once: ok, got 7"}));
+  trace.push_back("call_once: " + first + ", got " + std::to_string(got));
+  // While a fiber runs f, this thread cannot wait for it; nor can f call
+  // again when this thread runs it.
+  async::once_flag busy;
+  async::binary_semaphore go(0);
+  auto f = async::spawn(rt(), [&] { async::call_once(busy, [&] { go.acquire(); }); });
+  EXPECT_EQ(rt().run(), async::status::edeadlk);  // f waits for go
+  trace.push_back("call_once while a fiber runs f: " + outcome_of([&] { async::call_once(busy, [] {}); }));
+  go.release();
+  run_all();
+  f.join();
+  async::once_flag nested;
+  trace.push_back("call_once from its own f: " + outcome_of([&] {
+                    async::call_once(nested, [&] { async::call_once(nested, [] {}); });
+                  }));
+  EXPECT_EQ(trace, (Trace{"mutex lock, free: error ESTATE", "mutex try_lock_for, free: error ESTATE",
+                          "mutex try_lock: yes", "shared_mutex lock: error ESTATE",
+                          "shared_mutex lock_shared: error ESTATE", "shared_mutex try_lock_shared_until: error ESTATE",
+                          "shared_mutex try_lock: yes", "acquire, one free: error ESTATE", "try_acquire: yes",
+                          "wait_group wait at zero: error ESTATE", "wait_group wait_for at zero: error ESTATE",
+                          "call_once: ok, got 7", "call_once while a fiber runs f: error ESTATE",
+                          "call_once from its own f: error ESTATE"}));
 }
 
 }  // namespace

@@ -14,9 +14,9 @@
 //    while fibers wait goes to the first of them, so nobody barges in.
 //  - Any fiber of any runtime (a group's threads included) may use an
 //    object. A plain thread (or a thread driving a runtime between fibers)
-//    may make every non-blocking call, and a blocking call that need not
-//    wait (an uncontended lock); one that would have to wait throws
-//    async::error(estate) there.
+//    may make every non-blocking call (try_*, unlock, release, notify, add,
+//    done); every blocking call throws async::error(estate) there, even one
+//    that would not have to wait (call_once has its own rule).
 //  - An object lives where it was constructed: none of them can be copied or
 //    moved (the C core keeps the addresses of its waiters' links in it).
 //    Destroy it only when no fiber waits on it and no call on it is in
@@ -30,8 +30,8 @@
 // as an uncontended lock does), and then holds nothing it did not hold
 // before the call, except condition_variable's waits, which hold the lock
 // again (as they always return). Other failures throw async::error with the
-// async::status: estate (a wait outside a fiber, unlocking what the caller
-// does not hold), edeadlk (locking a mutex the calling fiber holds already),
+// async::status: estate (a blocking call outside a fiber, unlocking what the
+// caller does not hold), edeadlk (locking a mutex the calling fiber holds already),
 // einval (a bad argument). Timeouts are not errors: the timed forms return
 // false (std::cv_status::timeout for condition_variable).
 //
@@ -111,8 +111,8 @@ inline void check(async_status_t st, const char* where) {
 // A fiber mutex (async_mutex_t): Lockable and TimedLockable, so
 // std::lock_guard, std::unique_lock, std::scoped_lock and std::lock work
 // with it. Not recursive. Its owner is the fiber that locked it (or, for a
-// lock taken outside fibers, that thread), and only the owner may unlock
-// it; a fiber may suspend while holding it.
+// try_lock outside fibers, that thread), and only the owner may unlock it;
+// a fiber may suspend while holding it.
 class mutex {
  public:
   // Throws nothing in practice: async_mutex_init fails only for memory that
@@ -127,8 +127,8 @@ class mutex {
   // Takes the mutex, parking the calling fiber while another holds it
   // (FIFO). Throws async::cancelled when the fiber is cancelled while it
   // waits (it does not hold the mutex then); async::error: edeadlk when the
-  // calling fiber holds it already, estate when it would have to wait
-  // outside a fiber.
+  // calling fiber holds it already, estate outside a fiber (use try_lock
+  // there).
   void lock() { detail::check(async_mutex_lock(&m_), "async::mutex::lock"); }
 
   // Takes it if it is free and nobody waits for it; never waits. False when
@@ -297,7 +297,7 @@ class counting_semaphore {
 
   // Takes a unit, parking while none is free. Throws async::cancelled when
   // the fiber is cancelled while it waits (it took nothing then);
-  // async::error(estate) when it would have to wait outside a fiber.
+  // async::error(estate) outside a fiber (use try_acquire there).
   void acquire() { detail::check(async_sem_acquire(&s_), "async::counting_semaphore::acquire"); }
 
   // Takes a unit if one is free and no fiber waits for one; never waits.
@@ -354,7 +354,7 @@ class wait_group {
 
   // Parks the calling fiber until the counter is zero (returns at once when
   // it is). Throws async::cancelled when the fiber is cancelled while it
-  // waits; async::error(estate) when it would have to wait outside a fiber.
+  // waits; async::error(estate) outside a fiber, even at zero.
   void wait() { detail::check(async_waitgroup_wait(&wg_), "async::wait_group::wait"); }
 
   // As wait, giving up after `d` or at `t`: true when the counter reached
@@ -422,7 +422,7 @@ class shared_mutex {
   // Shared: parks while a writer holds it or waits ahead. Throws
   // async::cancelled when cancelled while waiting (nothing held then);
   // async::error: edeadlk when the calling fiber holds the exclusive lock,
-  // estate when it would have to wait outside a fiber.
+  // estate outside a fiber (use try_lock_shared there).
   void lock_shared() { detail::check(async_rwlock_rdlock(&rw_), "async::shared_mutex::lock_shared"); }
   [[nodiscard]] bool try_lock_shared() {
     return detail::try_result(async_rwlock_try_rdlock(&rw_), "async::shared_mutex::try_lock_shared");
@@ -471,14 +471,22 @@ class once_flag {
 // throws, the exception propagates to that caller and the flag stays unset:
 // the first parked caller (or else the next to come) runs f in turn. f runs
 // on its caller's fiber and may suspend; the flag's lock is held meanwhile.
-// Throws (besides what f throws) async::cancelled when the calling fiber is
-// cancelled while it waits for another's f (it does not run f; a later call
-// still may), async::error: edeadlk when f itself calls call_once on the
-// same flag, estate outside a fiber when another caller's f is running.
+// A plain thread (outside fibers) may call it too, as async_once allows: it
+// runs f itself when nobody else is running it, and cannot wait for a
+// fiber's f. Throws (besides what f throws) async::cancelled when the
+// calling fiber is cancelled while it waits for another's f (it does not
+// run f; a later call still may), async::error: edeadlk when f itself calls
+// call_once on the same flag in a fiber, estate outside a fiber while f is
+// running (another caller's, or this thread's own f calling again).
 template <class F, class... Args>
 void call_once(once_flag& flag, F&& f, Args&&... args) {
   if (flag.done_.load(std::memory_order_acquire)) return;
-  std::lock_guard<mutex> hold(flag.m_);
+  if (async_self().status == ASYNC_OK) {
+    flag.m_.lock();
+  } else if (!flag.m_.try_lock()) {  // a thread cannot wait (mutex::lock refuses it)
+    throw error(status::estate, "async::call_once");
+  }
+  std::lock_guard<mutex> hold(flag.m_, std::adopt_lock);
   if (flag.done_.load(std::memory_order_relaxed)) return;  // ran while this caller waited
   std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
   flag.done_.store(true, std::memory_order_release);
