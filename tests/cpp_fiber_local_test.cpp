@@ -6,6 +6,7 @@
 // still destroyed when those fibers end, and the key is not leaked).
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -160,6 +161,24 @@ TEST_F(CppFiberLocalTest, KeysAreNotLeaked) {
     run_all();
   }
   SUCCEED();  // each construction above would have thrown efull had a key leaked
+}
+
+TEST_F(CppFiberLocalTest, PastTheKeyLimitConstructionThrowsEfullAndDestroyingFreesTheKeys) {
+  std::vector<std::unique_ptr<async::fiber_local<int>>> locals;
+  auto fill = [&] {
+    try {
+      for (;;) locals.push_back(std::make_unique<async::fiber_local<int>>());
+    } catch (const async::error& e) {
+      EXPECT_EQ(e.code(), async::status::efull);
+    }
+    return locals.size();
+  };
+  const std::size_t n = fill();  // every key not used elsewhere in the process
+  EXPECT_GT(n, 0u);
+  EXPECT_LE(n, ASYNC_FLS_KEYS_MAX);
+  locals.clear();
+  EXPECT_EQ(fill(), n);  // each destroyed fiber_local gave its key back
+  locals.clear();
 }
 
 // Its destructor sets a value of another fiber_local: the C layer runs
