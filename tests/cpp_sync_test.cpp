@@ -15,6 +15,7 @@
 #include <shared_mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "async.hpp"
@@ -693,6 +694,20 @@ TEST_F(CppSyncTest, SharedMutexLockCancelledWhileWaitingTakesNothing) {
   rw.unlock();
 }
 
+TEST_F(CppSyncTest, SharedMutexUnlockAndUnlockSharedReleaseWhatTheCallerHolds) {
+  async::shared_mutex rw;
+  async::spawn(rt(), [&] {
+    rw.lock_shared();
+    rw.unlock();  // the same C call: releases the read lock
+    trace.push_back("after lock_shared, unlock: free " + yes_no(rw.try_lock()));
+    rw.unlock_shared();  // releases the write lock just taken
+    trace.push_back("after lock, unlock_shared: free " + yes_no(rw.try_lock()));
+    rw.unlock();
+  }).detach();
+  run_all();
+  EXPECT_EQ(trace, (Trace{"after lock_shared, unlock: free yes", "after lock, unlock_shared: free yes"}));
+}
+
 // --------------------------------------------------------------- call_once
 
 TEST_F(CppSyncTest, CallOnceRunsTheFunctionOnceAndCallersArrivingMeanwhileWait) {
@@ -760,6 +775,42 @@ TEST_F(CppSyncTest, CallOnceMisuseCancellationAndPlainThreads) {
   run_all();
   b.join();
   EXPECT_EQ(trace, (Trace{"recursive: error EDEADLK", "f cancelled b", "b: cancelled", "f returns"}));
+}
+
+// -------------------------------------------------------------- all classes
+
+TEST(CppSyncTypesTest, ObjectsCanBeNeitherCopiedNorMoved) {
+  static_assert(!std::is_copy_constructible_v<async::mutex> && !std::is_move_constructible_v<async::mutex>);
+  static_assert(!std::is_copy_assignable_v<async::mutex> && !std::is_move_assignable_v<async::mutex>);
+  static_assert(!std::is_move_constructible_v<async::condition_variable>);
+  static_assert(!std::is_move_constructible_v<async::counting_semaphore<>>);
+  static_assert(!std::is_move_constructible_v<async::binary_semaphore>);
+  static_assert(!std::is_move_constructible_v<async::wait_group>);
+  static_assert(!std::is_move_constructible_v<async::shared_mutex>);
+  static_assert(!std::is_move_constructible_v<async::once_flag>);
+  static_assert(!std::is_move_constructible_v<async::fiber_local<int>>);
+  static_assert(!std::is_move_assignable_v<async::fiber_local<int>>);
+  static_assert(std::is_same_v<async::binary_semaphore, async::counting_semaphore<1>>);
+}
+
+TEST(CppSyncTypesTest, NativeGivesTheCObject) {
+  async::mutex m;
+  EXPECT_EQ(async_mutex_try_lock(m.native()), ASYNC_OK);
+  EXPECT_FALSE(m.try_lock());
+  m.unlock();
+  async::condition_variable cv;
+  EXPECT_EQ(async_cond_broadcast(cv.native()), ASYNC_OK);
+  async::counting_semaphore<> s(0);
+  EXPECT_EQ(async_sem_release(s.native()), ASYNC_OK);
+  EXPECT_TRUE(s.try_acquire());
+  async::wait_group wg;
+  EXPECT_EQ(async_waitgroup_add(wg.native(), 1), ASYNC_OK);
+  EXPECT_EQ(outcome_of([&] { wg.add(-2); }), "error EINVAL");
+  wg.done();
+  async::shared_mutex rw;
+  EXPECT_EQ(async_rwlock_try_rdlock(rw.native()), ASYNC_OK);
+  EXPECT_FALSE(rw.try_lock());
+  rw.unlock_shared();
 }
 
 // ------------------------------------------------------------ plain threads
