@@ -475,8 +475,8 @@ TEST_F(CppSyncTest, SemaphoreTryAndTimedForms) {
   }).detach();
   run_all();
   EXPECT_EQ(trace, (Trace{"acquire outside a fiber, none free: error ESTATE", "try_acquire_for 1ms: no",
-                          "try_acquire_until past: no", "try_acquire_until system_clock: no", "try_acquire_until past, one free: yes",
-                          "try_acquire_for 1h, one free: yes"}));
+                          "try_acquire_until past: no", "try_acquire_until system_clock: no",
+                          "try_acquire_until past, one free: yes", "try_acquire_for 1h, one free: yes"}));
 }
 
 TEST_F(CppSyncTest, SemaphoreCountsAreChecked) {
