@@ -74,7 +74,7 @@ static void check(async_status_t st, const char *what) {
 }
 
 static void emit(const char *label, double value, const char *unit) {
-  printf("%s\t%.3f\t%s\n", label, value, unit);
+  printf(strcmp(unit, "ratio") == 0 ? "%s\t%.6f\t%s\n" : "%s\t%.3f\t%s\n", label, value, unit);
   fflush(stdout);
 }
 
