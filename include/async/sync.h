@@ -14,7 +14,7 @@
  *   non-blocking calls (try_lock, try_acquire, try_rdlock, try_wrlock,
  *   unlock, release, signal, broadcast, add, done). A blocking call outside a
  *   fiber (a plain thread, or a thread driving a runtime between fibers)
- *   returns ASYNC_ESTATE, unless it can complete without waiting.
+ *   returns ASYNC_ESTATE (async_once has its own rule).
  * - FIFO: waiters are served in the order they began waiting, across
  *   runtimes. No barging: a mutex or semaphore unit that waiters want is
  *   handed to the first of them directly (it becomes runnable holding it), so

@@ -19,6 +19,7 @@
 #endif
 
 #include "alloc.h"
+#include "home_guard.h"
 #include "remote.h"
 
 namespace async::detail {
@@ -32,121 +33,6 @@ namespace {
 
 constexpr std::size_t none = SIZE_MAX;
 constexpr std::size_t withdrawn = SIZE_MAX - 1;  // select_call::chosen after a timer or cancel
-
-// --- who may touch a channel ------------------------------------------------
-//
-// Until a channel is shared, only its home thread touches it: each operation
-// stores in_op = 1, reads `shared`, and stores in_op = 0 when done (two plain
-// stores and a load on x86). The first other thread takes the lock, sets
-// `shared`, makes every thread of the process pass a full barrier
-// (membarrier: the home thread's store of in_op is then visible, or its load
-// of `shared` comes after), and waits for in_op == 0. From then on everyone
-// takes the lock. Where membarrier is missing, the home thread pays a full
-// fence per operation instead (g_owner_fence).
-
-std::atomic<bool> g_owner_fence{true};
-
-void barrier_setup() noexcept {
-  static const bool registered = [] {
-    bool ok = false;
-#if defined(__linux__) && defined(SYS_membarrier)
-    ok = std::getenv("ASYNC_NO_MEMBARRIER") == nullptr &&
-         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#endif
-    g_owner_fence.store(!ok, std::memory_order_relaxed);
-    return ok;
-  }();
-  (void)registered;
-}
-
-void barrier_all_threads() noexcept {
-#if defined(__linux__) && defined(SYS_membarrier)
-  if (!g_owner_fence.load(std::memory_order_relaxed) &&
-      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
-    return;
-  }
-#endif
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-}
-
-// Takes a shared channel's lock. Its holder may wake another thread (a
-// futex or eventfd write) and be preempted by it on a busy machine: after a
-// short spin, waiters yield the CPU instead of burning their time slice.
-[[gnu::noinline]] void lock_slow(spin_lock& l) noexcept {
-  for (unsigned i = 0; !l.try_lock(); ++i) {
-    cpu_relax();
-    if (i >= 128) sched_yield();
-  }
-}
-
-inline void lock(channel& c) noexcept {
-  if (!c.lock.try_lock()) [[unlikely]] lock_slow(c.lock);
-}
-
-// Makes `c` shared for good. Called holding no other channel's guard (the
-// wait for in_op must not wait on a thread that waits for us).
-[[gnu::noinline]] void make_shared(channel& c) noexcept {
-  lock(c);
-  struct unlocker {
-    channel& c;
-    ~unlocker() { c.lock.unlock(); }
-  } u{c};
-  if (c.shared.load(std::memory_order_relaxed)) return;
-  c.shared.store(true, std::memory_order_seq_cst);
-  barrier_all_threads();
-  for (unsigned i = 0; c.in_op.load(std::memory_order_acquire) != 0; ++i) {
-    cpu_relax();
-    if (i >= 256) sched_yield();
-  }
-}
-
-inline void ensure_shared(channel& c) noexcept {
-  if (!c.shared.load(std::memory_order_acquire)) make_shared(c);
-}
-
-// Enters an operation on `c`: lock-free on the home thread while not shared
-// (returns true), else under the lock (false).
-[[gnu::always_inline]] inline bool enter(channel& c) noexcept {
-  if (c.home == thread_token()) [[likely]] {
-    c.in_op.store(1, std::memory_order_relaxed);
-    if (g_owner_fence.load(std::memory_order_relaxed)) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-    } else {
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
-    if (!c.shared.load(std::memory_order_acquire)) [[likely]] return true;
-    c.in_op.store(0, std::memory_order_release);
-  } else {
-    ensure_shared(c);
-  }
-  lock(c);
-  return false;
-}
-
-// Leaves it; `home` is what enter returned.
-[[gnu::always_inline]] inline void leave(channel& c, bool home) noexcept {
-  if (home) [[likely]] {
-    c.in_op.store(0, std::memory_order_release);
-  } else {
-    c.lock.unlock();
-  }
-}
-
-// leave() without enter's answer: on the home thread in_op != 0 exactly
-// while it holds the channel without the lock (enter clears it before
-// falling back to the lock).
-void leave_any(channel& c) noexcept {
-  leave(c, c.home == thread_token() && c.in_op.load(std::memory_order_relaxed) != 0);
-}
-
-struct op_guard {
-  channel& c;
-  bool home;
-  explicit op_guard(channel& ch) noexcept : c(ch), home(enter(ch)) {}
-  ~op_guard() { leave(c, home); }
-  op_guard(const op_guard&) = delete;
-  op_guard& operator=(const op_guard&) = delete;
-};
 
 // --- thread waiters ------------------------------------------------------------
 
@@ -177,44 +63,7 @@ bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) n
 #endif
 }
 
-void thread_wake(std::atomic<std::uint32_t>& word) noexcept {
-#if defined(__linux__)
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, nullptr, nullptr, 0);
-#else
-  word.notify_one();
-#endif
-}
-
 // --- completing a waiter ---------------------------------------------------------
-
-// Wakes the waiter `t` whose operation the caller completed, holding `c`'s
-// guard: at once when its runtime is the calling thread's, else through its
-// runtime's inbox (a fiber) or its word (a thread). The waiter leaves only
-// after it took the guard again (threads) or its runtime applied the wake
-// (fibers, whose runtime's shutdown first takes them off every channel
-// under the guard), so `t` is alive here.
-[[gnu::noinline]] void deliver_shared(task* t, async_status_t st) noexcept {
-  runtime* rt = t->rt;
-  if (rt == nullptr) {
-    t->wake_status = st;
-    t->remote.node.pending.store(1, std::memory_order_release);
-    thread_wake(t->remote.node.pending);
-  } else if (rt->owner == thread_token()) {
-    wake_plain(t, st);
-  } else {
-    t->wake_status = st;
-    post_task_event(*rt, t, remote_wake);
-  }
-}
-
-[[gnu::always_inline]] inline void deliver(channel& c, task* t, async_status_t st) noexcept {
-  // Not shared: every waiter is a fiber of a runtime of this (the home) thread.
-  if (!c.shared.load(std::memory_order_relaxed)) [[likely]] {
-    wake_plain(t, st);
-  } else {
-    deliver_shared(t, st);
-  }
-}
 
 plain_wait* wait_of(const task* t) noexcept { return static_cast<plain_wait*>(t->xfer); }
 
@@ -289,7 +138,7 @@ select_node* sel_first_live(channel& c, select_list& l) noexcept {
 }
 
 // Wakes the select of node `n` (claimed and unlinked) with `st`.
-void complete(channel& c, select_node* n, async_status_t st) noexcept { deliver(c, n->call->self, st); }
+void complete(channel& c, select_node* n, async_status_t st) noexcept { deliver(c.g, n->call->self, st); }
 
 // --- parked counterparts ------------------------------------------------------
 
@@ -348,7 +197,7 @@ inline void give(channel& c, peer r, void* msg) noexcept {
     c.receivers.pop_front();  // r.t is the head
     plain_wait* w = wait_of(r.t);
     *static_cast<void**>(w->xfer) = msg;
-    deliver(c, r.t, ASYNC_OK);
+    deliver(c.g, r.t, ASYNC_OK);
     release_wait(w);
     return;
   }
@@ -361,7 +210,7 @@ inline void* take(channel& c, peer s) noexcept {
     c.senders.pop_front();  // s.t is the head
     plain_wait* w = wait_of(s.t);
     void* msg = w->xfer;
-    deliver(c, s.t, ASYNC_OK);
+    deliver(c.g, s.t, ASYNC_OK);
     release_wait(w);
     return msg;
   }
@@ -376,7 +225,7 @@ bool plain_abort(task* t, bool /*detach*/) noexcept {
   // Completed already: its channel may even be gone; the wake is on its way.
   if (w->list.load(std::memory_order_acquire) == nullptr) return false;
   channel& c = *w->ch;
-  op_guard g(c);
+  op_guard g(c.g);
   task_list* l = w->list.load(std::memory_order_relaxed);
   if (l == nullptr) return false;
   l->remove(t);
@@ -391,7 +240,7 @@ void unlink_all(select_call& call) noexcept {
     select_node* node = node_of(sc);
     if (sc.ch == nullptr || node->ticket.load(std::memory_order_acquire) == 0) continue;
     channel& c = channel_of(sc.ch);
-    op_guard g(c);
+    op_guard g(c.g);
     if (node->ticket.load(std::memory_order_relaxed) != 0) {
       sel_remove(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
     }
@@ -449,7 +298,7 @@ bool has_room_for_waiter(const channel& c) noexcept {
 
 // Leaves `c` and returns `st`.
 [[gnu::always_inline]] inline async_status_t done(channel& c, bool home, async_status_t st) noexcept {
-  leave(c, home);
+  leave(c.g, home);
   return st;
 }
 
@@ -470,14 +319,14 @@ bool has_room_for_waiter(const channel& c) noexcept {
   // keep waiting for them instead of reporting a deadlock.
   const bool foreign = !home;
   if (foreign) ++rt.io_waiting;
-  leave(c, home);
+  leave(c.g, home);
   const async_status_t st = park(self);
   if (foreign) --rt.io_waiting;
   self->wait_abort = nullptr;
   // Completed by another thread that may not be done with `w` yet (see
   // release_wait): wait for it through the channel's guard.
   if (w.list.load(std::memory_order_acquire) != nullptr) [[unlikely]] {
-    leave(c, enter(c));
+    leave(c.g, enter(c.g));
   }
   return st;
 }
@@ -508,7 +357,7 @@ async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode
   self.xfer = &w;
   self.state = task_state::parked;
   list.push_back(&self);
-  c.lock.unlock();
+  c.g.lock.unlock();
   std::atomic<std::uint32_t>& word = self.remote.node.pending;
   const std::uint64_t deadline = mode == wait_mode::until ? deadline_ns : UINT64_MAX;
   while (word.load(std::memory_order_acquire) == 0) {
@@ -516,10 +365,10 @@ async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode
   }
   // Under the lock: whoever completed us did so (and is done with `self`)
   // before we get it; if nobody did, we leave the list ourselves.
-  lock(c);
+  guard_lock(c.g);
   struct unlocker {
     channel& c;
-    ~unlocker() { c.lock.unlock(); }
+    ~unlocker() { c.g.lock.unlock(); }
   } u{c};
   if (w.list.load(std::memory_order_relaxed) != nullptr) {
     list.remove(&self);
@@ -537,7 +386,7 @@ void enter_all(async_select_case_t* cases, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) {
     if (cases[i].ch == nullptr) continue;
     channel& c = channel_of(cases[i].ch);
-    if (c.home != me) ensure_shared(c);
+    if (c.g.home != me) ensure_shared(c.g);
   }
   channel* last = nullptr;
   for (;;) {
@@ -548,7 +397,7 @@ void enter_all(async_select_case_t* cases, std::size_t n) noexcept {
       if ((last == nullptr || c > last) && (next == nullptr || c < next)) next = c;
     }
     if (next == nullptr) return;
-    enter(*next);
+    enter(next->g);
     last = next;
   }
 }
@@ -558,7 +407,7 @@ void leave_all(async_select_case_t* cases, std::size_t n) noexcept {
     if (cases[i].ch == nullptr) continue;
     bool first = true;
     for (std::size_t j = 0; j < i && first; ++j) first = cases[j].ch != cases[i].ch;
-    if (first) leave_any(channel_of(cases[i].ch));
+    if (first) leave_any(channel_of(cases[i].ch).g);
   }
 }
 
@@ -573,7 +422,7 @@ async_status_t close_entered(channel& c) noexcept {
     if (s.t != nullptr) {
       c.senders.remove(s.t);
       plain_wait* w = wait_of(s.t);
-      deliver(c, s.t, ASYNC_ECLOSED);
+      deliver(c.g, s.t, ASYNC_ECLOSED);
       release_wait(w);
     } else {
       sel_unlink(c, c.sel_senders, s.n);
@@ -585,7 +434,7 @@ async_status_t close_entered(channel& c) noexcept {
     if (r.t != nullptr) {
       c.receivers.remove(r.t);
       plain_wait* w = wait_of(r.t);
-      deliver(c, r.t, ASYNC_ECLOSED);
+      deliver(c.g, r.t, ASYNC_ECLOSED);
       release_wait(w);
     } else {
       sel_unlink(c, c.sel_receivers, r.n);
@@ -605,7 +454,7 @@ std::mutex& channel_lists_lock() noexcept {
 
 async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
                             std::size_t max_waiters, bool shared) noexcept {
-  barrier_setup();  // before any operation on any channel
+  home_guard_setup();  // before any operation on any channel
   void** buffer = nullptr;
   if (capacity != 0) {
     buffer = new_array<void*>(capacity);  // nullptr also when the size overflows
@@ -616,8 +465,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
   c->buffer = buffer;
   c->capacity = capacity;
   c->max_waiters = max_waiters;
-  c->home = rt.owner;
-  c->shared.store(shared, std::memory_order_relaxed);
+  home_guard_init(c->g, rt.owner, shared);
   c->magic = channel_magic;
   ch->capacity = capacity;
   std::lock_guard<std::mutex> guard(channel_lists_lock());
@@ -633,7 +481,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
 // are parked on the channel.
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool home = enter(c);
+  const bool home = enter(c.g);
   if (c.closed) return done(c, home, ASYNC_ECLOSED);
   if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
@@ -657,7 +505,7 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
 
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool home = enter(c);
+  const bool home = enter(c.g);
   if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
   if (c.count != 0) {
@@ -686,8 +534,8 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
 }
 
 async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
-  ensure_shared(c);  // a blocked thread is woken only by the shared paths
-  lock(c);
+  ensure_shared(c.g);  // a blocked thread is woken only by the shared paths
+  guard_lock(c.g);
   if (c.closed) return done(c, false, ASYNC_ECLOSED);
   const async_status_t st = send_ready(c, msg);
   if (st == ASYNC_OK || mode == wait_mode::never) return done(c, false, st);
@@ -695,15 +543,15 @@ async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::u
 }
 
 async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
-  ensure_shared(c);
-  lock(c);
+  ensure_shared(c.g);
+  guard_lock(c.g);
   const async_status_t st = recv_ready(c, msg);
   if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, false, st);
   return thread_wait_in(c, c.receivers, msg, mode, deadline_ns);
 }
 
 async_status_t channel_close(channel& c) noexcept {
-  const bool home = enter(c);
+  const bool home = enter(c.g);
   return done(c, home, close_entered(c));
 }
 
@@ -713,7 +561,7 @@ void channel_shutdown(channel& c) noexcept {
   std::lock_guard<std::mutex> lists(channel_lists_lock());
   // Every waiter left is a fiber of a live runtime (a runtime's shutdown
   // takes its fibers off every channel) or a blocked thread: all are woken.
-  const bool home = enter(c);
+  const bool home = enter(c.g);
   if (!c.closed) (void)close_entered(c);
   if (c.magic == channel_magic) {
     // Still attached: out of the runtime's list, which its shutdown walks.
@@ -729,19 +577,19 @@ void channel_shutdown(channel& c) noexcept {
   c.buffer = nullptr;
   c.rt = nullptr;
   c.magic = 0;
-  leave(c, home);
+  leave(c.g, home);
 }
 
 void channel_detach_all(runtime& rt) noexcept {
   std::lock_guard<std::mutex> lists(channel_lists_lock());
   while (channel* c = rt.channels) {
     rt.channels = c->next;
-    const bool home = enter(*c);
+    const bool home = enter(c->g);
     if (!c->closed) (void)close_entered(*c);
     c->next = c->prev = nullptr;
     c->rt = nullptr;
     c->magic = channel_detached_magic;
-    leave(*c, home);
+    leave(c->g, home);
   }
 }
 
@@ -808,7 +656,7 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
       return ASYNC_EFULL;
     }
     sel_push(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
-    foreign = foreign || c.shared.load(std::memory_order_relaxed);
+    foreign = foreign || c.g.shared.load(std::memory_order_relaxed);
   }
   self->xfer = &call;
   self->state = task_state::parked;

@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "home_guard.h"
 #include "runtime.h"
-#include "spin_lock.h"
 
 namespace async::detail {
 
@@ -86,15 +86,10 @@ struct channel {
   select_list sel_receivers;   // parked select recv cases
   std::size_t sel_linked;      // nodes on both select lists (max_waiters counts them)
   std::uint64_t tickets;       // select nodes ever linked: the last node's ticket
-  // Who may touch the fields above (docs/design.md, "Channels across
-  // threads"). Until `shared`, only the home thread (the owner of rt when
-  // init ran) does, without a lock, saying so in `in_op`; the first
-  // operation from any other thread makes the channel shared for good, and
-  // from then on every operation takes `lock`.
-  const void* home;            // thread_token() of the home thread
-  std::atomic<std::uint32_t> in_op;
-  std::atomic<bool> shared;
-  spin_lock lock;
+  // Who may touch the fields above (home_guard.h; docs/design.md,
+  // "Channels across threads"): the home thread (the owner of rt when init
+  // ran) alone without a lock until the first operation from another thread.
+  home_guard g;
   bool closed;
 };
 
@@ -103,9 +98,6 @@ inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1
 // unusable (calls return EINVAL; one already past that check sees it closed),
 // but async_channel_shutdown still frees its buffer.
 inline constexpr std::uint64_t channel_detached_magic = 0x6173796e63636430;  // "asynccd0"
-
-// How a channel operation may wait.
-enum class wait_mode { never, forever, until };
 
 // `shared`: made shared at once (init from a thread other than rt's owner).
 async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capacity,
