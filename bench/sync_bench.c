@@ -28,14 +28,16 @@
  *                        then takes the object's spin lock.        ns per lock+unlock
  *
  * Two runtimes of a group, nothing pinned (report only; not in the default list):
- *   mutex_handoff_group  one fiber on each runtime, each n times: lock; ++x; async_yield;
- *                        unlock, on one mutex. ns per operation = total / 2n (wall time,
- *                        spawn to group_wait), plus handoffs_per_op as above.
+ *   mutex_handoff_group  one fiber on each runtime; both wait for each other to start,
+ *                        then each n times: lock; ++x; async_yield; unlock, on one mutex.
+ *                        ns per operation = total / 2n (wall time, spawn to group_wait),
+ *                        plus handoffs_per_op as above.
  *
  * Every shape checks its counter at the end (2n, or n) and exits 1 when a call
  * fails or the count is wrong. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,11 +254,20 @@ static void cond_pingpong_body(void) {
 /* ------------------------------------------------------------------- group */
 
 static async_group_t g_group;
+static _Atomic int g_arrived;
+
+/* Both fibers start their loops together (a group thread may still be
+ * waking up when the other has begun), then run mutex_handoff's loop. */
+static void group_fiber(void *arg) {
+  atomic_fetch_add(&g_arrived, 1);
+  while (atomic_load(&g_arrived) < 2) check(async_yield(), "yield");
+  mutex_handoff_fiber(arg);
+}
 
 static void group_body(void) {
+  atomic_store(&g_arrived, 0);
   for (int i = 1; i <= 2; ++i)
-    check(async_spawn_with(async_group_runtime(&g_group, (size_t)i - 1), mutex_handoff_fiber, (void *)(intptr_t)i)
-              .status,
+    check(async_spawn_with(async_group_runtime(&g_group, (size_t)i - 1), group_fiber, (void *)(intptr_t)i).status,
           "spawn");
   check(async_group_wait(&g_group), "group_wait");
   expect_count(2 * g_n, "mutex_handoff_group");
@@ -289,7 +300,7 @@ static void run_shape(const char *shape) {
     async_config_t cfg = {0};
     cfg.task_capacity = 64;
     check(async_group_init(&g_group, 2, &cfg), "group_init");
-    time_it("async.mutex_handoff_group", iters(200000), 2, group_body, 1);
+    time_it("async.mutex_handoff_group", iters(20000), 2, group_body, 1);
     async_group_shutdown(&g_group);
   } else {
     fprintf(stderr, "sync_bench: unknown shape %s (see the comment at the top of bench/sync_bench.c)\n", shape);
