@@ -21,6 +21,7 @@
 #   PIN_CPU=0         the CPU every single-thread program is pinned to (taskset -c)
 #   GROUP=1           then run mutex_handoff_group once (two runtimes, unpinned; report only)
 #   SKIP_BOOST=1 / SKIP_GO=1 / SKIP_TOKIO=1   leave a peer out
+#   BUILD_DIR=$OUT/build  where sync_bench is built (share one between runs to skip the rebuild)
 #   SYNC_BENCH=<path>  use this sync_bench binary instead of building one (another build)
 #
 # Shapes and the unit of each: see the comments at the top of bench/sync_bench.c
@@ -39,6 +40,7 @@ export MICRO_SCALE=${MICRO_SCALE:-0.5}
 PIN_CPU=${PIN_CPU:-0}
 GROUP=${GROUP:-1}
 REPORT_ONLY=${REPORT_ONLY:-0}
+BUILD_DIR=${BUILD_DIR:-$OUT/build}
 SAMPLES=$OUT/samples.tsv
 LOADS=$OUT/loads.txt
 mkdir -p "$OUT"
@@ -53,12 +55,12 @@ if [[ $REPORT_ONLY != 1 ]]; then
         OURS=$SYNC_BENCH
         echo "$OURS (given as SYNC_BENCH)" >"$OUT/tree.txt"
     else
-        log "building sync_bench in $OUT/build (Release, -O2 -DNDEBUG)"
-        cmake -S "$ROOT" -B "$OUT/build" -DCMAKE_BUILD_TYPE=Release -DASYNC_BUILD_BENCHMARKS=ON \
+        log "building sync_bench in $BUILD_DIR (Release, -O2 -DNDEBUG)"
+        cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DASYNC_BUILD_BENCHMARKS=ON \
             "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
             "-DCMAKE_ASM_FLAGS_RELEASE=-O2 -DNDEBUG" >"$OUT/cmake.log"
-        cmake --build "$OUT/build" -j "$(nproc)" --target sync_bench >>"$OUT/cmake.log"
-        OURS=$OUT/build/bench/sync_bench
+        cmake --build "$BUILD_DIR" -j "$(nproc)" --target sync_bench >>"$OUT/cmake.log"
+        OURS=$BUILD_DIR/bench/sync_bench
         echo "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?') ($(git -C "$ROOT" status --porcelain -- src include 2>/dev/null | wc -l) uncommitted changes under src/ include/ at build time)" >"$OUT/tree.txt"
     fi
 
