@@ -38,13 +38,17 @@ wait_mode mode_for(std::uint64_t deadline_ns) noexcept {
 // A blocking call: the calling fiber, or nullptr outside fibers (ESTATE).
 task* blocking_caller() noexcept { return current_fiber(); }
 
-async_status_t lock_mutex(async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
+[[gnu::noinline]] async_status_t lock_mutex(async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
   auto* s = usable<mutex_state>(m, mutex_magic);
   if (s == nullptr) return ASYNC_EINVAL;
   task* self = blocking_caller();
   if (self == nullptr) return ASYNC_ESTATE;
   return mutex_lock(*s, self, mode_for(deadline_ns), deadline_ns, true);
 }
+
+// Out of line, so that the fast paths inlined into the entry points save no
+// registers.
+[[gnu::noinline]] async_status_t unlock_mutex(mutex_state& s, task* self) noexcept { return mutex_unlock(s, self); }
 
 async_status_t wait_cond(async_cond_t* c, async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
   auto* cs = usable<cond_state>(c, cond_magic);
@@ -97,7 +101,12 @@ ASYNC_API async_status_t async_mutex_destroy(async_mutex_t* m) {
   return destroy_state(*s, [](const mutex_state& st) { return !st.owner.empty(); });
 }
 
-ASYNC_API async_status_t async_mutex_lock(async_mutex_t* m) { return lock_mutex(m, ASYNC_NO_DEADLINE); }
+ASYNC_API async_status_t async_mutex_lock(async_mutex_t* m) {
+  auto* s = usable<mutex_state>(m, mutex_magic);
+  const task* self = current_fiber();
+  if (s != nullptr && self != nullptr && mutex_lock_fast(*s, self)) [[likely]] return ASYNC_OK;
+  return lock_mutex(m, ASYNC_NO_DEADLINE);
+}
 
 ASYNC_API async_status_t async_mutex_lock_until(async_mutex_t* m, uint64_t deadline_ns) {
   return lock_mutex(m, deadline_ns);
@@ -112,7 +121,9 @@ ASYNC_API async_status_t async_mutex_try_lock(async_mutex_t* m) {
 ASYNC_API async_status_t async_mutex_unlock(async_mutex_t* m) {
   auto* s = usable<mutex_state>(m, mutex_magic);
   if (s == nullptr) return ASYNC_EINVAL;
-  return mutex_unlock(*s, current_fiber());
+  task* self = current_fiber();
+  if (self != nullptr && mutex_unlock_fast(*s, self)) [[likely]] return ASYNC_OK;
+  return unlock_mutex(*s, self);
 }
 
 // --- condition variable --------------------------------------------------------------

@@ -60,7 +60,7 @@ inline void ensure_shared(home_guard& g) noexcept {
 [[gnu::always_inline]] inline bool enter(home_guard& g) noexcept {
   if (g.home == thread_token()) [[likely]] {
     g.in_op.store(1, std::memory_order_relaxed);
-    if (home_fence_needed.load(std::memory_order_relaxed)) {
+    if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
       std::atomic_thread_fence(std::memory_order_seq_cst);
     } else {
       std::atomic_signal_fence(std::memory_order_seq_cst);

@@ -22,7 +22,7 @@ struct holder {
   std::uint64_t fiber = 0;
   const void* thread = nullptr;
 
-  bool empty() const noexcept { return fiber == 0 && thread == nullptr; }
+  bool empty() const noexcept { return (fiber | reinterpret_cast<std::uintptr_t>(thread)) == 0; }
   bool operator==(const holder&) const noexcept = default;
 };
 
@@ -93,6 +93,36 @@ static_assert(sizeof(rwlock_state) <= sizeof(async_rwlock_t), "rwlock state must
 static_assert(sizeof(once_state) <= sizeof(async_once_t), "once state must fit async_once_t");
 
 // --- mutex (mutex.cpp) --------------------------------------------------------
+
+// The home thread's uncontended paths, inlined into the C entry points: one
+// pass through the guard without a call. False: not done (shared, held,
+// waited on, or not the caller's): the full operation decides.
+[[gnu::always_inline]] inline bool home_enter(home_guard& g) noexcept {
+  g.in_op.store(1, std::memory_order_relaxed);
+  if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  return !g.shared.load(std::memory_order_acquire);
+}
+
+[[gnu::always_inline]] inline bool mutex_lock_fast(mutex_state& m, const task* self) noexcept {
+  if (m.g.home != thread_token()) return false;
+  const bool done = home_enter(m.g) && m.owner.empty();
+  if (done) m.owner.fiber = self->id;
+  m.g.in_op.store(0, std::memory_order_release);
+  return done;
+}
+
+[[gnu::always_inline]] inline bool mutex_unlock_fast(mutex_state& m, const task* self) noexcept {
+  if (m.g.home != thread_token()) return false;
+  const bool done = home_enter(m.g) && m.owner.fiber == self->id && m.waiters.empty();
+  if (done) m.owner.fiber = 0;
+  m.g.in_op.store(0, std::memory_order_release);
+  return done;
+}
+
 async_status_t mutex_lock(mutex_state& m, task* self, wait_mode mode, std::uint64_t deadline_ns,
                           bool cancellable) noexcept;
 async_status_t mutex_try_lock(mutex_state& m, task* self) noexcept;
