@@ -23,6 +23,16 @@
  *                        each: lock; n times { while (turn != me) cond_wait; turn = other;
  *                        signal; } unlock. ns per turn (total / 2n): one cond_wait that
  *                        returns, one signal, the mutex handed back through the wait.
+ *   uncontended_pair     mutex_uncontended and pthread_uncontended repetition by
+ *                        repetition (ours, pthread, pthread, ours, ...), so that both see
+ *                        the same stretch of machine time; the same labels as the two.
+ *                        This, not the two shapes one after the other, is in the default list.
+ *   uncontended_minbatch a diagnostic for the first two: one fiber alternates batches of
+ *                        1000 async_mutex and 1000 pthread_mutex lock+unlock pairs, 3000
+ *                        batches each per repetition, so both see the same machine.
+ *                        Prints per repetition the minimum over batches of each (ns per
+ *                        lock+unlock; interference only adds time) and the median over
+ *                        batches of the per-batch ratio ours / pthread.
  *   mutex_uncontended_shared  as mutex_uncontended, on a mutex that another thread has
  *                        used once (try_lock + unlock from a plain thread): every call
  *                        then takes the object's spin lock.        ns per lock+unlock
@@ -171,6 +181,49 @@ static void pthread_uncontended_body(void) {
   expect_count(g_n, "pthread_uncontended");
 }
 
+enum { batch_ops = 10000, batches = 1000 };
+static double g_ratio[batches];
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void minbatch_fiber(void *arg) {
+  (void)arg;
+  double best_m = 1e30, best_p = 1e30;
+  for (int b = 0; b < batches; ++b) {
+    const uint64_t t0 = now_ns();
+    for (int i = 0; i < batch_ops; ++i) {
+      check(async_mutex_lock(&g_mutex), "mutex_lock");
+      ++g_x;
+      check(async_mutex_unlock(&g_mutex), "mutex_unlock");
+    }
+    const uint64_t t1 = now_ns();
+    for (int i = 0; i < batch_ops; ++i) {
+      if (pthread_mutex_lock(&g_pmutex) != 0) exit(1);
+      ++g_x;
+      if (pthread_mutex_unlock(&g_pmutex) != 0) exit(1);
+    }
+    const uint64_t t2 = now_ns();
+    const double m = (double)(t1 - t0) / batch_ops, p = (double)(t2 - t1) / batch_ops;
+    if (m < best_m) best_m = m;
+    if (p < best_p) best_p = p;
+    g_ratio[b] = m / p;
+  }
+  qsort(g_ratio, batches, sizeof g_ratio[0], cmp_double);
+  if (g_n > 0) { /* the timed repetitions (time_it's warm-up passes g_n = n / 10 = 0) */
+    emit("async.mutex_uncontended.min_batch", best_m, "ns/op");
+    emit("async.pthread_uncontended.min_batch", best_p, "ns/op");
+    emit("async.mutex_vs_pthread.batch_ratio_median", (g_ratio[batches / 2 - 1] + g_ratio[batches / 2]) / 2, "ratio");
+  }
+}
+
+static void uncontended_minbatch_body(void) {
+  run_fibers(minbatch_fiber, 1);
+  expect_count(2L * batch_ops * batches, "uncontended_minbatch");
+}
+
 static void *touch_from_thread(void *arg) {
   (void)arg;
   check(async_mutex_try_lock(&g_mutex), "mutex_try_lock (other thread)");
@@ -281,6 +334,32 @@ static void run_shape(const char *shape) {
     time_it("async.mutex_uncontended", iters(5000000), 1, mutex_uncontended_body, 0);
   } else if (strcmp(shape, "pthread_uncontended") == 0) {
     time_it("async.pthread_uncontended", iters(5000000), 1, pthread_uncontended_body, 0);
+  } else if (strcmp(shape, "uncontended_pair") == 0) {
+    const long n = iters(5000000);
+    g_n = n / 10 > 0 ? n / 10 : 1;
+    mutex_uncontended_body();
+    pthread_uncontended_body();
+    for (int r = 0; r < reps(); ++r) {
+      for (int k = 0; k < 2; ++k) {
+        const int ours = (k == 0) == (r % 2 == 0);
+        g_n = n;
+        const uint64_t t0 = now_ns();
+        if (ours) {
+          mutex_uncontended_body();
+        } else {
+          pthread_uncontended_body();
+        }
+        emit(ours ? "async.mutex_uncontended" : "async.pthread_uncontended", (double)(now_ns() - t0) / (double)n,
+             "ns/op");
+      }
+    }
+  } else if (strcmp(shape, "uncontended_minbatch") == 0) {
+    /* n only tells the warm-up (n / 10 == 0: prints nothing) from the timed
+     * repetitions; time_it's own ns/op line is left out. */
+    for (int r = -1; r < reps(); ++r) {
+      g_n = r < 0 ? 0 : 1;
+      uncontended_minbatch_body();
+    }
   } else if (strcmp(shape, "yield_pair") == 0) {
     time_it("async.yield_pair", iters(2000000), 2, yield_pair_body, 0);
   } else if (strcmp(shape, "mutex_handoff") == 0) {
@@ -309,11 +388,11 @@ static void run_shape(const char *shape) {
 }
 
 int main(int argc, char **argv) {
-  static const char *const all[] = {"mutex_uncontended", "pthread_uncontended", "yield_pair",
-                                    "mutex_handoff",     "sem_handoff",         "cond_pingpong",
+  static const char *const all[] = {"uncontended_pair", "uncontended_minbatch", "yield_pair",
+                                    "mutex_handoff",    "sem_handoff",          "cond_pingpong",
                                     "mutex_uncontended_shared"};
   if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
-    puts("usage: sync_bench [mutex_uncontended|pthread_uncontended|yield_pair|mutex_handoff|sem_handoff|"
+    puts("usage: sync_bench [mutex_uncontended|pthread_uncontended|uncontended_pair|uncontended_minbatch|yield_pair|mutex_handoff|sem_handoff|"
          "cond_pingpong|mutex_uncontended_shared|mutex_handoff_group ...]");
     return 0;
   }

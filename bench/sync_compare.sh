@@ -191,6 +191,8 @@ for name, s in rows:
 for name, s in [("share of hand-off operations that were hand-offs", "mutex_handoff"),
                 ("the same, semaphore", "sem_handoff")]:
     print(f"| {name} | {hcell('async.' + s)} | | {hcell('bfiber.' + s)} | {hcell('go.' + s)} | {hcell('tokio.' + s)} |")
+if "async.mutex_uncontended.min_batch" in d:
+    print(f"| uncontended lock+unlock, minimum over batches of 10,000 (diagnostic) | {cell('async.mutex_uncontended.min_batch')} | {cell('async.pthread_uncontended.min_batch')} | | | |")
 if "async.mutex_uncontended_shared" in d:
     print(f"| uncontended lock+unlock, mutex shared with another thread | {cell('async.mutex_uncontended_shared')} | | | | |")
 if "async.mutex_handoff_group" in d:
@@ -251,6 +253,10 @@ if peers:
         if p != bp and "async.mutex_handoff" in med:
             targets.append((f"mutex hand-off vs {n} (context)", f(med["async.mutex_handoff"]), n,
                             f(med[p + ".mutex_handoff"]), f"{med['async.mutex_handoff'] / med[p + '.mutex_handoff']:.2f}x", "", ""))
+if "async.mutex_vs_pthread.batch_ratio_median" in d:
+    v = d["async.mutex_vs_pthread.batch_ratio_median"]
+    targets.insert(1 if targets and targets[0][0].startswith("uncontended") else 0, ("(diagnostic) the same, batches of 10,000 alternating in one fiber: median per-batch ratio",
+                    "", "pthread_mutex", "", f"{statistics.median(v):.2f}x", f"{min(v):.2f}-{max(v):.2f} over {len(v)} repetitions", ""))
 print("### Targets\n")
 print("| target | ours ns | against | ns | ratio of medians | per-round ratios: median (min-max) | verdict (this run) |")
 print("|---|---:|---|---:|---:|---:|---|")
