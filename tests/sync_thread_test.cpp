@@ -321,6 +321,68 @@ TEST_F(SyncThreadTest, ReleaseFromAThreadWakesAFiberOfAGroup) {
   EXPECT_EQ(async_sem_destroy(&s), ASYNC_OK);
 }
 
+// A plain thread signals a condition variable, holding the mutex (taken
+// with try_lock) as it does: the woken fiber queues for the mutex and gets it
+// from the thread's unlock.
+TEST_F(SyncThreadTest, SignalFromAThreadHoldingTheMutex) {
+  async_mutex_t m;
+  async_cond_t c;
+  ASSERT_EQ(async_mutex_init(&m), ASYNC_OK);
+  ASSERT_EQ(async_cond_init(&c), ASYNC_OK);
+  std::atomic<bool> waiting{false};
+  bool go = false;  // guarded by m
+  auto waiter = [&] {
+    ASSERT_EQ(async_mutex_lock(&m), ASYNC_OK);
+    waiting = true;
+    while (!go) ASSERT_EQ(async_cond_wait(&c, &m), ASYNC_OK);
+    ASSERT_EQ(async_mutex_unlock(&m), ASYNC_OK);
+  };
+  async_fiber_handle_t h = spawn_on(0, &waiter);
+  std::thread t([&] {
+    while (!waiting.load()) std::this_thread::yield();
+    while (async_mutex_try_lock(&m) != ASYNC_OK) std::this_thread::yield();  // the fiber waits, released
+    go = true;
+    ASSERT_EQ(async_cond_signal(&c), ASYNC_OK);
+    ASSERT_EQ(async_mutex_unlock(&m), ASYNC_OK);
+  });
+  t.join();
+  EXPECT_EQ(async_await(h), ASYNC_OK);
+  EXPECT_EQ(async_cond_destroy(&c), ASYNC_OK);
+  EXPECT_EQ(async_mutex_destroy(&m), ASYNC_OK);
+}
+
+// Once another thread has used an object, a runtime whose only fiber waits on
+// it keeps waiting (the other thread may release it) instead of reporting
+// ASYNC_EDEADLK, and the release from that thread ends the wait.
+TEST(SyncSharedTest, ASharedObjectIsNotADeadlock) {
+  async_sem_t s;
+  ASSERT_EQ(async_sem_init(&s, 0), ASYNC_OK);
+  std::thread([&] { EXPECT_EQ(async_sem_try_acquire(&s), ASYNC_EAGAIN); }).join();  // now shared
+  async_runtime_t rt;
+  ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
+  std::atomic<bool> parked{false};
+  struct ctx {
+    async_sem_t* s;
+    std::atomic<bool>* parked;
+  } cx{&s, &parked};
+  auto waiter = [](void* p) {
+    auto* c = static_cast<ctx*>(p);
+    c->parked->store(true);
+    EXPECT_EQ(async_sem_acquire(c->s), ASYNC_OK);
+  };
+  async_fiber_handle_t h = async_spawn_with(&rt, waiter, &cx);
+  ASSERT_EQ(h.status, ASYNC_OK);
+  std::thread releaser([&] {
+    while (!parked.load()) std::this_thread::yield();
+    EXPECT_EQ(async_sem_release(&s), ASYNC_OK);
+  });
+  EXPECT_EQ(async_runtime_run(&rt), ASYNC_OK);
+  releaser.join();
+  EXPECT_EQ(async_await(h), ASYNC_OK);
+  async_runtime_shutdown(&rt);
+  EXPECT_EQ(async_sem_destroy(&s), ASYNC_OK);
+}
+
 // A runtime shut down while its fiber waits on a mutex another thread holds:
 // the fiber is taken off the mutex, which the holder then unlocks to nobody.
 TEST(SyncShutdownTest, ARuntimeShutDownLeavesTheMutexConsistent) {

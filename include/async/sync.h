@@ -190,7 +190,10 @@ typedef struct async_once {
  * ASYNC_ECANCELED (fn still runs to its end in the fiber that called it
  * first; a later call returns ASYNC_OK at once). Outside a fiber, a call runs fn itself when nobody has started it
  * and returns ASYNC_ESTATE only when it would have to wait for a fiber's fn.
- * fn calling async_once on the same `once` returns ASYNC_EDEADLK there.
+ * fn calling async_once on the same `once` returns ASYNC_EDEADLK there. If
+ * the fiber running fn never returns (its runtime is shut down meanwhile),
+ * the once stays unfinished and its waiters wait until their own runtimes
+ * are shut down.
  * ASYNC_EINVAL for NULL once or fn. */
 ASYNC_API async_status_t async_once(async_once_t *once, void (*fn)(void *user), void *user);
 
