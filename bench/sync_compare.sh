@@ -20,6 +20,7 @@
 #   MICRO_SCALE=0.5   multiplies every program's iteration counts
 #   PIN_CPU=0         the CPU every single-thread program is pinned to (taskset -c)
 #   GROUP=1           then run mutex_handoff_group once (two runtimes, unpinned; report only)
+#   GROUP_REPS=9      its repetitions (whether the two threads alternate varies from one to the next)
 #   SKIP_BOOST=1 / SKIP_GO=1 / SKIP_TOKIO=1   leave a peer out
 #   BUILD_DIR=$OUT/build  where sync_bench is built (share one between runs to skip the rebuild)
 #   SYNC_BENCH=<path>  use this sync_bench binary instead of building one (another build)
@@ -39,6 +40,7 @@ export MICRO_REPS=${MICRO_REPS:-3}
 export MICRO_SCALE=${MICRO_SCALE:-0.5}
 PIN_CPU=${PIN_CPU:-0}
 GROUP=${GROUP:-1}
+GROUP_REPS=${GROUP_REPS:-9}
 REPORT_ONLY=${REPORT_ONLY:-0}
 BUILD_DIR=${BUILD_DIR:-$OUT/build}
 SAMPLES=$OUT/samples.tsv
@@ -130,7 +132,7 @@ EOF
     if [[ $GROUP == 1 ]]; then
         echo "group $(uptime)" >>"$LOADS"
         log "mutex_handoff_group: two runtimes of a group, unpinned"
-        "$OURS" mutex_handoff_group |
+        MICRO_REPS=$GROUP_REPS "$OURS" mutex_handoff_group |
             awk -F'\t' 'NF >= 3 { print $1 "\t" $2 "\t" $3 "\tgroup" }' >>"$SAMPLES"
     fi
     echo "end $(date -u '+%Y-%m-%d %H:%M:%S UTC') $(uptime)" >>"$LOADS"
@@ -199,6 +201,20 @@ if "async.mutex_handoff_group" in d:
     print(f"| mutex hand-off, two runtimes of a group (unpinned, report only) | {cell('async.mutex_handoff_group')} | | | | |")
     if "async.mutex_handoff_group.handoffs_per_op" in med:
         print(f"| share that were hand-offs, group | {med['async.mutex_handoff_group.handoffs_per_op']:.3f} | | | | |")
+        # Each repetition prints its ns/op, then its share: pair them up.
+        pairs, ns = [], None
+        for line in open(sys.argv[1]):
+            p = line.rstrip("\n").split("\t")
+            if p[0] == "async.mutex_handoff_group":
+                ns = float(p[1])
+            elif p[0] == "async.mutex_handoff_group.handoffs_per_op" and ns is not None:
+                pairs.append((ns, float(p[1])))
+                ns = None
+        alt = [x for x, share in pairs if share >= 0.9]
+        if alt:
+            print(f"| the same, only the {len(alt)} of {len(pairs)} repetitions that alternated (share >= 0.9) | {f(statistics.median(alt))} ({f(min(alt))}-{f(max(alt))}) | | | | |")
+        else:
+            print(f"| the same, repetitions that alternated (share >= 0.9) | none of {len(pairs)} | | | | |")
 print()
 print("Hand-off share: 1.000 = the two alternate strictly (every lock is handed over by the")
 print("other fiber's unlock); near 0 = one side re-takes the lock it just released (barging)")
