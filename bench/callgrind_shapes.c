@@ -3,14 +3,24 @@
  * counting instructions under valgrind --tool=callgrind (which counts
  * exactly, however noisy the machine is).
  *
- * usage: callgrind_shapes <yield|yield1|spawn1|spawn1000|spawn1_thread> [n] [fibers]
+ * usage: callgrind_shapes <shape> [n] [fibers]
  *   yield          `fibers` fibers (2 by default), n yields each (per op: one yield)
  *   yield1         1 fiber alone, n yields           (per op: one yield)
  *   spawn1         from a fiber: spawn + await, n times          (per op: one fiber)
  *   spawn1000      from a fiber: n batches of 1000 spawns, then 1000 awaits
  *   spawn1_thread  from the thread: spawn + top-level await, n times
+ * The sync shapes of bench/sync_bench.c (async/sync.h):
+ *   mutex1         1 fiber: n x (lock; unlock)       (per op: one lock+unlock)
+ *   pthread1       1 fiber: n x (pthread_mutex_lock; unlock), for comparison
+ *   mutex_handoff  2 fibers, each n x (lock; yield; unlock)   (per op: one fiber's
+ *                  lock+yield+unlock; the tool's n covers both fibers: 2n ops)
+ *   sem_handoff    the same with a semaphore of 1: acquire; yield; release
+ *   cond_pingpong  2 fibers, mutex + condvar + turn flag, n turns each (2n ops)
  * Run it twice with different n and subtract: the difference divided by the
  * difference in ops is the steady-state cost per op, free of setup. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +57,64 @@ static void spawner1000(void *arg) {
   }
 }
 
+static async_mutex_t g_mutex;
+static async_sem_t g_sem;
+static async_cond_t g_cond;
+static pthread_mutex_t g_pmutex = PTHREAD_MUTEX_INITIALIZER;
+static volatile long g_x;
+static int g_turn = 1;
+
+static void mutex1(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (async_mutex_lock(&g_mutex) != ASYNC_OK) abort();
+    ++g_x;
+    if (async_mutex_unlock(&g_mutex) != ASYNC_OK) abort();
+  }
+}
+
+static void pthread1(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (pthread_mutex_lock(&g_pmutex) != 0) abort();
+    ++g_x;
+    if (pthread_mutex_unlock(&g_pmutex) != 0) abort();
+  }
+}
+
+static void mutex_handoff(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (async_mutex_lock(&g_mutex) != ASYNC_OK) abort();
+    ++g_x;
+    if (async_yield() != ASYNC_OK) abort();
+    if (async_mutex_unlock(&g_mutex) != ASYNC_OK) abort();
+  }
+}
+
+static void sem_handoff(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (async_sem_acquire(&g_sem) != ASYNC_OK) abort();
+    ++g_x;
+    if (async_yield() != ASYNC_OK) abort();
+    if (async_sem_release(&g_sem) != ASYNC_OK) abort();
+  }
+}
+
+static void cond_pingpong(void *arg) {
+  const int me = (int)(intptr_t)arg;
+  if (async_mutex_lock(&g_mutex) != ASYNC_OK) abort();
+  for (long i = 0; i < g_n; ++i) {
+    while (g_turn != me)
+      if (async_cond_wait(&g_cond, &g_mutex) != ASYNC_OK) abort();
+    g_turn = 3 - me;
+    ++g_x;
+    if (async_cond_signal(&g_cond) != ASYNC_OK) abort();
+  }
+  if (async_mutex_unlock(&g_mutex) != ASYNC_OK) abort();
+}
+
 int main(int argc, char **argv) {
   const char *shape = argc > 1 ? argv[1] : "yield";
   async_config_t cfg = {0};
@@ -69,6 +137,23 @@ int main(int argc, char **argv) {
       async_fiber_handle_t h = async_spawn_with(&rt, empty_fiber, NULL);
       if (h.status != ASYNC_OK || async_await(h) != ASYNC_OK) return 1;
     }
+  } else if (strcmp(shape, "mutex1") == 0) {
+    if (async_mutex_init(&g_mutex) != ASYNC_OK) return 2;
+    async_spawn_with(&rt, mutex1, NULL);
+  } else if (strcmp(shape, "pthread1") == 0) {
+    async_spawn_with(&rt, pthread1, NULL);
+  } else if (strcmp(shape, "mutex_handoff") == 0) {
+    if (async_mutex_init(&g_mutex) != ASYNC_OK) return 2;
+    async_spawn_with(&rt, mutex_handoff, NULL);
+    async_spawn_with(&rt, mutex_handoff, NULL);
+  } else if (strcmp(shape, "sem_handoff") == 0) {
+    if (async_sem_init(&g_sem, 1) != ASYNC_OK) return 2;
+    async_spawn_with(&rt, sem_handoff, NULL);
+    async_spawn_with(&rt, sem_handoff, NULL);
+  } else if (strcmp(shape, "cond_pingpong") == 0) {
+    if (async_mutex_init(&g_mutex) != ASYNC_OK || async_cond_init(&g_cond) != ASYNC_OK) return 2;
+    async_spawn_with(&rt, cond_pingpong, (void *)(intptr_t)1);
+    async_spawn_with(&rt, cond_pingpong, (void *)(intptr_t)2);
   } else {
     fprintf(stderr, "unknown shape %s\n", shape);
     return 2;

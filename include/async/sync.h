@@ -201,31 +201,43 @@ ASYNC_API async_status_t async_once(async_once_t *once, void (*fn)(void *user), 
 
 /* A key names one value per fiber. Keys are process-wide: a fiber of any
  * runtime has its own value for every key. At most ASYNC_FLS_KEYS_MAX keys
- * exist at once. */
+ * exist at once. Create and delete may be called from any thread (they take
+ * a short lock); get and set never lock and touch only the calling fiber's
+ * values. The key is checked first: ASYNC_EINVAL for a key that is not live,
+ * in a fiber or not. */
 #define ASYNC_FLS_KEYS_MAX 256u
 
 typedef struct async_fls_key {
   uint64_t id; /* private: slot and generation; 0 is never a valid key */
 } async_fls_key_t;
 
-/* Create a key. `destructor` (may be NULL) runs at the end of every fiber
- * that holds a non-NULL value for the key, on that fiber's stack, with the
- * value (set to NULL before the call). Destructors that set values again
- * make another round, up to 4 rounds. ASYNC_OK; ASYNC_EFULL when
- * ASYNC_FLS_KEYS_MAX keys exist; ASYNC_EINVAL for NULL key. */
+/* Create a key. `destructor` (may be NULL) runs when a fiber that holds a
+ * non-NULL value for the key returns from its function, with the value (set
+ * to NULL before the call). It runs on that fiber's stack, as that fiber
+ * (async_self), before the fiber's awaiters are woken: it may suspend, and a
+ * cancelled fiber's destructors see the cancellation. Destructors that set
+ * values again make another round, up to 4 rounds; values still set after
+ * the last are dropped. A fiber that never ends (dropped by its runtime's
+ * shutdown) gets no destructor calls: its stack is gone, and the shutdown
+ * frees its values' storage. ASYNC_OK; ASYNC_EFULL when ASYNC_FLS_KEYS_MAX
+ * keys exist; ASYNC_EINVAL for NULL key. */
 ASYNC_API async_status_t async_fls_create(async_fls_key_t *key, void (*destructor)(void *value));
 /* Delete a key: values still set are dropped without their destructor (as
- * pthread_key_delete); later gets return NULL, sets ASYNC_EINVAL. The slot
- * may be reused by a later create (a new key, never equal to this one).
- * ASYNC_OK; ASYNC_EINVAL for a key that is not live. Any thread. */
+ * pthread_key_delete); later gets return NULL, sets ASYNC_EINVAL. A
+ * destructor that a fiber's end had already begun still runs to its end. The
+ * slot may be reused by a later create (a new key, never equal to this one,
+ * which never sees this key's values). ASYNC_OK; ASYNC_EINVAL for a key that
+ * is not live. Any thread. */
 ASYNC_API async_status_t async_fls_delete(async_fls_key_t key);
 /* The calling fiber's value (NULL at first); NULL outside fibers and for a
  * key that is not live. */
 ASYNC_API void *async_fls_get(async_fls_key_t key);
-/* Set the calling fiber's value. ASYNC_OK; ASYNC_ESTATE outside a fiber;
- * ASYNC_EINVAL for a key that is not live; ASYNC_ENOMEM when the fiber's
- * first value (a small block per fiber, recycled by its runtime) cannot be
- * allocated. */
+/* Set the calling fiber's value. ASYNC_OK; ASYNC_EINVAL for a key that is
+ * not live; ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM (nothing changes)
+ * when the fiber's values need storage that cannot be allocated: a small
+ * block per fiber, made by its first non-NULL value (and enlarged by a later
+ * one while more than 8 keys exist), recycled by its runtime. Setting NULL
+ * never allocates. */
 ASYNC_API async_status_t async_fls_set(async_fls_key_t key, void *value);
 
 #ifdef __cplusplus

@@ -38,7 +38,7 @@ wait_mode mode_for(std::uint64_t deadline_ns) noexcept {
 // A blocking call: the calling fiber, or nullptr outside fibers (ESTATE).
 task* blocking_caller() noexcept { return current_fiber(); }
 
-[[gnu::noinline]] async_status_t lock_mutex(async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
+async_status_t lock_mutex(async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
   auto* s = usable<mutex_state>(m, mutex_magic);
   if (s == nullptr) return ASYNC_EINVAL;
   task* self = blocking_caller();
@@ -49,6 +49,9 @@ task* blocking_caller() noexcept { return current_fiber(); }
 // Out of line, so that the fast paths inlined into the entry points save no
 // registers.
 [[gnu::noinline]] async_status_t unlock_mutex(mutex_state& s, task* self) noexcept { return mutex_unlock(s, self); }
+[[gnu::noinline]] async_status_t lock_mutex_slow(mutex_state& s, task* self) noexcept {
+  return mutex_lock(s, self, wait_mode::forever, 0, true);
+}
 
 async_status_t wait_cond(async_cond_t* c, async_mutex_t* m, std::uint64_t deadline_ns) noexcept {
   auto* cs = usable<cond_state>(c, cond_magic);
@@ -103,9 +106,11 @@ ASYNC_API async_status_t async_mutex_destroy(async_mutex_t* m) {
 
 ASYNC_API async_status_t async_mutex_lock(async_mutex_t* m) {
   auto* s = usable<mutex_state>(m, mutex_magic);
-  const task* self = current_fiber();
-  if (s != nullptr && self != nullptr && mutex_lock_fast(*s, self)) [[likely]] return ASYNC_OK;
-  return lock_mutex(m, ASYNC_NO_DEADLINE);
+  task* self = current_fiber();
+  if (s == nullptr) return ASYNC_EINVAL;
+  if (self == nullptr) return ASYNC_ESTATE;
+  if (mutex_lock_fast(*s, self)) [[likely]] return ASYNC_OK;
+  return lock_mutex_slow(*s, self);
 }
 
 ASYNC_API async_status_t async_mutex_lock_until(async_mutex_t* m, uint64_t deadline_ns) {

@@ -9,6 +9,7 @@
 #include "../stack/overflow.h"
 #include "alloc.h"
 #include "channel.h"
+#include "fls.h"
 #include "registry.h"
 #include "remote.h"
 
@@ -137,6 +138,9 @@ void runtime_destroy(runtime* rt) noexcept {
   rt->drv->close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();
+  // Fibers that never ended lose their fiber-local values without their
+  // destructors: those would run on stacks that are gone.
+  fls_release_all(*rt);
   delete[] rt->tasks;
   {
     std::lock_guard<std::mutex> guard(registry_lock());

@@ -18,6 +18,7 @@
 #include "assert.h"
 #include "async.h"
 #include "driver.h"
+#include "fls.h"
 #include "inbox.h"
 #include "registry.h"
 #include "spin_lock.h"
@@ -100,6 +101,7 @@ struct runtime {
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
   channel* channels = nullptr;  // initialised channels, newest first: shutdown detaches them
+  fls_cache fls_spare;          // fiber-local storage blocks for the next fibers (fls.cpp)
   // For a group's "nothing alive" (group.cpp); written by the owner only,
   // read by placement and group waits on other threads.
   alignas(64) std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever

@@ -18,6 +18,7 @@
 
 #include "../arch/context.h"
 #include "fiber.h"
+#include "fls.h"
 #include "remote.h"
 #include "runtime.h"
 
@@ -144,6 +145,9 @@ namespace {
   // A C++ exception escaping a fiber function ends here, in std::terminate
   // (this function is noexcept): nothing may unwind into the trampoline.
   self->fn(self->user);
+  // Fiber-local destructors run here, while the fiber is still itself (on
+  // its stack, its awaiters not yet woken): they may suspend like its code.
+  if (self->fls != nullptr) [[unlikely]] fls_end_fiber(self);
   fiber_finish(self);
 }
 

@@ -17,6 +17,7 @@
 
 namespace async::detail {
 
+struct fls_block;
 struct runtime;
 struct stack_slot;
 struct task;
@@ -105,6 +106,9 @@ struct task {
   std::uint32_t timer_index = timer_unarmed;  // position in the timer heap
   std::uint32_t slot = 0;                     // index in the task table
   const char* name = nullptr;
+  // Fiber-local values (fls.h): allocated by the fiber's first non-NULL
+  // async_fls_set, released when it ends; nullptr for most fibers.
+  fls_block* fls = nullptr;
   eh_globals eh{};
   async_status_t wake_status = ASYNC_OK;  // what the blocking call returns
   async_status_t outcome = ASYNC_OK;      // how the fiber ended
