@@ -422,6 +422,32 @@ static void test_close_while_waiting(async_runtime_t *rt)
 
 /* --- errors from the OS ----------------------------------------------------- */
 
+/* A connected UDP socket hears of an earlier datagram's ICMP "port
+ * unreachable": a later call fails with ECONNREFUSED (whether the error is
+ * there before the receive or wakes it). */
+static void refused_later(void)
+{
+    struct sockaddr_in gone;
+    socklen_t len = sizeof gone;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    async_io_t c;
+    char buf[4];
+    size_t n = 5;
+    memset(&gone, 0, sizeof gone);
+    gone.sin_family = AF_INET;
+    gone.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&gone, sizeof gone) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&gone, &len) == 0);
+    close(fd); /* nobody on that port now */
+    memset(&c, 0, sizeof c);
+    CHECK_STATUS(async_io_register(&c, socket(AF_INET, SOCK_DGRAM, 0)), ASYNC_OK);
+    CHECK_STATUS(async_connect(&c, (struct sockaddr *)&gone, sizeof gone), ASYNC_OK);
+    CHECK_STATUS(async_sendto(&c, "x", 1, &n, NULL, 0), ASYNC_OK);
+    CHECK_STATUS(async_recvfrom(&c, buf, sizeof buf, &n, NULL, NULL), ASYNC_EIO);
+    CHECK(async_io_errno(&c) == ECONNREFUSED && n == 0);
+    CHECK_STATUS(async_io_close(&c), ASYNC_OK);
+}
+
 static void os_errors(void *user)
 {
     struct pair *p = user;
@@ -453,6 +479,7 @@ static void os_errors(void *user)
     CHECK(async_io_errno(&pipe_r) == ENOTSOCK);
     CHECK_STATUS(async_io_close(&pipe_r), ASYNC_OK);
     close(fds[1]);
+    refused_later();
     note("os-errors");
 }
 
