@@ -650,6 +650,37 @@ static void test_unix_dgram_back_pressure(async_runtime_t *rt)
     CHECK_STATUS(async_io_close(&b), ASYNC_OK);
 }
 
+/* --- a Unix datagram larger than the send buffer: EMSGSIZE ---------------- */
+
+static void too_big(void *user)
+{
+    async_io_t *io = user;
+    static char big[64 * 1024];
+    size_t n = 5;
+    CHECK_STATUS(async_sendto(io, big, sizeof big, &n, NULL, 0), ASYNC_EIO);
+    CHECK(async_io_errno(io) == EMSGSIZE && n == 0);
+    note("emsgsize");
+}
+
+static void test_unix_dgram_too_big(async_runtime_t *rt)
+{
+    int sv[2];
+    int small = 4096; /* the kernel may double it; still far below 64 KiB */
+    async_io_t a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    CHECK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+    CHECK(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    CHECK_STATUS(async_io_register_with(rt, &a, sv[0]), ASYNC_OK);
+    CHECK_STATUS(async_io_register_with(rt, &b, sv[1]), ASYNC_OK);
+    reset_trace();
+    async_spawn_with(rt, too_big, &a);
+    CHECK_STATUS(async_runtime_run(rt), ASYNC_OK);
+    CHECK_TRACE("emsgsize ");
+    CHECK_STATUS(async_io_close(&a), ASYNC_OK);
+    CHECK_STATUS(async_io_close(&b), ASYNC_OK);
+}
+
 int main(void)
 {
     async_runtime_t rt;
@@ -674,6 +705,7 @@ int main(void)
     test_os_errors(&rt);
     test_unix_dgram(&rt);
     test_unix_dgram_back_pressure(&rt);
+    test_unix_dgram_too_big(&rt);
 
     {
         async_runtime_stats_t st;

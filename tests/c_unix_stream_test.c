@@ -253,6 +253,43 @@ static void test_connect_failures(async_runtime_t *rt)
 #endif
 }
 
+/* --- async_recvfrom / async_sendto on a stream socket: async_read/write --- */
+
+static void stream_as_datagrams(void *user)
+{
+    async_io_t *io = user; /* io[0], io[1]: a connected stream pair */
+    char buf[8];
+    size_t n = 0;
+    CHECK_STATUS(async_sendto(&io[0], "abc", 3, &n, NULL, 0), ASYNC_OK);
+    CHECK(n == 3);
+    CHECK_STATUS(async_sendto(&io[0], "de", 2, &n, NULL, 0), ASYNC_OK);
+    /* Bytes, not datagrams: both writes may come back in one call. */
+    CHECK_STATUS(async_read_exact(&io[1], buf, 1, &n), ASYNC_OK);
+    CHECK_STATUS(async_recvfrom(&io[1], buf + 1, sizeof buf - 1, &n, NULL, NULL), ASYNC_OK);
+    CHECK(n == 4 && memcmp(buf, "abcde", 5) == 0);
+    CHECK(shutdown(async_io_fd(&io[0]), SHUT_WR) == 0);
+    n = 9;
+    CHECK_STATUS(async_recvfrom(&io[1], buf, sizeof buf, &n, NULL, NULL), ASYNC_OK);
+    CHECK(n == 0); /* end of file, as async_read */
+    note("stream");
+}
+
+static void test_stream_through_datagram_calls(async_runtime_t *rt)
+{
+    int sv[2];
+    async_io_t io[2];
+    memset(io, 0, sizeof io);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK_STATUS(async_io_register_with(rt, &io[0], sv[0]), ASYNC_OK);
+    CHECK_STATUS(async_io_register_with(rt, &io[1], sv[1]), ASYNC_OK);
+    reset_trace();
+    async_spawn_with(rt, stream_as_datagrams, io);
+    CHECK_STATUS(async_runtime_run(rt), ASYNC_OK);
+    CHECK_TRACE("stream ");
+    CHECK_STATUS(async_io_close(&io[0]), ASYNC_OK);
+    CHECK_STATUS(async_io_close(&io[1]), ASYNC_OK);
+}
+
 int main(void)
 {
     async_runtime_t rt;
@@ -270,6 +307,7 @@ int main(void)
     test_echo(&rt);
     test_raw_accept(&rt);
     test_connect_failures(&rt);
+    test_stream_through_datagram_calls(&rt);
 
     {
         async_runtime_stats_t st;

@@ -4,6 +4,8 @@
 // while waiting, connect, and the errors (thrown and std::error_code).
 // Loopback only, bounded counts, no timing in any check. Every test ends
 // with as many open fds as it began with (the fixture counts them).
+#include <sys/socket.h>
+
 #include <array>
 #include <chrono>
 #include <optional>
@@ -274,6 +276,22 @@ TEST_F(CppDgramTest, AConnectedSocketReadsAndWritesItsPeersDatagrams) {
     b.send_to("reply", from);
     EXPECT_EQ(a.read_some(buf), 5u);
     EXPECT_EQ(std::string(buf, 5), "reply");
+  });
+  run();
+  f.join();
+}
+
+TEST_F(CppDgramTest, ASocketAdoptsADatagramFd) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+  async::udp_socket a(rt(), sv[0]);  // any datagram socket: here a Unix pair
+  auto f = spawn([&] {
+    async::udp_socket b(sv[1]);  // the calling fiber's runtime
+    EXPECT_EQ(a.write_some("one"), 3u);
+    EXPECT_EQ(a.write_some("two"), 3u);
+    char buf[8];
+    EXPECT_EQ(b.read_some(buf), 3u);  // one datagram per call
+    EXPECT_EQ(std::string(buf, 3), "one");
   });
   run();
   f.join();

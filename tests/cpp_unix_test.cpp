@@ -109,6 +109,18 @@ TEST_F(CppUnixTest, TheDestructorRemovesThePathAndReleaseLeavesIt) {
   ::unlink(path("b").c_str());
 }
 
+TEST_F(CppUnixTest, ACloseThroughTheBaseLeavesThePathToTheDestructor) {
+  auto f = spawn([&] {
+    auto l = async::unix_listener::bind(path("base"));  // the calling fiber's runtime
+    async::io_handle& base = l;
+    base.close();
+    EXPECT_TRUE(exists(path("base")));
+  });
+  run();
+  f.join();
+  EXPECT_FALSE(exists(path("base")));
+}
+
 TEST_F(CppUnixTest, AFileThatReplacedTheSocketIsLeftAlone) {
   {
     auto l = async::unix_listener::bind(rt(), path("s"));
