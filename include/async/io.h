@@ -123,11 +123,68 @@ ASYNC_API async_status_t async_accept_until(async_io_t *listener, int *fd, uint6
 /* Connect the registered socket `io` to `addr` and wait until the connection
  * is established. ASYNC_EIO with errno ECONNREFUSED, ETIMEDOUT, ... when it
  * fails. After ASYNC_ETIMEDOUT, ASYNC_ECANCELED or ASYNC_ECLOSED the
- * connection attempt is left in progress: close the io. */
+ * connection attempt is left in progress: close the io. AF_UNIX stream
+ * sockets connect at once or fail at once; on Linux one whose listener's
+ * backlog is full fails with ASYNC_EIO and errno EAGAIN (the one EAGAIN that
+ * reaches a caller: the kernel has no readiness event for "the backlog has
+ * room" to wait for), so retry later or size the backlog. Connecting a
+ * datagram socket only sets its peer (see async_sendto). */
 ASYNC_API async_status_t async_connect(async_io_t *io, const struct sockaddr *addr,
                                        unsigned addrlen);
 ASYNC_API async_status_t async_connect_until(async_io_t *io, const struct sockaddr *addr,
                                              unsigned addrlen, uint64_t deadline_ns);
+
+/* ---------------------------------------------------------------- datagrams */
+
+/* Receive one datagram into `buf`, waiting until one is there (UDP, or
+ * AF_UNIX SOCK_DGRAM; recvfrom(2) underneath). Each call takes exactly one
+ * datagram off the socket, whatever `len` is:
+ * - A datagram longer than `len` is truncated: its first `len` bytes are
+ *   stored, `*n` is `len`, and the rest is discarded (as recvfrom(2) does).
+ *   `*n` never exceeds `len`, so buf[0..*n) is always what was stored.
+ *   (Linux's MSG_TRUNC, which reports the whole length instead, is neither
+ *   portable nor safe for code that trusts *n; a caller that must detect
+ *   truncation passes a buffer one byte longer than the longest datagram it
+ *   accepts: `*n` equal to that length then means "too long".)
+ * - A zero-length datagram is ASYNC_OK with *n == 0; unlike async_read, 0 is
+ *   not end of file (datagram sockets have none). len == 0 (buf may then be
+ *   NULL) waits for a datagram and discards it.
+ * `*n` is always set (0 on error); n may not be NULL. `from` and `fromlen`
+ * are both NULL (the sender is not wanted) or both non-NULL, else
+ * ASYNC_EINVAL: then `*fromlen` is the size of `from` on entry and, on
+ * ASYNC_OK only, the size of the sender's address on return, which may be
+ * larger than what was stored when `from` was too small (as recvfrom(2);
+ * a struct sockaddr_storage is always big enough). An unbound AF_UNIX
+ * sender has no address: nothing useful is stored (on Linux *fromlen is 0),
+ * and replies cannot reach it. On a stream socket the call acts as async_read (0 is
+ * end of file; `from` is left as the OS leaves it). A non-socket io is ASYNC_EIO with
+ * ENOTSOCK. The common rules at the top of this header apply (cancellation
+ * consumes no datagram). */
+ASYNC_API async_status_t async_recvfrom(async_io_t *io, void *buf, size_t len, size_t *n,
+                                        struct sockaddr *from, unsigned *fromlen);
+ASYNC_API async_status_t async_recvfrom_until(async_io_t *io, void *buf, size_t len, size_t *n,
+                                              struct sockaddr *from, unsigned *fromlen,
+                                              uint64_t deadline_ns);
+
+/* Send `len` bytes as one datagram to `to` (sendto(2) with MSG_NOSIGNAL),
+ * waiting while the socket cannot take it. A datagram goes whole or not at
+ * all: on ASYNC_OK `*n` (always set; 0 on error; n may not be NULL) is
+ * `len` (on a stream socket the call acts as async_write: a partial count is
+ * possible). One larger than the socket allows (UDP: 65507 bytes over IPv4;
+ * AF_UNIX: the send buffer) is ASYNC_EIO with errno EMSGSIZE, at once.
+ * `to` NULL (with tolen 0) sends to the peer of a connected datagram socket,
+ * as send(2) does; an unconnected one then fails with ASYNC_EIO, errno
+ * EDESTADDRREQ (or ENOTCONN). `to` NULL with tolen != 0, or `to` non-NULL
+ * with tolen 0, is ASYNC_EINVAL. A zero-length datagram (buf may be NULL) is
+ * sent as such. Errors the network reports for earlier datagrams (e.g.
+ * ECONNREFUSED on a connected UDP socket after an ICMP port unreachable)
+ * surface as ASYNC_EIO from a later call, as with the OS calls. The common
+ * rules at the top of this header apply. */
+ASYNC_API async_status_t async_sendto(async_io_t *io, const void *buf, size_t len, size_t *n,
+                                      const struct sockaddr *to, unsigned tolen);
+ASYNC_API async_status_t async_sendto_until(async_io_t *io, const void *buf, size_t len, size_t *n,
+                                            const struct sockaddr *to, unsigned tolen,
+                                            uint64_t deadline_ns);
 
 /* Wait until the io is readable (or at end of file, or in error) without
  * reading: for code that calls the OS itself. Readiness is edge-triggered

@@ -939,4 +939,492 @@ inline pipe_ends make_pipe(runtime& rt) { return detail::pipe_maker::make(rt.nat
 
 }  // namespace async
 
+// =========================================================================
+// Datagrams and local sockets: udp_socket, unix_stream, unix_listener.
+// A section of its own, with its own includes, from here to the end.
+// =========================================================================
+
+#include <sys/stat.h>
+#include <sys/un.h>
+
+namespace async {
+
+namespace detail {
+// A new socket of `type` (SOCK_STREAM, SOCK_DGRAM), close-on-exec, or -1
+// with errno set.
+inline int new_socket_of(int family, int type) noexcept {
+#if defined(SOCK_CLOEXEC)
+  return ::socket(family, type | SOCK_CLOEXEC, 0);
+#else
+  const int fd = ::socket(family, type, 0);
+  if (fd >= 0) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+#endif
+}
+
+// A sockaddr_un for a filesystem path: false for an empty path, one with a
+// NUL in it, or one too long for sun_path (with its terminating NUL).
+inline bool parse_unix_path(std::string_view path, sock_addr& out) noexcept {
+  out = sock_addr{};
+  auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
+  if (path.empty() || path.size() >= sizeof un->sun_path || path.find('\0') != std::string_view::npos) return false;
+  un->sun_family = AF_UNIX;
+  path.copy(un->sun_path, path.size());
+  out.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+  return true;
+}
+
+// The errno or status of a failure before any C call, as an ec form sets it.
+inline void set_errno(std::error_code& ec, int err) noexcept { ec.assign(err, std::system_category()); }
+}  // namespace detail
+
+// --------------------------------------------------------------- udp_socket
+
+// A UDP socket: whole datagrams to and from endpoints (async_sendto,
+// async_recvfrom). Each send_to sends one datagram and each recv_from takes
+// one. Errors, ec forms, timeouts and cancellation as at the top of this
+// header.
+//
+//   auto s = async::udp_socket::bind("127.0.0.1", 0);    // a free port
+//   async::endpoint from;
+//   char buf[1500];
+//   std::size_t n = s.recv_from(buf, from);              // inside a fiber
+//   s.send_to({buf, n}, from);                           // echo it back
+//
+// After connect(peer), io_handle's read_some and write_some receive and
+// send datagrams of that peer only (recv(2), send(2): one datagram each).
+class udp_socket : public io_handle {
+ public:
+  udp_socket() noexcept = default;  // no socket
+  // Adopts a datagram socket fd (registered as io_handle(fd) does).
+  explicit udp_socket(int fd) : io_handle(fd) {}
+  udp_socket(runtime& rt, int fd) : io_handle(rt, fd) {}
+
+  // A UDP socket bound to `address` (a numeric IPv4 or IPv6 literal,
+  // "localhost" for 127.0.0.1, "0.0.0.0" or "::" for every interface) and
+  // `port` (0: the kernel picks one, see local_endpoint().port), registered
+  // on the calling fiber's runtime (outside fibers: the thread's global
+  // runtime), or on `rt`. No SO_REUSEADDR: a second socket on a bound port
+  // is EADDRINUSE. Does not suspend. Throws async::io_error (EADDRINUSE,
+  // EADDRNOTAVAIL for an address that is not local, ...), async::error:
+  // einval for an address that does not parse, estate from a thread that
+  // does not own the runtime. Nothing stays open when it throws.
+  static udp_socket bind(std::string_view address, std::uint16_t port) { return bind_on(nullptr, address, port); }
+  static udp_socket bind(runtime& rt, std::string_view address, std::uint16_t port) {
+    return bind_on(rt.native(), address, port);
+  }
+
+  // Sends buf as one datagram to `to` (whose address must be of the
+  // socket's family), suspending while the socket cannot take it. Returns
+  // buf.size(): a datagram goes whole or not at all. Larger than UDP allows
+  // (65507 bytes over IPv4) is an io_error (ec) with EMSGSIZE. An endpoint
+  // whose address does not parse is einval. The ec form returns 0 on
+  // failure.
+  std::size_t send_to(const_buffer buf, const endpoint& to) {
+    return send_to_at(buf, to, detail::no_deadline(), "async::udp_socket::send_to");
+  }
+  std::size_t send_to(const_buffer buf, const endpoint& to, std::error_code& ec) {
+    return send_to_at(buf, to, detail::no_deadline(), ec);
+  }
+  template <class Rep, class Period>
+  std::size_t send_to_for(const_buffer buf, const endpoint& to, const std::chrono::duration<Rep, Period>& d) {
+    return send_to_at(buf, to, after(d), "async::udp_socket::send_to_for");
+  }
+  template <class Rep, class Period>
+  std::size_t send_to_for(const_buffer buf, const endpoint& to, const std::chrono::duration<Rep, Period>& d,
+                          std::error_code& ec) {
+    return send_to_at(buf, to, after(d), ec);
+  }
+  template <class Duration>
+  std::size_t send_to_until(const_buffer buf, const endpoint& to,
+                            const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return send_to_at(buf, to, detail::deadline_ns(t), "async::udp_socket::send_to_until");
+  }
+  template <class Duration>
+  std::size_t send_to_until(const_buffer buf, const endpoint& to,
+                            const std::chrono::time_point<std::chrono::steady_clock, Duration>& t,
+                            std::error_code& ec) {
+    return send_to_at(buf, to, detail::deadline_ns(t), ec);
+  }
+
+  // Suspends until a datagram is there, stores it in buf and its sender in
+  // `from`, and returns the bytes stored. One datagram per call: one longer
+  // than buf is truncated to buf.size() bytes (the rest is discarded; the
+  // count never exceeds buf.size(), so a caller that must detect truncation
+  // passes a buffer one byte longer than the longest datagram it accepts).
+  // A zero-length datagram returns 0: not an end of anything. `from` is
+  // assigned on success only. The ec form returns 0 on failure.
+  std::size_t recv_from(mutable_buffer buf, endpoint& from) {
+    return recv_from_at(buf, from, detail::no_deadline(), "async::udp_socket::recv_from");
+  }
+  std::size_t recv_from(mutable_buffer buf, endpoint& from, std::error_code& ec) {
+    return recv_from_at(buf, from, detail::no_deadline(), ec);
+  }
+  template <class Rep, class Period>
+  std::size_t recv_from_for(mutable_buffer buf, endpoint& from, const std::chrono::duration<Rep, Period>& d) {
+    return recv_from_at(buf, from, after(d), "async::udp_socket::recv_from_for");
+  }
+  template <class Rep, class Period>
+  std::size_t recv_from_for(mutable_buffer buf, endpoint& from, const std::chrono::duration<Rep, Period>& d,
+                            std::error_code& ec) {
+    return recv_from_at(buf, from, after(d), ec);
+  }
+  template <class Duration>
+  std::size_t recv_from_until(mutable_buffer buf, endpoint& from,
+                              const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return recv_from_at(buf, from, detail::deadline_ns(t), "async::udp_socket::recv_from_until");
+  }
+  template <class Duration>
+  std::size_t recv_from_until(mutable_buffer buf, endpoint& from,
+                              const std::chrono::time_point<std::chrono::steady_clock, Duration>& t,
+                              std::error_code& ec) {
+    return recv_from_at(buf, from, detail::deadline_ns(t), ec);
+  }
+
+  // Sets the default peer (connect(2) on a datagram socket: no handshake,
+  // so it does not suspend and works outside fibers too). Afterwards
+  // read_some/write_some exchange datagrams with that peer only, and the
+  // kernel drops datagrams from anyone else. Throws async::io_error,
+  // async::error(einval) for an endpoint that does not parse or a handle
+  // that is not open.
+  void connect(const endpoint& peer) {
+    std::error_code ec;
+    connect(peer, ec);
+    if (ec) detail::throw_ec(ec, "async::udp_socket::connect");
+  }
+  void connect(const endpoint& peer, std::error_code& ec) noexcept {
+    detail::sock_addr addr;
+    if (!is_open() || !detail::parse_address(peer.address, peer.port, addr)) {
+      ec = make_error_code(status::einval);
+    } else if (::connect(native_handle(), addr.get(), addr.len) != 0) {
+      detail::set_errno(ec, errno);
+    } else {
+      ec.clear();
+    }
+  }
+
+  // The bound address (getsockname(2)); its port is the one the kernel
+  // picked for port 0. Throws async::io_error, async::error(einval) when not
+  // open.
+  [[nodiscard]] endpoint local_endpoint() const {
+    if (!is_open()) throw error(status::einval, "async::udp_socket::local_endpoint");
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(native_handle(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+      throw io_error(errno, "async::udp_socket::local_endpoint");
+    }
+    return detail::to_endpoint(ss);
+  }
+
+ private:
+  udp_socket(async_runtime_t* rt, int fd) : io_handle(rt, fd) {}
+
+  static udp_socket bind_on(async_runtime_t* rt, std::string_view address, std::uint16_t port) {
+    detail::sock_addr addr;
+    if (!detail::parse_address(address, port, addr)) throw error(status::einval, "async::udp_socket::bind");
+    const int fd = detail::new_socket_of(addr.family(), SOCK_DGRAM);
+    if (fd < 0) throw io_error(errno, "async::udp_socket::bind");
+    if (::bind(fd, addr.get(), addr.len) != 0) {
+      const int err = errno;
+      ::close(fd);
+      throw io_error(err, "async::udp_socket::bind");
+    }
+    return udp_socket(rt, fd);  // closes fd if registering fails
+  }
+
+  std::size_t send_to_at(const_buffer buf, const endpoint& to, std::uint64_t deadline, const char* where) {
+    std::error_code ec;
+    const std::size_t n = send_to_at(buf, to, deadline, ec);
+    if (ec) detail::throw_ec(ec, where);
+    return n;
+  }
+  std::size_t send_to_at(const_buffer buf, const endpoint& to, std::uint64_t deadline, std::error_code& ec) {
+    detail::sock_addr addr;
+    if (!detail::parse_address(to.address, to.port, addr)) {
+      ec = make_error_code(status::einval);
+      return 0;
+    }
+    std::size_t n = 0;
+    detail::set_error(ec,
+                      async_sendto_until(native(), buf.data(), buf.size(), &n, addr.get(),
+                                         static_cast<unsigned>(addr.len), deadline),
+                      native());
+    return n;
+  }
+  std::size_t recv_from_at(mutable_buffer buf, endpoint& from, std::uint64_t deadline, const char* where) {
+    std::error_code ec;
+    const std::size_t n = recv_from_at(buf, from, deadline, ec);
+    if (ec) detail::throw_ec(ec, where);
+    return n;
+  }
+  std::size_t recv_from_at(mutable_buffer buf, endpoint& from, std::uint64_t deadline, std::error_code& ec) {
+    sockaddr_storage ss{};
+    unsigned len = sizeof ss;
+    std::size_t n = 0;
+    detail::set_error(ec,
+                      async_recvfrom_until(native(), buf.data(), buf.size(), &n, reinterpret_cast<sockaddr*>(&ss),
+                                           &len, deadline),
+                      native());
+    if (!ec) from = detail::to_endpoint(ss);
+    return n;
+  }
+};
+
+// -------------------------------------------------------------- unix_stream
+
+class unix_listener;
+
+// A connected Unix stream socket (AF_UNIX, SOCK_STREAM): an io_handle with
+// connect by path and half-close. Reads, writes and their timeouts are
+// io_handle's, as for tcp_stream; read_some returning 0 is the peer's end
+// of stream.
+class unix_stream : public io_handle {
+ public:
+  unix_stream() noexcept = default;  // no socket
+  // Adopts a connected socket fd (e.g. one end of a socketpair(2)).
+  explicit unix_stream(int fd) : io_handle(fd) {}
+  unix_stream(runtime& rt, int fd) : io_handle(rt, fd) {}
+
+  // Connects to the socket bound to the filesystem `path` (async_connect).
+  // Inside a fiber only; the stream is registered on the calling fiber's
+  // runtime. A Unix connect completes or fails at once: io_error with
+  // ENOENT (no such path), ECONNREFUSED (nobody listens there), EACCES, and
+  // on Linux EAGAIN when the listener's backlog is full (see async_connect);
+  // async::error: einval for an empty path, one with a NUL or one longer
+  // than sockaddr_un allows, estate outside a fiber; async::cancelled.
+  // Nothing stays open when it throws. The timed forms exist for symmetry
+  // with tcp_stream (a past deadline still tries once).
+  static unix_stream connect(std::string_view path) {
+    return connect_at(path, detail::no_deadline(), "async::unix_stream::connect");
+  }
+  static unix_stream connect(std::string_view path, std::error_code& ec) {
+    return connect_at(path, detail::no_deadline(), ec);
+  }
+  template <class Rep, class Period>
+  static unix_stream connect_for(std::string_view path, const std::chrono::duration<Rep, Period>& d) {
+    return connect_at(path, after(d), "async::unix_stream::connect_for");
+  }
+  template <class Rep, class Period>
+  static unix_stream connect_for(std::string_view path, const std::chrono::duration<Rep, Period>& d,
+                                 std::error_code& ec) {
+    return connect_at(path, after(d), ec);
+  }
+  template <class Duration>
+  static unix_stream connect_until(std::string_view path,
+                                   const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return connect_at(path, detail::deadline_ns(t), "async::unix_stream::connect_until");
+  }
+  template <class Duration>
+  static unix_stream connect_until(std::string_view path,
+                                   const std::chrono::time_point<std::chrono::steady_clock, Duration>& t,
+                                   std::error_code& ec) {
+    return connect_at(path, detail::deadline_ns(t), ec);
+  }
+
+  // Ends the sending direction (shutdown(2), SHUT_WR): the peer reads end of
+  // stream once it has read what was sent; this side can still read. Does
+  // not suspend. Throws async::io_error, async::error(einval) when not open.
+  void shutdown_write() {
+    std::error_code ec;
+    shutdown_write(ec);
+    if (ec) detail::throw_ec(ec, "async::unix_stream::shutdown_write");
+  }
+  void shutdown_write(std::error_code& ec) noexcept {
+    if (!is_open()) {
+      ec = make_error_code(status::einval);
+    } else if (::shutdown(native_handle(), SHUT_WR) != 0) {
+      detail::set_errno(ec, errno);
+    } else {
+      ec.clear();
+    }
+  }
+
+ private:
+  friend class unix_listener;
+  explicit unix_stream(std::unique_ptr<async_io_t> io) noexcept : io_handle(std::move(io)) {}
+
+  static unix_stream connect_at(std::string_view path, std::uint64_t deadline, const char* where) {
+    std::error_code ec;
+    unix_stream s = connect_at(path, deadline, ec);
+    if (ec) detail::throw_ec(ec, where);
+    return s;
+  }
+  static unix_stream connect_at(std::string_view path, std::uint64_t deadline, std::error_code& ec) {
+    detail::sock_addr addr;
+    if (!detail::parse_unix_path(path, addr)) {
+      ec = make_error_code(status::einval);
+      return {};
+    }
+    if (async_self().status != ASYNC_OK) {  // before a socket is made
+      ec = make_error_code(status::estate);
+      return {};
+    }
+    const int fd = detail::new_socket_of(AF_UNIX, SOCK_STREAM);
+    if (fd < 0) {
+      detail::set_errno(ec, errno);
+      return {};
+    }
+    unix_stream s(adopt(nullptr, fd, ec));
+    if (ec) return {};
+    detail::set_error(ec, async_connect_until(s.native(), addr.get(), static_cast<unsigned>(addr.len), deadline),
+                      s.native());
+    if (ec) return {};  // s closes the socket
+    return s;
+  }
+};
+
+// ------------------------------------------------------------ unix_listener
+
+// A listening Unix stream socket bound to a filesystem path. Accepted
+// streams are registered on the listener's runtime.
+//
+// Who removes the path: the listener. bind creates the socket file and
+// never removes an existing one (a path that exists, even a stale socket
+// left by a process that died, is EADDRINUSE: the caller decides whether
+// removing it is safe). close() and the destructor remove the file, if the
+// path still names the socket this listener created (same device and
+// inode: a file someone put there since is left alone), then close the fd.
+// release() hands the fd over and leaves the file to the caller, as does
+// io_handle::close() called through a base reference (the destructor still
+// removes the file then). A moved-from listener owns no path.
+class unix_listener : public io_handle {
+ public:
+  unix_listener() noexcept = default;  // no socket, no path
+  unix_listener(unix_listener&& other) noexcept
+      : io_handle(std::move(other)), path_(std::move(other.path_)), dev_(other.dev_), ino_(other.ino_) {
+    other.path_.clear();
+  }
+  unix_listener& operator=(unix_listener&& other) noexcept {
+    if (this != &other) {
+      remove_path();
+      io_handle::operator=(std::move(other));
+      path_ = std::move(other.path_);
+      other.path_.clear();
+      dev_ = other.dev_;
+      ino_ = other.ino_;
+    }
+    return *this;
+  }
+  ~unix_listener() { remove_path(); }
+
+  // A socket bound to `path`, listening with `backlog`, registered on the
+  // calling fiber's runtime (outside fibers: the thread's global runtime),
+  // or on `rt`. Does not suspend. Throws async::io_error (EADDRINUSE when the
+  // path exists, ENOENT when its directory does not, EACCES, ...),
+  // async::error: einval for an empty path, one with a NUL or one longer than
+  // sockaddr_un allows, estate from a thread that does not own the runtime.
+  // Nothing stays open, and no file stays behind, when it throws.
+  static unix_listener bind(std::string_view path, int backlog = 512) { return bind_on(nullptr, path, backlog); }
+  static unix_listener bind(runtime& rt, std::string_view path, int backlog = 512) {
+    return bind_on(rt.native(), path, backlog);
+  }
+
+  // Suspends until a connection arrives and returns it (async_accept_io),
+  // registered on the listener's runtime; as tcp_listener::accept. The ec
+  // forms return an empty stream on failure.
+  unix_stream accept() { return accept_at(detail::no_deadline(), "async::unix_listener::accept"); }
+  unix_stream accept(std::error_code& ec) { return accept_at(detail::no_deadline(), ec); }
+  template <class Rep, class Period>
+  unix_stream accept_for(const std::chrono::duration<Rep, Period>& d) {
+    return accept_at(after(d), "async::unix_listener::accept_for");
+  }
+  template <class Rep, class Period>
+  unix_stream accept_for(const std::chrono::duration<Rep, Period>& d, std::error_code& ec) {
+    return accept_at(after(d), ec);
+  }
+  template <class Duration>
+  unix_stream accept_until(const std::chrono::time_point<std::chrono::steady_clock, Duration>& t) {
+    return accept_at(detail::deadline_ns(t), "async::unix_listener::accept_until");
+  }
+  template <class Duration>
+  unix_stream accept_until(const std::chrono::time_point<std::chrono::steady_clock, Duration>& t,
+                           std::error_code& ec) {
+    return accept_at(detail::deadline_ns(t), ec);
+  }
+
+  // The path this listener will remove ("" when it owns none).
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+  // Removes the path (as described above), then closes the fd as
+  // io_handle::close does; the errors are io_handle::close's.
+  void close() {
+    remove_path();
+    io_handle::close();
+  }
+  void close(std::error_code& ec) noexcept {
+    remove_path();
+    io_handle::close(ec);
+  }
+
+  // Gives up the fd (io_handle::release) and the path: the file stays.
+  [[nodiscard]] int release() {
+    const int fd = io_handle::release();
+    path_.clear();
+    return fd;
+  }
+
+ private:
+  unix_listener(async_runtime_t* rt, int fd) : io_handle(rt, fd) {}
+
+  static unix_listener bind_on(async_runtime_t* rt, std::string_view path, int backlog) {
+    detail::sock_addr addr;
+    if (!detail::parse_unix_path(path, addr)) throw error(status::einval, "async::unix_listener::bind");
+    const int fd = detail::new_socket_of(AF_UNIX, SOCK_STREAM);
+    if (fd < 0) throw io_error(errno, "async::unix_listener::bind");
+    if (::bind(fd, addr.get(), addr.len) != 0) {
+      const int err = errno;  // nothing created
+      ::close(fd);
+      throw io_error(err, "async::unix_listener::bind");
+    }
+    struct stat st {};
+    std::string owned(path);
+    if (::stat(owned.c_str(), &st) != 0 || ::listen(fd, backlog) != 0) {
+      const int err = errno;
+      ::unlink(owned.c_str());  // the file bind just made
+      ::close(fd);
+      throw io_error(err, "async::unix_listener::bind");
+    }
+    unix_listener l;
+    try {
+      l = unix_listener(rt, fd);  // closes fd if registering fails
+    } catch (...) {
+      ::unlink(owned.c_str());
+      throw;
+    }
+    l.path_ = std::move(owned);
+    l.dev_ = st.st_dev;
+    l.ino_ = st.st_ino;
+    return l;
+  }
+
+  // Unlinks path_ if it still names the socket bind created; forgets it.
+  void remove_path() noexcept {
+    if (path_.empty()) return;
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev_ && st.st_ino == ino_) {
+      ::unlink(path_.c_str());
+    }
+    path_.clear();
+  }
+
+  unix_stream accept_at(std::uint64_t deadline, const char* where) {
+    std::error_code ec;
+    unix_stream s = accept_at(deadline, ec);
+    if (ec) detail::throw_ec(ec, where);
+    return s;
+  }
+  unix_stream accept_at(std::uint64_t deadline, std::error_code& ec) {
+    auto client = std::make_unique<async_io_t>();
+    detail::set_error(ec, async_accept_io_until(native(), client.get(), deadline), native());
+    if (ec) return {};
+    return unix_stream(std::move(client));
+  }
+
+  std::string path_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
+
+}  // namespace async
+
 #endif  // ASYNC_IO_HPP

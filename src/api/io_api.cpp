@@ -202,6 +202,38 @@ ASYNC_API async_status_t async_connect(async_io_t* io, const struct sockaddr* ad
   return async_connect_until(io, addr, addrlen, no_deadline);
 }
 
+// --- datagrams: the checks of move_once, plus the address pairs' ---------------
+
+ASYNC_API async_status_t async_recvfrom_until(async_io_t* io, void* buf, size_t len, size_t* n,
+                                              struct sockaddr* from, unsigned* fromlen,
+                                              uint64_t deadline_ns) {
+  if (n != nullptr) *n = 0;
+  if ((from == nullptr) != (fromlen == nullptr)) return ASYNC_EINVAL;
+  return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
+    return io_recvfrom(self, rec, buf, len, n, from, fromlen, deadline_ns);
+  });
+}
+
+ASYNC_API async_status_t async_recvfrom(async_io_t* io, void* buf, size_t len, size_t* n,
+                                        struct sockaddr* from, unsigned* fromlen) {
+  return async_recvfrom_until(io, buf, len, n, from, fromlen, no_deadline);
+}
+
+ASYNC_API async_status_t async_sendto_until(async_io_t* io, const void* buf, size_t len, size_t* n,
+                                            const struct sockaddr* to, unsigned tolen,
+                                            uint64_t deadline_ns) {
+  if (n != nullptr) *n = 0;
+  if ((to == nullptr) != (tolen == 0)) return ASYNC_EINVAL;
+  return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
+    return io_sendto(self, rec, buf, len, n, to, tolen, deadline_ns);
+  });
+}
+
+ASYNC_API async_status_t async_sendto(async_io_t* io, const void* buf, size_t len, size_t* n,
+                                      const struct sockaddr* to, unsigned tolen) {
+  return async_sendto_until(io, buf, len, n, to, tolen, no_deadline);
+}
+
 ASYNC_API async_status_t async_io_wait_readable(async_io_t* io) { return wait_ready(io, false, no_deadline); }
 
 ASYNC_API async_status_t async_io_wait_readable_until(async_io_t* io, uint64_t deadline_ns) {

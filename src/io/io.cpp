@@ -335,6 +335,32 @@ async_status_t io_write(task* self, io_record& io, const void* buf, std::size_t 
   return transfer(self, io, io_writable, len, n, deadline, [&] { return write_once(io, buf, len); });
 }
 
+// One datagram each (recvfrom/sendto move whole datagrams); on a stream
+// socket they move bytes like io_read/io_write, and transfer's short-count
+// rule applies as there.
+async_status_t io_recvfrom(task* self, io_record& io, void* buf, std::size_t len, std::size_t* n,
+                           struct sockaddr* from, unsigned* fromlen, std::uint64_t deadline) noexcept {
+  socklen_t alen = fromlen != nullptr ? static_cast<socklen_t>(*fromlen) : 0;
+  const async_status_t st = transfer(self, io, io_readable, len, n, deadline, [&] {
+    // Re-armed on every try: a failed try may have written it.
+    alen = fromlen != nullptr ? static_cast<socklen_t>(*fromlen) : 0;
+    return recvfrom(io.fd, buf, len, 0, from, from != nullptr ? &alen : nullptr);
+  });
+  if (st == ASYNC_OK && fromlen != nullptr) *fromlen = static_cast<unsigned>(alen);
+  return st;
+}
+
+async_status_t io_sendto(task* self, io_record& io, const void* buf, std::size_t len, std::size_t* n,
+                         const struct sockaddr* to, unsigned tolen, std::uint64_t deadline) noexcept {
+  return transfer(self, io, io_writable, len, n, deadline, [&] {
+#ifdef MSG_NOSIGNAL
+    return sendto(io.fd, buf, len, MSG_NOSIGNAL, to, static_cast<socklen_t>(tolen));
+#else
+    return sendto(io.fd, buf, len, 0, to, static_cast<socklen_t>(tolen));  // SO_NOSIGPIPE set at register
+#endif
+  });
+}
+
 async_status_t io_accept(task* self, io_record& io, int* fd, std::uint64_t deadline) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
   for (;;) {

@@ -94,6 +94,11 @@ async_status_t io_read(task* self, io_record& io, void* buf, std::size_t len, st
                        std::uint64_t deadline) noexcept;
 async_status_t io_write(task* self, io_record& io, const void* buf, std::size_t len,
                         std::size_t* n, std::uint64_t deadline) noexcept;
+// One datagram: `from`/`fromlen` both null or both set (checked by the caller).
+async_status_t io_recvfrom(task* self, io_record& io, void* buf, std::size_t len, std::size_t* n,
+                           struct sockaddr* from, unsigned* fromlen, std::uint64_t deadline) noexcept;
+async_status_t io_sendto(task* self, io_record& io, const void* buf, std::size_t len, std::size_t* n,
+                         const struct sockaddr* to, unsigned tolen, std::uint64_t deadline) noexcept;
 async_status_t io_accept(task* self, io_record& io, int* fd, std::uint64_t deadline) noexcept;
 async_status_t io_connect(task* self, io_record& io, const struct sockaddr* addr, unsigned len,
                           std::uint64_t deadline) noexcept;
