@@ -93,15 +93,21 @@ void* worker_main(void* arg) noexcept {
   pool& p = *static_cast<pool*>(arg);
   std::unique_lock<std::mutex> lk(p.lock);
   for (;;) {
-    while (p.head == nullptr) {
+    if (p.head == nullptr) {
+      // Idle since now; the limit is read again after every wake, so that
+      // blocking_pool_configure applies to workers already waiting.
+      const auto since = std::chrono::steady_clock::now();
       ++p.idle;
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(p.idle_ns);
-      const bool got = p.ready.wait_until(lk, deadline, [&p] { return p.head != nullptr; });
-      --p.idle;
-      if (!got) {
-        --p.threads;
-        return nullptr;
+      while (p.head == nullptr) {
+        const auto limit = since + std::chrono::nanoseconds(p.idle_ns);
+        if (p.ready.wait_until(lk, limit) == std::cv_status::timeout && p.head == nullptr &&
+            std::chrono::steady_clock::now() >= since + std::chrono::nanoseconds(p.idle_ns)) {
+          --p.idle;
+          --p.threads;
+          return nullptr;
+        }
       }
+      --p.idle;
     }
     blocking_job* j = p.head;
     p.head = j->next;
@@ -219,9 +225,12 @@ async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept {
 
 void blocking_pool_configure(std::uint32_t max_threads, std::uint64_t idle_ns) noexcept {
   pool& p = the_pool();
-  std::lock_guard<std::mutex> lk(p.lock);
-  if (max_threads != 0) p.max_threads = max_threads < max_threads_limit ? max_threads : max_threads_limit;
-  if (idle_ns != 0) p.idle_ns = idle_ns < max_idle_ns ? idle_ns : max_idle_ns;
+  {
+    std::lock_guard<std::mutex> lk(p.lock);
+    if (max_threads != 0) p.max_threads = max_threads < max_threads_limit ? max_threads : max_threads_limit;
+    if (idle_ns != 0) p.idle_ns = idle_ns < max_idle_ns ? idle_ns : max_idle_ns;
+  }
+  p.ready.notify_all();  // idle workers re-read their limit
 }
 
 blocking_pool_stats blocking_pool_snapshot() noexcept {

@@ -43,8 +43,8 @@ async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept;
 // The most workers (ASYNC_BLOCKING_THREADS, default 64) and how long an idle
 // one waits for a job before it exits (ASYNC_BLOCKING_IDLE_MS, default
 // 10000), read from the environment at the pool's first use. Setting them
-// applies to later decisions (a worker already waiting keeps its deadline);
-// 0 leaves a value unchanged.
+// applies at once, idle workers included (they exit when they have been idle
+// longer than the new limit); 0 leaves a value unchanged.
 void blocking_pool_configure(std::uint32_t max_threads, std::uint64_t idle_ns) noexcept;
 
 struct blocking_pool_stats {
