@@ -177,7 +177,8 @@ struct endpoint {
 
 namespace detail {
 // A socket address for a numeric IPv4 or IPv6 literal, or "localhost"
-// (127.0.0.1). No name resolution: getaddrinfo(3) would block the thread.
+// (127.0.0.1), without a lookup (bind and endpoints use it; connect looks
+// names up through the blocking pool, async/resolve.hpp).
 struct sock_addr {
   sockaddr_storage storage{};
   socklen_t len = 0;
