@@ -73,6 +73,7 @@
 #include <utility>
 
 #include "../async.hpp"
+#include "resolve.hpp"
 
 namespace async {
 
@@ -176,7 +177,8 @@ struct endpoint {
 
 namespace detail {
 // A socket address for a numeric IPv4 or IPv6 literal, or "localhost"
-// (127.0.0.1). No name resolution: getaddrinfo(3) would block the thread.
+// (127.0.0.1), without a lookup (bind and endpoints use it; connect looks
+// names up through the blocking pool, async/resolve.hpp).
 struct sock_addr {
   sockaddr_storage storage{};
   socklen_t len = 0;
@@ -260,6 +262,7 @@ inline void set_error(std::error_code& ec, async_status_t st, const async_io_t* 
 // Throws the std::error_code `ec` set by an ec form, as the throwing form.
 [[noreturn]] inline void throw_ec(const std::error_code& ec, const char* where) {
   if (ec.category() == std::system_category()) throw io_error(ec.value(), where);
+  if (ec.category() == resolve_category()) throw resolve_error(ec.value(), where);
   throw_status(static_cast<async_status_t>(ec.value()), where);
 }
 }  // namespace detail
@@ -616,13 +619,23 @@ class tcp_stream : public io_handle {
   explicit tcp_stream(int fd) : io_handle(fd) {}
   tcp_stream(runtime& rt, int fd) : io_handle(rt, fd) {}
 
-  // Connects to `host` (a numeric IPv4 or IPv6 literal, or "localhost" for
-  // 127.0.0.1; no name lookup) on `port`, suspending until the connection is
-  // established (async_connect). Inside a fiber only; the stream is
-  // registered on the calling fiber's runtime. Throws async::io_error with
-  // ECONNREFUSED, ENETUNREACH, ... when it fails; async::error: einval for a
-  // host that does not parse, estate outside a fiber, etimedout (timed
-  // forms); async::cancelled. Nothing stays open when it throws.
+  // Connects to `host` on `port`, suspending until the connection is
+  // established (async_connect). `host` is a numeric IPv4 or IPv6 literal
+  // or a name ("localhost" included): a name is resolved
+  // through the blocking pool (async_getaddrinfo; the fiber waits, its
+  // runtime runs on) and each address it gives is tried in getaddrinfo's
+  // order until one connects. The timed forms have one deadline for all of
+  // it: the lookup itself cannot be interrupted, but no address after the
+  // first is tried once the deadline has passed, and an attempt that times
+  // out ends the call. Inside
+  // a fiber only; the stream is registered on the calling fiber's runtime.
+  // Throws async::io_error with ECONNREFUSED, ENETUNREACH, ... when every
+  // attempt failed (the last attempt's error); async::resolve_error when the
+  // name does not resolve (the ec form: its EAI_* code in
+  // async::resolve_category()); async::error: einval for a host that is
+  // neither an address nor a well-formed name (detail::is_host_name: "",
+  // "1.2.3", "::g", text with spaces), estate outside a fiber, etimedout (timed forms); async::cancelled.
+  // Nothing stays open when it throws.
   static tcp_stream connect(std::string_view host, std::uint16_t port) {
     return connect_at(host, port, detail::no_deadline(), "async::tcp_stream::connect");
   }
@@ -701,23 +714,44 @@ class tcp_stream : public io_handle {
   static tcp_stream connect_at(std::string_view host, std::uint16_t port, std::uint64_t deadline,
                                std::error_code& ec) {
     detail::sock_addr addr;
-    if (!detail::parse_address(host, port, addr)) {
+    // "localhost" is a name here, looked up like any other: the system
+    // decides whether it means 127.0.0.1, ::1 or both, in which order.
+    const bool literal = host != "localhost" && detail::parse_address(host, port, addr);
+    if (!literal && !detail::is_host_name(host)) {
       ec = make_error_code(status::einval);
       return {};
     }
-    if (async_self().status != ASYNC_OK) {  // before a socket is made
+    if (async_self().status != ASYNC_OK) {  // before a socket is made or a name looked up
       ec = make_error_code(status::estate);
       return {};
     }
-    const int fd = detail::new_socket(addr.family());
+    if (literal) return connect_one(addr.get(), addr.len, deadline, ec);
+    detail::addrinfo_ptr list = detail::resolve_stream(host, port, ec);
+    if (ec) return {};
+    for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+      // The first address is tried even past the deadline, as every timed
+      // call tries once; later ones only before it.
+      if (ai != list.get() && deadline != detail::no_deadline() && async_now_ns() >= deadline) {
+        ec = make_error_code(status::etimedout);
+        return {};
+      }
+      tcp_stream s = connect_one(ai->ai_addr, ai->ai_addrlen, deadline, ec);
+      // Success, or the deadline: either ends the call.
+      if (!ec || ec == status::etimedout) return s;
+    }
+    return {};  // ec: the last attempt's error
+  }
+
+  // One attempt: a new socket connected to `to`.
+  static tcp_stream connect_one(const sockaddr* to, socklen_t len, std::uint64_t deadline, std::error_code& ec) {
+    const int fd = detail::new_socket(to->sa_family);
     if (fd < 0) {
       ec.assign(errno, std::system_category());
       return {};
     }
     tcp_stream s(adopt(nullptr, fd, ec));
     if (ec) return {};
-    detail::set_error(ec, async_connect_until(s.native(), addr.get(), static_cast<unsigned>(addr.len), deadline),
-                      s.native());
+    detail::set_error(ec, async_connect_until(s.native(), to, static_cast<unsigned>(len), deadline), s.native());
     if (ec) return {};  // s closes the socket
     return s;
   }

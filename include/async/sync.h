@@ -140,7 +140,8 @@ ASYNC_API async_status_t async_waitgroup_destroy(async_waitgroup_t *wg);
 ASYNC_API async_status_t async_waitgroup_add(async_waitgroup_t *wg, long delta);
 /* async_waitgroup_add(wg, -1). */
 ASYNC_API async_status_t async_waitgroup_done(async_waitgroup_t *wg);
-/* Park until the counter is zero (ASYNC_OK at once when it is). */
+/* Park until the counter is zero (ASYNC_OK at once when it is; outside a
+ * fiber ASYNC_ESTATE, as every blocking call). */
 ASYNC_API async_status_t async_waitgroup_wait(async_waitgroup_t *wg);
 ASYNC_API async_status_t async_waitgroup_wait_until(async_waitgroup_t *wg, uint64_t deadline_ns);
 

@@ -120,7 +120,11 @@ void runtime_destroy(runtime* rt) noexcept {
     if (t.state == task_state::free) continue;
     // Parked on channels that other threads may still use: taken off them
     // (under their locks) before the stacks that hold the waits go away.
-    if (t.state == task_state::parked && t.wait_abort != nullptr) {
+    // Also when already woken but not yet run (the hook is cleared by the
+    // fiber itself): the thread that woke it may not be done with the wait
+    // record or this runtime yet, and the hook waits for it (a blocking-pool
+    // worker; a channel completer, through the channel's guard).
+    if (t.wait_abort != nullptr) {
       (void)t.wait_abort(&t, true);
       t.wait_abort = nullptr;
     }

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+// blocking_pool.cpp: the workers, their queue, and a fiber's wait for its
+// job. docs/design.md, "The blocking pool", has the protocol.
+//
+// The queue is a mutex and a condition variable: a job costs one lock on
+// each side, and fibers hold the lock only for a few instructions (a push),
+// never while suspended. Workers start when a job arrives and no idle worker
+// is left for it, up to the bound; an idle worker exits after idle_ns
+// without a job. Nothing here allocates: the pool lives in static storage
+// and jobs on their fibers' stacks.
+#include "blocking_pool.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include "home_guard.h"
+#include "remote.h"
+#include "spin_lock.h"
+
+namespace async::detail {
+namespace {
+
+constexpr std::uint32_t default_max_threads = 64;
+constexpr std::uint32_t max_threads_limit = 4096;
+constexpr std::uint64_t default_idle_ns = 10'000'000'000;  // 10 s
+// About 11.6 days: a deadline of now + idle_ns must fit steady_clock's
+// signed nanoseconds.
+constexpr std::uint64_t max_idle_ns = 1'000'000'000'000'000;
+
+struct pool {
+  std::mutex lock;
+  std::condition_variable ready;  // a job was queued
+  blocking_job* head = nullptr;   // FIFO of jobs not taken yet
+  blocking_job* tail = nullptr;
+  std::uint32_t queued = 0;
+  std::uint32_t threads = 0;  // alive, busy or idle
+  std::uint32_t idle = 0;     // waiting on `ready` (counted until they hold the lock again)
+  std::uint64_t started = 0;
+  std::uint32_t max_threads = default_max_threads;
+  std::uint64_t idle_ns = default_idle_ns;
+};
+
+// A positive decimal from the environment, or `fallback`.
+std::uint64_t env_number(const char* name, std::uint64_t fallback, std::uint64_t limit) noexcept {
+  const char* s = std::getenv(name);
+  if (s == nullptr || *s == '\0') return fallback;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(s, &end, 10);
+  if (*end != '\0' || v == 0 || v > limit) return fallback;
+  return v;
+}
+
+pool& the_pool() noexcept {
+  // Never destroyed: detached workers may still wait on its condition
+  // variable while the process runs its exit handlers.
+  alignas(pool) static unsigned char storage[sizeof(pool)];
+  static pool* const p = [] {
+    pool* q = new (storage) pool{};
+    q->max_threads = static_cast<std::uint32_t>(
+        env_number("ASYNC_BLOCKING_THREADS", default_max_threads, max_threads_limit));
+    q->idle_ns = env_number("ASYNC_BLOCKING_IDLE_MS", default_idle_ns / 1'000'000, max_idle_ns / 1'000'000) *
+                 1'000'000;
+    return q;
+  }();
+  return *p;
+}
+
+// The worker's part after fn: wake the fiber through its runtime's inbox,
+// then say so in the job. That store is the worker's last access to the
+// job, the task and the runtime: the fiber (or its runtime's shutdown) waits
+// for it before the stack or the runtime goes away. The futex wake after it
+// uses only the word's address, which the kernel does not dereference.
+void complete(blocking_job* j) noexcept {
+  task* t = j->waiter;
+  t->wake_status = ASYNC_OK;
+  post_task_event(*t->rt, t, remote_wake);
+  if (j->state.exchange(job_done, std::memory_order_acq_rel) == job_watched) thread_wake(j->state);
+}
+
+void* worker_main(void* arg) noexcept {
+  pool& p = *static_cast<pool*>(arg);
+  std::unique_lock<std::mutex> lk(p.lock);
+  for (;;) {
+    if (p.head == nullptr) {
+      // Idle since now; the limit is read again after every wake, so that
+      // blocking_pool_configure applies to workers already waiting.
+      const auto since = std::chrono::steady_clock::now();
+      ++p.idle;
+      while (p.head == nullptr) {
+        const auto limit = since + std::chrono::nanoseconds(p.idle_ns);
+        if (p.ready.wait_until(lk, limit) == std::cv_status::timeout && p.head == nullptr &&
+            std::chrono::steady_clock::now() >= since + std::chrono::nanoseconds(p.idle_ns)) {
+          --p.idle;
+          --p.threads;
+          return nullptr;
+        }
+      }
+      --p.idle;
+    }
+    blocking_job* j = p.head;
+    p.head = j->next;
+    if (p.head == nullptr) p.tail = nullptr;
+    --p.queued;
+    lk.unlock();
+    j->fn(j->user);
+    complete(j);
+    lk.lock();
+  }
+}
+
+// Starts one worker (under p.lock; it waits for the lock before looking at
+// the queue). Workers block every asynchronous signal, so that signals meant
+// for the program reach its own threads (a signalfd or sigwait there keeps
+// working); faults (SIGSEGV, ...) still reach their handlers.
+bool start_worker(pool& p) noexcept {
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT}) sigdelset(&all, sig);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t th;
+  const int rc = pthread_create(&th, nullptr, worker_main, &p);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (rc != 0) return false;
+  pthread_detach(th);
+  ++p.threads;
+  ++p.started;
+  return true;
+}
+
+// Queues `j`, starting a worker when every idle one already has a job
+// waiting for it. False (nothing queued) when no worker exists and none can
+// be started; with workers alive the job just waits for one of them.
+bool submit(blocking_job* j) noexcept {
+  pool& p = the_pool();
+  std::unique_lock<std::mutex> lk(p.lock);
+  if (p.queued + 1 > p.idle && p.threads < p.max_threads && !start_worker(p) && p.threads == 0) return false;
+  j->next = nullptr;
+  if (p.tail != nullptr) {
+    p.tail->next = j;
+  } else {
+    p.head = j;
+  }
+  p.tail = j;
+  ++p.queued;
+  const bool wake = p.idle != 0;
+  lk.unlock();
+  // A worker that times out meanwhile takes the job anyway: it checks the
+  // queue under the lock before it leaves.
+  if (wake) p.ready.notify_one();
+  return true;
+}
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexcept {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, nullptr,
+          nullptr, 0);
+#else
+  word.wait(expected, std::memory_order_acquire);
+#endif
+}
+
+// Until the worker is done with the job (and with the task and the
+// runtime). Usually it is by the time the fiber runs again: the runtime had
+// to take the wake from its inbox first. A worker preempted between the
+// post and its last store is waited for on the word.
+void wait_done(blocking_job& j) noexcept {
+  for (int i = 0; i < 64; ++i) {
+    if (j.state.load(std::memory_order_acquire) == job_done) return;
+    cpu_relax();
+  }
+  std::uint32_t s = job_pending;
+  if (!j.state.compare_exchange_strong(s, job_watched, std::memory_order_acq_rel) && s == job_done) return;
+  while (j.state.load(std::memory_order_acquire) != job_done) futex_wait(j.state, job_watched);
+}
+
+// task::wait_abort of a blocking call. A timer or a cancel cannot withdraw
+// it: fn runs to its end and its wake is on the way (false). A runtime's
+// shutdown (detach) waits for that end here, before stacks and the runtime
+// are freed, so the worker never touches either after they are gone.
+bool abort_blocking(task* t, bool detach) noexcept {
+  if (detach) wait_done(*static_cast<blocking_job*>(t->xfer));
+  return false;
+}
+
+}  // namespace
+
+async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept {
+  if (self->cancelled) return ASYNC_ECANCELED;
+  blocking_job job;
+  job.fn = fn;
+  job.user = user;
+  job.waiter = self;
+  runtime& rt = *self->rt;
+  // Set before the job is visible: a shutdown finds the wait through them.
+  // The wake cannot come before the park: only this thread applies it.
+  self->xfer = &job;
+  self->wait_abort = &abort_blocking;
+  if (!submit(&job)) {
+    self->wait_abort = nullptr;
+    return ASYNC_ENOMEM;
+  }
+  self->state = task_state::parked;
+  // Waiting for another thread: the runtime blocks for it instead of
+  // reporting a deadlock.
+  ++rt.io_waiting;
+  (void)park(self);
+  --rt.io_waiting;
+  self->wait_abort = nullptr;
+  wait_done(job);
+  return self->cancelled ? ASYNC_ECANCELED : ASYNC_OK;
+}
+
+void blocking_pool_configure(std::uint32_t max_threads, std::uint64_t idle_ns) noexcept {
+  pool& p = the_pool();
+  {
+    std::lock_guard<std::mutex> lk(p.lock);
+    if (max_threads != 0) p.max_threads = max_threads < max_threads_limit ? max_threads : max_threads_limit;
+    if (idle_ns != 0) p.idle_ns = idle_ns < max_idle_ns ? idle_ns : max_idle_ns;
+  }
+  p.ready.notify_all();  // idle workers re-read their limit
+}
+
+blocking_pool_stats blocking_pool_snapshot() noexcept {
+  pool& p = the_pool();
+  std::lock_guard<std::mutex> lk(p.lock);
+  blocking_pool_stats s;
+  s.threads = p.threads;
+  s.idle = p.idle;
+  s.queued = p.queued;
+  s.started = p.started;
+  s.max_threads = p.max_threads;
+  return s;
+}
+
+}  // namespace async::detail
