@@ -30,37 +30,7 @@
 
 #include "support/c_check.h"
 
-#define CHECK_TRACE(want)                                                  \
-    do {                                                                   \
-        if (strcmp(trace, (want)) != 0) {                                  \
-            fprintf(stderr, "%s:%d: trace \"%s\", expected \"%s\"\n", __FILE__, __LINE__, trace, \
-                    (want));                                               \
-            ++failures;                                                    \
-        }                                                                  \
-    } while (0)
-
-/* A trace of short tokens, compared as one string; written by fibers of one
- * runtime only (workers never write it). */
-static char trace[512];
-
-static void note(const char *token)
-{
-    strncat(trace, token, sizeof(trace) - strlen(trace) - 1);
-    strncat(trace, " ", sizeof(trace) - strlen(trace) - 1);
-}
-
-static void reset_trace(void) { trace[0] = '\0'; }
-
-/* Open fds of this process (Linux: /proc/self/fd), -1 where unknown. */
-static int open_fd_count(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL) return -1;
-    while (readdir(d) != NULL) ++n;
-    closedir(d);
-    return n;
-}
+#include "support/c_io_support.h"
 
 /* Polls `flag` from a worker or a plain thread until it reaches `want`
  * (a wait for an event, not a measure of time). */

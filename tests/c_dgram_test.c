@@ -25,36 +25,7 @@
 
 #include "support/c_check.h"
 
-#define CHECK_TRACE(want)                                                  \
-    do {                                                                   \
-        if (strcmp(trace, (want)) != 0) {                                  \
-            fprintf(stderr, "%s:%d: trace \"%s\", expected \"%s\"\n", __FILE__, __LINE__, trace, \
-                    (want));                                               \
-            ++failures;                                                    \
-        }                                                                  \
-    } while (0)
-
-static char trace[512];
-
-static void note(const char *token)
-{
-    strncat(trace, token, sizeof(trace) - strlen(trace) - 1);
-    strncat(trace, " ", sizeof(trace) - strlen(trace) - 1);
-}
-
-static void reset_trace(void) { trace[0] = '\0'; }
-
-static int open_fd_count(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (d == NULL) return -1;
-    while (readdir(d) != NULL) ++n;
-    closedir(d);
-    return n;
-}
-
-static uint64_t in_ms(uint64_t ms) { return async_now_ns() + ms * 1000000u; }
+#include "support/c_io_support.h"
 
 /* A datagram socket with its own address, registered on a runtime. */
 struct peer {
