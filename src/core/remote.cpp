@@ -198,9 +198,11 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
 }
 
 async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
-  if (self->cancelled) return ASYNC_ECANCELED;
   runtime& rt = *self->rt;
   if (rt.in.maybe_nonempty()) take_inbox(rt);
+  // After the inbox: a cancel it held for this very fiber (running, so
+  // cancel_fiber only set the flag) must end the call, not be slept through.
+  if (self->cancelled) return ASYNC_ECANCELED;
   if (self->unpark_token) {
     self->unpark_token = false;
     return ASYNC_OK;
