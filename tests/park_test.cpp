@@ -25,6 +25,19 @@ TEST_F(ParkTest, AnUnparkBeforeTheParkIsATokenKeptOnce) {
   EXPECT_EQ(trace, (std::vector<std::string>{"first park returned", "second park timed out"}));
 }
 
+// A cancel from another thread that is still in the runtime's inbox when its
+// fiber parks ends the park (the inbox is taken first, then the flag read).
+TEST_F(ParkTest, ACancelWaitingInTheInboxEndsThePark) {
+  spawn([&] {
+    const async_fiber_handle_t me = async_self();
+    std::thread([me] { EXPECT_EQ(async_cancel(me), ASYNC_OK); }).join();  // queued, not applied
+    EXPECT_EQ(async_park(), ASYNC_ECANCELED);
+    trace.push_back("park cancelled");
+  });
+  EXPECT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (std::vector<std::string>{"park cancelled"}));
+}
+
 TEST_F(ParkTest, AFiberOfTheSameThreadUnparks) {
   async_fiber_handle_t parked = spawn([&] {
     trace.push_back("parks");
