@@ -571,6 +571,7 @@ ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, 
 #endif
 
 #include "async/io.h"
+#include "async/signal.h"
 #include "async/sync.h"
 
 #endif /* ASYNC_H */
