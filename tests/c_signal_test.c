@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "async.h"
@@ -92,6 +93,36 @@ static void test_misuse(void) {
   CHECK_STATUS(async_signal_wait(&usr2, 0, &signo), ASYNC_EINVAL);
   CHECK_STATUS(run_alone(misuse, NULL), ASYNC_OK);
   CHECK(disposition(SIGUSR2) == SIG_DFL);
+}
+
+/* --- no pipe ------------------------------------------------------------------ */
+
+static void waits_without_fds(void *user) {
+  (void)user;
+  const int usr2 = SIGUSR2;
+  int signo = 42;
+  CHECK_STATUS(async_signal_wait_until(&usr2, 1, &signo, 0), ASYNC_EIO);
+  CHECK(signo == 0);
+  CHECK(disposition(SIGUSR2) == SIG_DFL); /* nothing held */
+}
+
+/* The first hold in the process makes the pipe: out of descriptors, it
+ * fails with EIO and holds nothing; a later wait tries again. Run first. */
+static void test_no_pipe(void) {
+  async_runtime_t rt;
+  CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+  struct rlimit old;
+  CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+  int lowest_free = dup(0); /* every descriptor below it is open */
+  CHECK(lowest_free >= 0);
+  close(lowest_free);
+  struct rlimit tight = old;
+  tight.rlim_cur = (rlim_t)lowest_free;
+  CHECK(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  CHECK_STATUS(async_spawn_with(&rt, waits_without_fds, NULL).status, ASYNC_OK);
+  CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+  CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+  async_runtime_shutdown(&rt);
 }
 
 /* --- kept deliveries ------------------------------------------------------------- */
@@ -287,6 +318,7 @@ static void test_shutdown_while_waiting(void) {
 }
 
 int main(void) {
+  test_no_pipe();
   test_misuse();
   test_kept_and_restored();
   test_fifo_deadline_cancel();
