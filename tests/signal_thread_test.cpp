@@ -7,6 +7,7 @@
 // the kernel queues them, where it may drop a standard signal sent while the
 // last one is still pending. Run under TSan too (bounded counts).
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -33,12 +34,27 @@ namespace {
 // TSan defers a handler to the thread's next safe point and keeps one
 // pending delivery per signal and thread: a second one arriving meanwhile
 // is lost before our handler sees it. So one delivery in flight per signal.
+// TSan also keeps that pending delivery in the state of the fiber that was
+// running (each fiber has its own), where it waits until that fiber runs
+// again: so under TSan every wait has a deadline, and a parked fiber wakes
+// now and then to let it through.
 constexpr int per_sender = 300;
 constexpr int window = 1;
+constexpr bool every_wait_timed = true;
+constexpr std::uint64_t extra_ns = 500000;
 #else
 constexpr int per_sender = 3000;
 constexpr int window = 16;
+constexpr bool every_wait_timed = false;
+constexpr std::uint64_t extra_ns = 0;
 #endif
+
+// Whether the calling thread blocks `signo` (the library never blocks it).
+bool blocked(int signo) {
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  return sigismember(&mask, signo) == 1;
+}
 
 void (*disposition(int signo))(int) {
   struct sigaction sa {};
@@ -47,7 +63,13 @@ void (*disposition(int signo))(int) {
 }
 
 // Waits (polling, without a deadline of its own: ctest's timeout is the
-// limit) until `done` holds.
+// limit) until `done` holds. The main thread polls rather than block in
+// async_group_wait or a join while signals are sent: the kernel often picks
+// it to take a process signal, and under TSan a handler runs only when its
+// thread next enters a call TSan treats as blocking (a sleep is one, a
+// join or a raw futex wait is not). For the same reason a sending thread
+// waits until its last signal is received before it ends: under TSan it
+// may still carry that signal, which would end with it.
 template <class F>
 void wait_until(F done) {
   while (!done()) std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -71,7 +93,7 @@ class SignalThreadTest : public ::testing::Test {
 
 // A waits on runtime 0. M, after A on the same runtime (so after A parked),
 // starts B on runtime 1; B starts N there and parks; N runs after B parked
-// and sends one signal at a time from a plain thread. The first goes to A
+// and has a plain thread send one signal at a time. The first goes to A
 // (the older wait), the second to B.
 TEST_F(SignalThreadTest, DeliveriesGoToTheOldestWaitAcrossRuntimes) {
   const int sig = SIGRTMIN + 2;
@@ -84,15 +106,19 @@ TEST_F(SignalThreadTest, DeliveriesGoToTheOldestWaitAcrossRuntimes) {
     order[got.fetch_add(1)].store(name);
   };
   auto a = [&] { waiter('A'); };
-  auto send_one = [&] {
-    std::thread t([&] { kill(getpid(), sig); });
-    t.join();
-  };
+  std::atomic<int> requested{0};
+  std::thread sender([&] {
+    for (int k = 1; k <= 2; ++k) {
+      wait_until([&] { return requested.load() >= k; });
+      kill(getpid(), sig);
+    }
+    wait_until([&] { return got.load() == 2; });
+  });
   auto n = [&] {
-    send_one();
+    requested.store(1);
     while (got.load() < 1) async_sleep_ms(1);
     EXPECT_EQ(order[0].load(), 'A');
-    send_one();
+    requested.store(2);
     while (got.load() < 2) async_sleep_ms(1);
     EXPECT_EQ(order[1].load(), 'B');
   };
@@ -103,6 +129,8 @@ TEST_F(SignalThreadTest, DeliveriesGoToTheOldestWaitAcrossRuntimes) {
   auto m = [&] { spawn_on(rt(1), &b); };
   spawn_on(rt(0), &a);
   spawn_on(rt(0), &m);
+  wait_until([&] { return got.load() == 2; });
+  sender.join();
   ASSERT_EQ(async_group_wait(&g_), ASYNC_OK);
   EXPECT_EQ(got.load(), 2);
 }
@@ -120,10 +148,11 @@ TEST_F(SignalThreadTest, EveryDeliveryReachesExactlyOneWait) {
     int signo = 0;
     // A deadline already past: the runtime holds both signals from here.
     EXPECT_EQ(async_signal_wait_until(sigs, 2, &signo, 0), ASYNC_ETIMEDOUT);
+    EXPECT_FALSE(blocked(sigs[0]));
     holding.fetch_add(1);
     for (unsigned i = 0;; ++i) {
-      const bool timed = (i + static_cast<unsigned>(k)) % 3 == 0;
-      const std::uint64_t deadline = timed ? async_now_ns() + (i % 7) * 20000u : ASYNC_NO_DEADLINE;
+      const bool timed = every_wait_timed || (i + static_cast<unsigned>(k)) % 3 == 0;
+      const std::uint64_t deadline = timed ? async_now_ns() + (i % 7) * 20000u + extra_ns : ASYNC_NO_DEADLINE;
       const async_status_t st = async_signal_wait_until(sigs, 2, &signo, deadline);
       if (st == ASYNC_ECANCELED) return;
       if (st == ASYNC_ETIMEDOUT) {
@@ -146,18 +175,24 @@ TEST_F(SignalThreadTest, EveryDeliveryReachesExactlyOneWait) {
   std::vector<async_fiber_handle_t> handles;
   for (int k = 0; k < 6; ++k) handles.push_back(spawn_on(rt(k % 2), &entries[k]));
   wait_until([&] { return holding.load() == 6; });
+  EXPECT_FALSE(blocked(sigs[0]));
 
+  std::atomic<int> senders_done{0};
   auto sender = [&](int which) {
     for (long sent = 0; sent < per_sender; ++sent) {
       while (sent - received[which].load() >= window) std::this_thread::sleep_for(std::chrono::microseconds(20));
-      ASSERT_EQ(kill(getpid(), sigs[which]), 0);
+      EXPECT_EQ(kill(getpid(), sigs[which]), 0);
     }
+    wait_until([&] { return received[which].load() >= per_sender; });
+    senders_done.fetch_add(1);
   };
   std::thread s0(sender, 0);
   std::thread s1(sender, 1);
+  wait_until([&] {
+    return senders_done.load() == 2 && received[0].load() >= per_sender && received[1].load() >= per_sender;
+  });
   s0.join();
   s1.join();
-  wait_until([&] { return received[0].load() >= per_sender && received[1].load() >= per_sender; });
   for (const async_fiber_handle_t& h : handles) EXPECT_EQ(async_cancel(h), ASYNC_OK);
   ASSERT_EQ(async_group_wait(&g_), ASYNC_OK);
   EXPECT_EQ(received[0].load(), per_sender);
@@ -203,6 +238,7 @@ TEST_F(SignalThreadTest, KeepingLastsUntilTheLastHolderShutsDown) {
     got.store(signo);
   };
   spawn_on(rt(1), &take);
+  wait_until([&] { return got.load() != 0; });
   ASSERT_EQ(async_group_wait(&g_), ASYNC_OK);
   EXPECT_EQ(got.load(), sig);
   async_group_shutdown(&g_);

@@ -83,10 +83,11 @@ extern "C" {
  * ASYNC_ECANCELED when the calling fiber is cancelled before the call (at
  * once, holding nothing new and leaving kept deliveries for other waits) or
  * while it waits;
- * ASYNC_ENOMEM when the library's thread could not be started, ASYNC_EIO
- * when its pipe could not be made (out of file descriptors), and ASYNC_EINVAL
- * when the system refused the handler: at the first hold only, and nothing
- * is held then. */
+ * ASYNC_EIO when the library's pipe could not be made (out of file
+ * descriptors) and ASYNC_ENOMEM when its thread could not be started, both
+ * only while no hold in the process has succeeded yet; ASYNC_EINVAL when the
+ * system refused the handler (at a signal's first hold). Nothing is held
+ * then, and a later wait tries again. */
 ASYNC_API async_status_t async_signal_wait(const int *signals, size_t count, int *signo);
 
 /* async_signal_wait with an absolute deadline on async_now_ns()'s clock:
