@@ -55,8 +55,8 @@
  * gets its response with "Connection: close"; when the last one has gone on
  * every worker, main returns 0. A second signal, or a worker's drain taking
  * longer than the timeout, closes the rest at once. A fiber on worker 0
- * waits for the signals (async_signal_wait: nothing is blocked, a signal to
- * any thread reaches it) and unparks each worker's drain fiber; the server
+ * waits for the signals (async_signal_wait: a signal to any thread that does
+ * not block them reaches it) and unparks each worker's drain fiber; the server
  * says it is listening only once they are caught, so a signal sent at once
  * drains it too.
  *
