@@ -54,9 +54,11 @@
  * idle connections are closed, and a connection in the middle of a request
  * gets its response with "Connection: close"; when the last one has gone on
  * every worker, main returns 0. A second signal, or a worker's drain taking
- * longer than the timeout, closes the rest at once. The signals are blocked
- * in every thread and taken with sigwait(2) by a thread of our own, which
- * unparks each worker's drain fiber.
+ * longer than the timeout, closes the rest at once. A fiber on worker 0
+ * waits for the signals (async_signal_wait: a signal to any thread that does
+ * not block them reaches it) and unparks each worker's drain fiber; the server
+ * says it is listening only once they are caught, so a signal sent at once
+ * drains it too.
  *
  * Cost per request in the steady state: one read and one write (plus
  * whatever the runtime needs to park the fiber); no allocation. Each
@@ -143,7 +145,8 @@ static struct {
     size_t naccs;
     size_t next_rr;          /* handoff: where the round-robin tie break starts */
     atomic_int stop;         /* signals received: 1 drains, 2 closes the rest */
-    atomic_int quit;         /* main tells the signal thread to end */
+    async_fiber_handle_t signal_fiber; /* set by itself before any drain can end */
+    atomic_size_t drains_left; /* the last drain to end cancels signal_fiber */
 } g;
 
 /* ------------------------------------------------------------- responses */
@@ -583,33 +586,51 @@ static void drain_fiber(void *user)
             deadline = UINT64_MAX;
         }
     }
-out:;
+out:
+    /* The signal fiber waits for a second signal until no drain is left. */
+    if (atomic_fetch_sub(&g.drains_left, 1) == 1)
+        async_cancel(g.signal_fiber);
 }
 
-/* Takes SIGINT and SIGTERM (blocked in every thread) with sigwait and tells
- * every worker; ends when main sets g.quit and sends it one. */
-static void *signal_thread(void *arg)
+static const int stop_signals[] = {SIGINT, SIGTERM};
+
+/* A signal came: the first drains every worker, the second closes the rest. */
+static void on_stop_signal(int signo)
 {
-    sigset_t *set = arg;
-    for (;;) {
-        int signo;
-        if (sigwait(set, &signo) != 0)
-            continue;
-        if (atomic_load(&g.quit))
-            return NULL;
-        int n = atomic_load(&g.stop) + 1;
-        if (n > 2)
-            continue;
-        atomic_store(&g.stop, n);
-        if (n == 1) {
-            size_t live = 0;
-            for (size_t i = 0; i < g.nworkers; ++i)
-                live += atomic_load(&g.workers[i].live);
-            fprintf(stderr, "http_server: signal %d: draining %zu connection(s)\n", signo, live);
-        }
+    int n = atomic_load(&g.stop) + 1;
+    if (n > 2)
+        return;
+    atomic_store(&g.stop, n);
+    if (n == 1) {
+        size_t live = 0;
         for (size_t i = 0; i < g.nworkers; ++i)
-            async_unpark(g.workers[i].drain_fiber);
+            live += atomic_load(&g.workers[i].live);
+        fprintf(stderr, "http_server: signal %d: draining %zu connection(s)\n", signo, live);
     }
+    for (size_t i = 0; i < g.nworkers; ++i)
+        async_unpark(g.workers[i].drain_fiber);
+}
+
+/* Takes SIGINT and SIGTERM until the last drain cancels it. Its first wait
+ * makes worker 0's runtime hold them: from then on they are caught (kept
+ * while the fiber is busy) instead of killing the process. */
+static void signal_fiber(void *user)
+{
+    (void)user;
+    g.signal_fiber = async_self(); /* before any signal, so before any drain ends */
+    int signo;
+    async_status_t st;
+    while ((st = async_signal_wait(stop_signals, 2, &signo)) == ASYNC_OK)
+        on_stop_signal(signo);
+    if (st != ASYNC_ECANCELED)
+        fprintf(stderr, "http_server: waiting for signals: %s\n", async_strerror(st));
+}
+
+/* Spawned on worker 0 right after signal_fiber, so it runs once that one is
+ * waiting (FIFO): main awaits it before it says it is listening. */
+static void signals_caught(void *user)
+{
+    (void)user;
 }
 
 /* ------------------------------------------------------------------- main */
@@ -767,14 +788,6 @@ int main(int argc, char **argv)
         }
     }
 
-    /* SIGINT/SIGTERM: blocked here, before the group's threads start, so
-     * that they inherit the mask; the signal thread takes them. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
     /* Per worker: a task and a stack for each of its connections, plus the
      * acceptor and the drain fiber; 64 KiB stacks hold both buffers (16 KiB)
      * with room to spare, and cost only the pages a connection touches. */
@@ -804,21 +817,32 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    pthread_t sig_thread;
-    if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) != 0) {
-        fprintf(stderr, "http_server: pthread_create failed\n");
+    /* A signal sent once we say we listen must drain us, not kill us. */
+    atomic_store(&g.drains_left, g.nworkers);
+    async_fiber_handle_t caught = {0};
+    if (async_spawn_with(g.workers[0].rt, signal_fiber, NULL).status != ASYNC_OK ||
+        (caught = async_spawn_with(g.workers[0].rt, signals_caught, NULL)).status != ASYNC_OK ||
+        async_await(caught) != ASYNC_OK) {
+        fprintf(stderr, "http_server: cannot catch SIGINT and SIGTERM\n");
         return 1;
     }
     printf("listening on 127.0.0.1:%u\n", (unsigned)bound);
     fflush(stdout);
 
+    /* Main only waits from here on, in a futex: leave SIGINT and SIGTERM to
+     * the workers (they run the library and catch them). Nothing needs this
+     * but ThreadSanitizer, which runs a handler only when its thread next
+     * enters a call it intercepts, so a signal main took would wait for ever. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+
     /* Every fiber ends only after a signal: the drain fibers wait for it. */
     st = async_group_wait(&group);
     if (st != ASYNC_OK)
         fprintf(stderr, "http_server: async_group_wait: %s\n", async_strerror(st));
-    atomic_store(&g.quit, 1);
-    pthread_kill(sig_thread, SIGTERM);
-    pthread_join(sig_thread, NULL);
 
     uint64_t conns = 0, closed_timeout = 0, closed_error = 0;
     for (size_t i = 0; i < g.nworkers; ++i) {

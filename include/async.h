@@ -572,6 +572,7 @@ ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, 
 
 #include "async/io.h"
 #include "async/blocking.h"
+#include "async/signal.h"
 #include "async/sync.h"
 
 #endif /* ASYNC_H */

@@ -10,6 +10,7 @@
 
 #include "../core/runtime.h"
 #include "io.h"
+#include "signal.h"
 
 namespace async::detail {
 namespace {
@@ -59,6 +60,8 @@ void driver_close(runtime& rt) noexcept {
   driver_state* io = rt.io;
   if (io == nullptr) return;
   io_detach_all(rt);
+  // Its fibers' signal waits were withdrawn with the other waits.
+  signal_release(io->signals_held);
   if (io->poll.fd >= 0) io->poll.ops->close(io->poll);
   delete io;
   rt.io = nullptr;

@@ -73,6 +73,7 @@ struct driver_state {
   poller poll;
   io_record* ios = nullptr;  // registered ios, newest first
   sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
+  std::uint64_t signals_held = 0;  // signals its fibers waited for (signal.h), until shutdown
 };
 
 // --- io.cpp -------------------------------------------------------------------
