@@ -85,8 +85,8 @@ bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
 }
 
 // How long the owner spins before sleeping when it waits for another thread
-// (async_park, a group's runtime): 5 us. Fibers waiting only on fds or
-// timers do not spin.
+// (async_park, a group's runtime, a blocking-pool call): 5 us. Fibers
+// waiting only on fds or timers do not spin.
 constexpr std::uint64_t inbox_spin_ns = 5000;
 
 }  // namespace
@@ -174,7 +174,7 @@ void take_inbox(runtime& rt) noexcept {
 }
 
 void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
-  if (timeout_ns != 0 && (!rt.parkers.empty() || rt.group != nullptr) &&
+  if (timeout_ns != 0 && (!rt.parkers.empty() || rt.group != nullptr || rt.blocking_calls != 0) &&
       spin_for_inbox(rt, timeout_ns < inbox_spin_ns ? timeout_ns : inbox_spin_ns)) {
     timeout_ns = 0;
   }

@@ -77,6 +77,7 @@ struct runtime {
                                     // (I/O, async_park, an await across runtimes)
   bool just_polled = false;         // the driver was asked since the pass began
   task_list parkers;                // fibers in async_park
+  std::size_t blocking_calls = 0;   // fibers in async_run_blocking (their wake is near)
 
   inbox in;                          // what other threads send (core/remote.cpp)
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
