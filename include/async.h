@@ -72,7 +72,8 @@ ASYNC_API const char *async_status_name(async_status_t status);
  *   a cross-runtime channel, a group's inbox), fires as soon as nothing else
  *   is runnable, however soon the fd or the other thread would have answered;
  *   a back-off loop of async_park_until_ns(async_now_ns() + d) spins the CPU,
- *   its clock gaining d a turn, until the answer comes.
+ *   its clock gaining d a turn, until the answer comes. Likewise, while a
+ *   fiber waits in async_run_blocking, the other fibers' timers fire at once.
  * - A fiber that polls with async_yield() for a sleeper's result keeps the
  *   clock still (something is always runnable): the sleeper never wakes.
  * - Plain threads keep the real clock: async_now_ns() outside a running

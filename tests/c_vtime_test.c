@@ -2,10 +2,12 @@
 /* c_vtime_test.c: ASYNC_CONFIG_VIRTUAL_TIME from C11: wake order across
  * fibers (whole traces, in virtual milliseconds since the runtime began),
  * the clock moving by exactly what was slept, every timed wait (channels,
- * select, park, the sync objects, I/O), ready I/O before a jump, deadlock
+ * select, park, the sync objects, I/O), ready I/O and what another thread
+ * sent before a jump, deadlock
  * and idleness as without the flag, groups, and 10,000 fibers sleeping up to
  * an hour next to a 10-minute channel timeout. Wall time is never checked
  * (bench/vtime_bench.c prints it). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +380,45 @@ static void test_ready_io_before_jump(void) {
   async_runtime_shutdown(&rt);
 }
 
+/* --- another thread: what it sent comes before a jump -------------------------------- */
+
+static async_channel_t shared;
+
+static void thread_recv(void *user) {
+  void *msg = NULL;
+  at_status(user, async_channel_recv_until(&shared, &msg, async_now_ns() + HOUR));
+}
+
+static void *thread_send(void *arg) {
+  (void)arg;
+  CHECK_STATUS(async_channel_send_blocking(&shared, "t"), ASYNC_OK);
+  return NULL;
+}
+
+/* Runs after the receiver parked: the thread's send completes that wait and
+ * is joined here, so its wake sits in the inbox before this fiber sleeps. */
+static void start_thread_then_sleep(void *user) {
+  (void)user;
+  pthread_t th;
+  CHECK(pthread_create(&th, NULL, thread_send, NULL) == 0);
+  CHECK(pthread_join(th, NULL) == 0);
+  at("joined");
+  CHECK_STATUS(async_sleep_ns(SEC), ASYNC_OK);
+  at("slept");
+}
+
+static void test_inbox_before_jump(void) {
+  vt_init();
+  CHECK_STATUS(async_channel_init(&shared, &rt, 0, 0), ASYNC_OK);
+  spawn(mark_t0, NULL);
+  spawn(thread_recv, "R");
+  spawn(start_thread_then_sleep, NULL);
+  CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+  CHECK_TRACE("joined@0 R:OK@0 slept@1000");
+  async_channel_shutdown(&shared);
+  async_runtime_shutdown(&rt);
+}
+
 /* --- deadlock, idleness, configuration ----------------------------------------------- */
 
 static async_channel_t never;
@@ -522,6 +563,7 @@ int main(void) {
   test_park_until();
   test_sync_timed_waits();
   test_ready_io_before_jump();
+  test_inbox_before_jump();
   test_deadlock_and_idle();
   test_config();
   test_group();
