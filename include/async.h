@@ -83,7 +83,9 @@ ASYNC_API const char *async_status_name(async_status_t status);
  *   has jumped, compute deadlines inside the fibers.
  * - In a group every runtime has a clock of its own.
  * A runtime whose fibers touch no real I/O and no other thread runs the same
- * way, and reads the same clock differences, every time. */
+ * way, and reads the same clock differences, every time. C++:
+ * async::config{}.virtual_time(true); its _for timeouts are exact, a
+ * steady_clock time point keeps its distance from now. docs/virtual_time.md. */
 
 /* Runtime configuration. `async_config_t cfg = {0};` gives every default, and
  * a zero field always means "the default". A NULL config means all defaults. */
