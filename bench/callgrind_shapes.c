@@ -9,6 +9,8 @@
  *   spawn1         from a fiber: spawn + await, n times          (per op: one fiber)
  *   spawn1000      from a fiber: n batches of 1000 spawns, then 1000 awaits
  *   spawn1_thread  from the thread: spawn + top-level await, n times
+ *   sleep0         1 fiber: n x async_sleep_ns(0)   (per op: one trip through
+ *                  the timers; the path that reads the clock)
  * The sync shapes of bench/sync_bench.c (async/sync.h):
  *   mutex1         1 fiber: n x (lock; unlock)       (per op: one lock+unlock)
  *   pthread1       1 fiber: n x (pthread_mutex_lock; unlock), for comparison
@@ -36,6 +38,11 @@ static void yielder(void *arg) {
 }
 
 static void empty_fiber(void *arg) { (void)arg; }
+
+static void sleeper0(void *arg) {
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) async_sleep_ns(0);
+}
 
 static void spawner1(void *arg) {
   (void)arg;
@@ -137,6 +144,8 @@ int main(int argc, char **argv) {
       async_fiber_handle_t h = async_spawn_with(&rt, empty_fiber, NULL);
       if (h.status != ASYNC_OK || async_await(h) != ASYNC_OK) return 1;
     }
+  } else if (strcmp(shape, "sleep0") == 0) {
+    async_spawn_with(&rt, sleeper0, NULL);
   } else if (strcmp(shape, "mutex1") == 0) {
     if (async_mutex_init(&g_mutex) != ASYNC_OK) return 2;
     async_spawn_with(&rt, mutex1, NULL);

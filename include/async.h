@@ -54,6 +54,38 @@ ASYNC_API const char *async_status_name(async_status_t status);
 #define ASYNC_CONFIG_PIN_THREADS 0x2u    /* groups: thread i runs on the i-th CPU
                                             the process may use (modulo their
                                             number); ignored by single runtimes */
+#define ASYNC_CONFIG_VIRTUAL_TIME 0x4u   /* the runtime's clock is virtual (below) */
+
+/* ASYNC_CONFIG_VIRTUAL_TIME: the runtime keeps its own clock, for tests and
+ * simulations. async_now_ns() in its fibers (and on its thread while it runs
+ * them), every sleep, and every deadline and timeout its fibers pass read that
+ * clock. It starts at the real clock (CLOCK_MONOTONIC) at async_runtime_init
+ * and moves only when no fiber is runnable: the runtime then takes the I/O
+ * that is ready and what other threads sent, without waiting, and when that
+ * makes no fiber runnable either, the clock jumps straight to the earliest
+ * deadline and those timers fire. An hour of sleeps and timeouts takes as
+ * long as the fibers' own work; the wake order is the real clock's (deadline,
+ * then the order the timers were set). With no timer pending the runtime
+ * waits for I/O and other threads in real time, as without the flag.
+ * What follows from "the clock jumps when nothing is ready now":
+ * - A timeout on real I/O, or on a wait for another thread (async_park_until_ns,
+ *   a cross-runtime channel, a group's inbox), fires as soon as nothing else
+ *   is runnable, however soon the fd or the other thread would have answered;
+ *   a back-off loop of async_park_until_ns(async_now_ns() + d) spins the CPU,
+ *   its clock gaining d a turn, until the answer comes. Likewise, while a
+ *   fiber waits in async_run_blocking, the other fibers' timers fire at once.
+ * - A fiber that polls with async_yield() for a sleeper's result keeps the
+ *   clock still (something is always runnable): the sleeper never wakes.
+ * - Plain threads keep the real clock: async_now_ns() outside a running
+ *   runtime, the *_blocking_until channel calls, async_run_blocking's pool.
+ *   Since the virtual clock starts at the real one, a deadline computed
+ *   before the first run is as far ahead on either; once the virtual clock
+ *   has jumped, compute deadlines inside the fibers.
+ * - In a group every runtime has a clock of its own.
+ * A runtime whose fibers touch no real I/O and no other thread runs the same
+ * way, and reads the same clock differences, every time. C++:
+ * async::config{}.virtual_time(true); its _for timeouts are exact, a
+ * steady_clock time point keeps its distance from now. docs/virtual_time.md. */
 
 /* Runtime configuration. `async_config_t cfg = {0};` gives every default, and
  * a zero field always means "the default". A NULL config means all defaults. */
@@ -289,7 +321,8 @@ ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
  * ASYNC_ESTATE outside a fiber. */
 ASYNC_API async_status_t async_yield(void);
 
-/* Suspend the calling fiber for at least `ms` milliseconds (CLOCK_MONOTONIC).
+/* Suspend the calling fiber for at least `ms` milliseconds (the runtime's
+ * clock: CLOCK_MONOTONIC, or virtual under ASYNC_CONFIG_VIRTUAL_TIME).
  * Fibers whose sleeps end together wake in deadline order, then in the order
  * they began sleeping. 0 sleeps until the next time the scheduler looks at
  * its timers (at most one pass over the run queue).
@@ -304,8 +337,15 @@ ASYNC_API async_status_t async_sleep_ns(uint64_t ns);
  * async_sleep_ms(0) does. Returns as async_sleep_ms. */
 ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns);
 
-/* Now on the clock timers use (CLOCK_MONOTONIC), in nanoseconds. */
+/* Now on the clock timers use, in nanoseconds: in a fiber, or on a thread
+ * while it runs a runtime, that runtime's clock (virtual under
+ * ASYNC_CONFIG_VIRTUAL_TIME); anywhere else CLOCK_MONOTONIC. Any thread. */
 ASYNC_API uint64_t async_now_ns(void);
+
+/* 1 when async_now_ns() reads a virtual clock here (in a fiber of, or on the
+ * thread running, a runtime made with ASYNC_CONFIG_VIRTUAL_TIME), else 0.
+ * Any thread. The C++ header uses it to convert steady_clock time points. */
+ASYNC_API int async_now_is_virtual(void);
 
 /* 1 when the calling fiber has been cancelled, 0 otherwise (and outside fibers). */
 ASYNC_API int async_is_cancelled(void);

@@ -221,12 +221,21 @@ class config {
     guard_pages_ = on;
     return *this;
   }
+  // ASYNC_CONFIG_VIRTUAL_TIME (async.h): the runtime's clock jumps to the
+  // next deadline whenever nothing is runnable. Use the _for forms of timed
+  // calls there; _until with a steady_clock time point is exact only to a
+  // few nanoseconds (this_fiber::sleep_until).
+  constexpr config& virtual_time(bool on) noexcept {
+    virtual_time_ = on;
+    return *this;
+  }
 
   constexpr std::size_t task_capacity() const noexcept { return task_capacity_; }
   constexpr std::size_t fiber_capacity() const noexcept { return fiber_capacity_; }
   constexpr std::size_t fiber_stack_size() const noexcept { return fiber_stack_size_; }
   constexpr std::size_t max_events() const noexcept { return max_events_; }
   constexpr bool guard_pages() const noexcept { return guard_pages_; }
+  constexpr bool virtual_time() const noexcept { return virtual_time_; }
 
   // The C configuration with these values.
   constexpr async_config_t native() const noexcept {
@@ -235,7 +244,7 @@ class config {
     c.fiber_capacity = fiber_capacity_;
     c.fiber_stack_size = fiber_stack_size_;
     c.max_events = max_events_;
-    c.flags = guard_pages_ ? 0u : ASYNC_CONFIG_NO_GUARD_PAGES;
+    c.flags = (guard_pages_ ? 0u : ASYNC_CONFIG_NO_GUARD_PAGES) | (virtual_time_ ? ASYNC_CONFIG_VIRTUAL_TIME : 0u);
     return c;
   }
   constexpr operator async_config_t() const noexcept { return native(); }
@@ -245,7 +254,8 @@ class config {
   std::size_t fiber_capacity_ = ASYNC_DEFAULT_FIBER_CAPACITY;      // most fibers holding a stack
   std::size_t fiber_stack_size_ = ASYNC_DEFAULT_FIBER_STACK_SIZE;  // bytes per pooled stack
   std::size_t max_events_ = ASYNC_DEFAULT_MAX_EVENTS;              // poller events per wait
-  bool guard_pages_ = true;  // a guard page below every pooled stack
+  bool guard_pages_ = true;    // a guard page below every pooled stack
+  bool virtual_time_ = false;  // the runtime's clock is virtual
 };
 
 // ------------------------------------------------------------------ runtime
@@ -369,7 +379,12 @@ std::uint64_t deadline_ns(const std::chrono::time_point<std::chrono::steady_cloc
 #if defined(__linux__)
   // steady_clock is CLOCK_MONOTONIC on Linux (libstdc++ and libc++), the
   // clock of the runtime's timers: its time points are deadlines as they
-  // are, exactly, so equal time points make equal deadlines.
+  // are, exactly, so equal time points make equal deadlines. A virtual clock
+  // (ASYNC_CONFIG_VIRTUAL_TIME) has no relation to steady_clock but "now":
+  // there the time point's distance from now is kept instead.
+  if (async_now_is_virtual() != 0) [[unlikely]] {
+    return deadline_from(t, std::chrono::steady_clock::now(), async_now_ns());
+  }
   return to_ns(t.time_since_epoch());
 #else
   const auto now = std::chrono::steady_clock::now();
@@ -414,7 +429,10 @@ void sleep_for(const std::chrono::duration<Rep, Period>& d) {
 // deadline, so a retry loop never stretches the total wait. The deadline is
 // on std::chrono::steady_clock, which on Linux is the runtime's own clock
 // (CLOCK_MONOTONIC): fibers sleeping until equal time points wake together,
-// in the order they began sleeping, and fibers wake in deadline order.
+// in the order they began sleeping, and fibers wake in deadline order. Under
+// ASYNC_CONFIG_VIRTUAL_TIME the time point's distance from steady_clock's
+// now is added to the virtual now, which is exact only to the nanoseconds
+// between the two reads: use sleep_for (and the other _for forms) there.
 // Always suspends: a deadline already past behaves as sleep_for(0).
 // time_point::max() (any deadline beyond the clock's range) sleeps until
 // cancelled. Throws as sleep_for.

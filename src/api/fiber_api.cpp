@@ -125,7 +125,7 @@ ASYNC_API async_status_t async_yield(void) {
 ASYNC_API async_status_t async_sleep_ns(uint64_t ns) {
   task* self = current_fiber();
   if (self == nullptr) return ASYNC_ESTATE;
-  const uint64_t now = now_ns();
+  const uint64_t now = clock_ns(*self->rt);
   const uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
   return sleep_until(self, deadline);
 }
@@ -140,7 +140,18 @@ ASYNC_API async_status_t async_sleep_ms(uint64_t ms) {
   return async_sleep_ns(ns);
 }
 
-ASYNC_API uint64_t async_now_ns(void) { return now_ns(); }
+// In a fiber, or on the thread while it drives a runtime: that runtime's
+// clock. Elsewhere (no runtime, or one not being driven) nothing says which
+// runtime is meant: the real clock.
+ASYNC_API uint64_t async_now_ns(void) {
+  const task* t = tls_current;
+  return t != nullptr ? clock_ns(*t->rt) : real_now_ns();
+}
+
+ASYNC_API int async_now_is_virtual(void) {
+  const task* t = tls_current;
+  return t != nullptr && t->rt->virtual_clock ? 1 : 0;
+}
 
 ASYNC_API int async_is_cancelled(void) {
   task* self = current_fiber();

@@ -56,7 +56,7 @@ bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) n
     word.wait(0, std::memory_order_acquire);
     return true;
   }
-  if (now_ns() >= deadline_ns) return false;
+  if (real_now_ns() >= deadline_ns) return false;
   timespec ts{0, 50000};
   nanosleep(&ts, nullptr);
   return true;
@@ -350,7 +350,8 @@ bool has_room_for_waiter(const channel& c) noexcept {
 // channel is shared), which it leaves.
 async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode mode,
                               std::uint64_t deadline_ns) noexcept {
-  if (mode == wait_mode::until && deadline_ns <= now_ns()) return done(c, false, ASYNC_ETIMEDOUT);
+  // A plain thread: its deadlines are on the real clock, virtual time or not.
+  if (mode == wait_mode::until && deadline_ns <= real_now_ns()) return done(c, false, ASYNC_ETIMEDOUT);
   if (!has_room_for_waiter(c)) return done(c, false, ASYNC_EFULL);
   task self{};  // rt == nullptr: a thread; remote.node.pending is its word
   plain_wait w{xfer, c.tickets, &c, &list};
@@ -627,7 +628,7 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
   async_status_t early = ASYNC_OK;
   if (mode == wait_mode::never) {
     early = ASYNC_EAGAIN;
-  } else if (mode == wait_mode::until && deadline_ns <= now_ns()) {
+  } else if (mode == wait_mode::until && deadline_ns <= clock_ns(*self->rt)) {
     early = ASYNC_ETIMEDOUT;
   } else if (!enabled && mode == wait_mode::forever) {
     early = ASYNC_EINVAL;  // would wait forever

@@ -76,10 +76,10 @@ void apply_task_event(runtime& rt, task* t) noexcept {
 // more on a loaded 2-CPU machine. The poll is then non-blocking and never
 // says it sleeps, so senders meanwhile do not notify either.
 bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
-  const std::uint64_t t0 = now_ns();
+  const std::uint64_t t0 = real_now_ns();  // real even under virtual time
   for (unsigned i = 1; !rt.in.maybe_nonempty(std::memory_order_acquire); ++i) {
     cpu_relax();
-    if ((i & 15) == 0 && now_ns() - t0 >= limit_ns) return false;
+    if ((i & 15) == 0 && real_now_ns() - t0 >= limit_ns) return false;
   }
   return true;
 }
@@ -208,7 +208,7 @@ async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
     return ASYNC_OK;
   }
   if (deadline != no_deadline) {
-    if (deadline <= now_ns()) return ASYNC_ETIMEDOUT;
+    if (deadline <= clock_ns(rt)) return ASYNC_ETIMEDOUT;
     rt.timers.arm(self, deadline);
   }
   wait_on(self, rt.parkers);

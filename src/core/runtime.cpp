@@ -22,6 +22,9 @@ std::atomic<std::uint64_t> g_runtime_serial{0};
 // backends pass it to the kernel as an int, and the kqueue one refuses more.
 constexpr std::size_t max_events_limit = std::size_t{1} << 20;
 
+constexpr std::uint32_t known_flags =
+    ASYNC_CONFIG_NO_GUARD_PAGES | ASYNC_CONFIG_PIN_THREADS | ASYNC_CONFIG_VIRTUAL_TIME;
+
 std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
   return value != 0 ? value : fallback;
 }
@@ -31,7 +34,7 @@ std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept {
   async_config_t c{};
   if (cfg != nullptr) c = *cfg;
-  if (c.backend > ASYNC_BACKEND_KQUEUE || (c.flags & ~(ASYNC_CONFIG_NO_GUARD_PAGES | ASYNC_CONFIG_PIN_THREADS)) != 0) return ASYNC_EINVAL;
+  if (c.backend > ASYNC_BACKEND_KQUEUE || (c.flags & ~known_flags) != 0) return ASYNC_EINVAL;
   const std::size_t task_capacity = or_default(c.task_capacity, ASYNC_DEFAULT_TASK_CAPACITY);
   const std::size_t fiber_capacity = or_default(c.fiber_capacity, ASYNC_DEFAULT_FIBER_CAPACITY);
   const std::size_t stack_size = or_default(c.fiber_stack_size, ASYNC_DEFAULT_FIBER_STACK_SIZE);
@@ -56,6 +59,11 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->cache_max = task_capacity >= 256 ? 32 : task_capacity / 8;
   rt->max_events = max_events;
   rt->guards = (c.flags & ASYNC_CONFIG_NO_GUARD_PAGES) == 0;
+  // The virtual clock starts at the real one, so that a deadline computed
+  // from async_now_ns() outside the runtime's fibers before its first drive
+  // (the real clock there) is as far ahead on it as on the real clock.
+  rt->virtual_clock = (c.flags & ASYNC_CONFIG_VIRTUAL_TIME) != 0;
+  rt->vnow = real_now_ns();
   if (!rt->pool.init(stack_size, fiber_capacity, rt->guards)) {
     rt->timers.destroy();
     delete[] rt->tasks;

@@ -76,6 +76,9 @@ struct runtime {
   std::size_t io_waiting = 0;       // fibers waiting for the driver or another thread
                                     // (I/O, async_park, an await across runtimes)
   bool just_polled = false;         // the driver was asked since the pass began
+  bool virtual_clock = false;       // ASYNC_CONFIG_VIRTUAL_TIME: timers run on vnow
+  std::uint64_t vnow = 0;           // the virtual clock: starts at the real clock at
+                                    // init, moved only by the scheduler when idle
   task_list parkers;                // fibers in async_park
   std::size_t blocking_calls = 0;   // fibers in async_run_blocking (their wake is near)
 
@@ -256,7 +259,14 @@ inline runtime* owned_find(const async_runtime_t* handle) noexcept {
   return nullptr;
 }
 
-std::uint64_t now_ns() noexcept;
+// The real clock (CLOCK_MONOTONIC), in nanoseconds.
+std::uint64_t real_now_ns() noexcept;
+
+// The clock of rt's timers and deadlines: the virtual one under
+// ASYNC_CONFIG_VIRTUAL_TIME, else the real one. Only where the real clock
+// was read anyway (deadline checks, timer expiry), never on the switch path:
+// with virtual time off it costs one predictable branch.
+inline std::uint64_t clock_ns(const runtime& rt) noexcept { return rt.virtual_clock ? rt.vnow : real_now_ns(); }
 
 // --- lifetime (runtime.cpp) ---------------------------------------------------
 

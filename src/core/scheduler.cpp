@@ -160,6 +160,24 @@ bool something_pending(const runtime& rt) noexcept {
          (rt.root_waits == root_wait::stopped && !rt.stop);
 }
 
+namespace {
+
+// Virtual time, nothing runnable, a timer pending: instead of blocking until
+// the earliest deadline, take what is ready now (fds, the inbox) without
+// waiting, and only when that makes nothing runnable move the clock to the
+// earliest deadline. So ready I/O and what other threads sent always come
+// before the jump, and nothing that could arrive later (an fd not ready
+// yet, a message not sent yet) holds the clock back: docs/design.md,
+// "Virtual time", says what that means for real I/O with timeouts.
+void advance_virtual_clock(runtime& rt) noexcept {
+  wait_for_work(rt, 0);
+  if (!rt.run_queue.empty() || rt.stop || rt.timers.empty()) return;
+  const std::uint64_t deadline = rt.timers.top()->deadline_ns;
+  if (deadline > rt.vnow) rt.vnow = deadline;
+}
+
+}  // namespace
+
 task* pick_next_slow(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
@@ -176,7 +194,7 @@ task* pick_next_slow(runtime& rt) noexcept {
         }
       }
       rt.just_polled = false;
-      if (!rt.timers.empty()) expire_timers(rt, now_ns());
+      if (!rt.timers.empty()) expire_timers(rt, clock_ns(rt));
       rt.pass_left = rt.run_queue.size;
     }
     if (task* t = rt.run_queue.pop_front()) {
@@ -195,18 +213,22 @@ task* pick_next_slow(runtime& rt) noexcept {
     rt.pass_left = 0;
     if (rt.free_starved.load(std::memory_order_relaxed)) share_all_records(rt);
     if (something_pending(rt)) {
-      // Block in the driver, at most until the earliest timer. Every such
-      // wait ends early when another thread sends something.
-      std::uint64_t timeout = UINT64_MAX;
-      if (!rt.timers.empty()) {
-        const std::uint64_t deadline = rt.timers.top()->deadline_ns;
-        const std::uint64_t now = now_ns();
-        timeout = deadline > now ? deadline - now : 0;
+      if (rt.virtual_clock && !rt.timers.empty()) [[unlikely]] {
+        advance_virtual_clock(rt);
+      } else {
+        // Block in the driver, at most until the earliest timer. Every such
+        // wait ends early when another thread sends something.
+        std::uint64_t timeout = UINT64_MAX;
+        if (!rt.timers.empty()) {
+          const std::uint64_t deadline = rt.timers.top()->deadline_ns;
+          const std::uint64_t now = real_now_ns();
+          timeout = deadline > now ? deadline - now : 0;
+        }
+        wait_for_work(rt, timeout);
       }
-      wait_for_work(rt, timeout);
       if (rt.stop) [[unlikely]] return wake_root(rt);
       rt.just_polled = true;
-      if (!rt.timers.empty()) expire_timers(rt, now_ns());
+      if (!rt.timers.empty()) expire_timers(rt, clock_ns(rt));
       continue;
     }
     return wake_root(rt);
@@ -287,7 +309,7 @@ async_status_t drive(runtime& rt) noexcept {
   return root->wake_status;
 }
 
-std::uint64_t now_ns() noexcept {
+std::uint64_t real_now_ns() noexcept {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);

@@ -39,7 +39,7 @@ inline sync_wait* sync_wait_of(const task* t) noexcept { return static_cast<sync
 // ASYNC_ETIMEDOUT when the deadline (mode until) has passed.
 inline async_status_t may_wait(const task* self, wait_mode mode, std::uint64_t deadline_ns) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
-  if (mode == wait_mode::until && deadline_ns <= now_ns()) return ASYNC_ETIMEDOUT;
+  if (mode == wait_mode::until && deadline_ns <= clock_ns(*self->rt)) return ASYNC_ETIMEDOUT;
   return ASYNC_OK;
 }
 

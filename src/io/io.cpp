@@ -66,14 +66,14 @@ async_status_t os_error(io_record& io, int err) noexcept {
 // "retry": readiness is a hint, never a promise.
 async_status_t wait_for(task* self, io_record& io, task_list& list, std::uint64_t deadline) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
-  if (deadline != no_deadline && deadline <= now_ns()) return ASYNC_ETIMEDOUT;
+  runtime& rt = *self->rt;
+  if (deadline != no_deadline && deadline <= clock_ns(rt)) return ASYNC_ETIMEDOUT;
   if (io.kind == io_kind::always_ready) {
     // No poller event will ever come (a device that says EAGAIN but cannot
     // be polled): let the others run, then retry.
     io.ready = io_readable | io_writable;
     return yield_fiber(self);
   }
-  runtime& rt = *self->rt;
   if (deadline != no_deadline) rt.timers.arm(self, deadline);
   wait_on(self, list);
   ++rt.io_waiting;
