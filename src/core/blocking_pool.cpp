@@ -105,14 +105,14 @@ bool spin_for_job(pool& p, std::unique_lock<std::mutex>& lk) noexcept {
   ++p.spinning;
   lk.unlock();
   bool came = false;
-  const std::uint64_t t0 = now_ns();
+  const std::uint64_t t0 = real_now_ns();
   for (unsigned i = 1;; ++i) {
     if (p.queued_hint.load(std::memory_order_relaxed) != 0) {
       came = true;
       break;
     }
     cpu_relax();
-    if ((i & 31) == 0 && now_ns() - t0 >= worker_spin_ns) break;
+    if ((i & 31) == 0 && real_now_ns() - t0 >= worker_spin_ns) break;
   }
   lk.lock();
   --p.spinning;
