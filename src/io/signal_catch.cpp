@@ -15,6 +15,7 @@
 #include <csignal>
 #include <mutex>
 
+#include "../core/dump_signal.h"
 #include "signal.h"
 
 namespace async::detail {
@@ -141,6 +142,8 @@ void unhold(catch_state& s, std::uint64_t mask) noexcept {
 
 bool signal_waitable(int signo) noexcept {
   if (signo <= 0 || signo >= NSIG) return false;
+  // ASYNC_DUMP_SIGNAL's handler owns it: a wait would take it over.
+  if (signo == dump_signal_number()) return false;
   switch (signo) {
     case SIGKILL:
     case SIGSTOP:
