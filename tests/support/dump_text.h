@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* Everything readable from fd until end of file, NUL-terminated (malloc). */
-static char *read_all(int fd) {
+static inline char *read_all(int fd) {
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
   for (;;) {
@@ -28,7 +28,7 @@ static char *read_all(int fd) {
 
 /* Digits after each `key` become `token`. Values after "sleep " and
  * "timeout=" are milliseconds left: they must lie in (0, max_ms]. */
-static char *normalize_numbers(const char *in, uint64_t max_ms, int *bad) {
+static inline char *normalize_numbers(const char *in, uint64_t max_ms, int *bad) {
   static const char *const keys[] = {"clock_ns=", "stack=", "sleep ", "timeout="};
   static const char *const tokens[] = {"N", "D", "T", "T"};
   char *out = malloc(strlen(in) + 1);
@@ -57,7 +57,7 @@ static char *normalize_numbers(const char *in, uint64_t max_ms, int *bad) {
 }
 
 /* Every occurrence of `from` in *text replaced by `to` (*text reallocated). */
-static void replace_all(char **text, const char *from, const char *to) {
+static inline void replace_all(char **text, const char *from, const char *to) {
   char *out = malloc(strlen(*text) * 2 + strlen(to) + 1);
   const char *in = *text;
   size_t o = 0;
@@ -76,7 +76,7 @@ static void replace_all(char **text, const char *from, const char *to) {
 }
 
 /* An address as dumps print it: 0x and lowercase hex. */
-static void address_text(const void *p, char *buf, size_t size) {
+static inline void address_text(const void *p, char *buf, size_t size) {
   snprintf(buf, size, "0x%jx", (uintmax_t)(uintptr_t)p);
 }
 
