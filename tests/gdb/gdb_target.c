@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* gdb_target.c: the program tests/gdb/gdb_test.sh debugs. It parks fibers in
+ * several waits, prints "ready <pid>" once they all are, then waits for
+ * good (its runtime blocks on a long sleep) until killed. With a count N it
+ * spawns N more fibers, of which 1,000 take a stack and park and the rest
+ * wait for one: the "info fibers" timing on 100,000 fibers. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+#include "async.h"
+
+static async_channel_t ch;
+static async_mutex_t m;
+
+/* Stores after the calls keep them calls, not jumps: `fiber bt` then shows
+ * these frames of the program's own between the runtime's and the entry. */
+static volatile int after;
+__attribute__((noinline)) void gdb_target_wait_here(void) {
+  (void)async_park();
+  after = 1;
+}
+
+void gdb_target_parker(void *user) {
+  (void)user;
+  gdb_target_wait_here();
+  after = 2;
+}
+void gdb_target_sleeper(void *user) {
+  (void)user;
+  (void)async_sleep_ms(3600 * 1000);
+}
+void gdb_target_receiver(void *user) {
+  void *msg;
+  (void)user;
+  (void)async_channel_recv(&ch, &msg);
+}
+void gdb_target_holder(void *user) {
+  (void)user;
+  (void)async_mutex_lock(&m);
+  (void)async_park();
+}
+void gdb_target_locker(void *user) {
+  (void)user;
+  (void)async_mutex_lock(&m);
+}
+/* Runs last, once every other fiber has parked. */
+void gdb_target_ready(void *user) {
+  (void)user;
+  printf("ready %d\n", (int)getpid());
+  fflush(stdout);
+}
+
+static void spawn(async_runtime_t *rt, async_fn fn, const char *name) {
+  async_spawn_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.name = name;
+  if (async_spawn_ex(rt, fn, NULL, &opts).status != ASYNC_OK) {
+    fprintf(stderr, "gdb_target: spawn failed\n");
+    exit(2);
+  }
+}
+
+int main(int argc, char **argv) {
+  const size_t extra = argc > 1 ? strtoul(argv[1], NULL, 10) : 0;
+#if defined(PR_SET_PTRACER)
+  /* Yama ptrace_scope 1 lets only ancestors attach; gdb -p is a sibling. */
+  (void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+#endif
+  async_runtime_t rt;
+  async_config_t cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.task_capacity = extra + 16;
+  cfg.fiber_capacity = 1000 + 16;
+  cfg.fiber_stack_size = 16384;
+  /* gcore (gdb 13) saves a mapping that holds MADV_GUARD_INSTALL guards as
+   * zeros, stacks included; the kernel's own core dumps keep them. */
+  if (getenv("GDB_TARGET_NO_GUARDS") != NULL) cfg.flags = ASYNC_CONFIG_NO_GUARD_PAGES;
+  if (async_runtime_init(&rt, &cfg) != ASYNC_OK || async_channel_init(&ch, &rt, 0, 0) != ASYNC_OK ||
+      async_mutex_init(&m) != ASYNC_OK) {
+    fprintf(stderr, "gdb_target: init failed\n");
+    return 2;
+  }
+  spawn(&rt, gdb_target_sleeper, "sleeper");
+  spawn(&rt, gdb_target_receiver, "receiver");
+  spawn(&rt, gdb_target_parker, "parker");
+  spawn(&rt, gdb_target_holder, "holder");
+  spawn(&rt, gdb_target_locker, "locker");
+  for (size_t i = 0; i < extra; ++i) spawn(&rt, gdb_target_parker, "many");
+  spawn(&rt, gdb_target_ready, "ready");
+  return async_runtime_run(&rt);  /* never returns: the sleeper sleeps an hour */
+}
