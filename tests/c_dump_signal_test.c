@@ -95,8 +95,9 @@ static int child_bad_value(void) {
   return 0;
 }
 
-/* Runs `child` in a child process; its stderr, stdout and exit status. */
-static void run_child(int (*child)(void), char **err, char **out, int *status) {
+/* Runs `child` in a child process, which must exit 0; its stderr and stdout. */
+static void run_child(int (*child)(void), char **err, char **out) {
+  int status;
   int e[2], o[2];
   CHECK(pipe(e) == 0 && pipe(o) == 0);
   fflush(NULL);
@@ -114,14 +115,13 @@ static void run_child(int (*child)(void), char **err, char **out, int *status) {
   *out = read_all(o[0]);
   close(e[0]);
   close(o[0]);
-  CHECK(waitpid(pid, status, 0) == pid);
+  CHECK(waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static void test_dump_on_signal(void) {
   char *err, *out;
-  int status;
-  run_child(child_dump, &err, &out, &status);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  run_child(child_dump, &err, &out);
   CHECK_TEXT(out, "went on\n");
   int bad = 0;
   char *got = normalize_numbers(err, 1, &bad);
@@ -147,9 +147,7 @@ static void test_dump_on_signal(void) {
 
 static void test_bad_value(void) {
   char *err, *out;
-  int status;
-  run_child(child_bad_value, &err, &out, &status);
-  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  run_child(child_bad_value, &err, &out);
   CHECK_TEXT(err, "async: ASYNC_DUMP_SIGNAL=SIGSEGV: not a signal a dump can use; ignored\n");
   CHECK_TEXT(out, "");
   free(err);

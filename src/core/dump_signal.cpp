@@ -24,6 +24,7 @@
 #include "dump.h"
 #include "registry.h"
 #include "runtime.h"
+#include "signal_owner.h"
 
 namespace async::detail {
 namespace {
@@ -97,25 +98,6 @@ constexpr named_signal signal_names[] = {
     {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"WINCH", SIGWINCH}, {"URG", SIGURG},   {"PROF", SIGPROF},
 };
 
-bool dumpable(int signo) noexcept {
-  if (signo <= 0 || signo >= NSIG) return false;
-  switch (signo) {
-    case SIGKILL:
-    case SIGSTOP:
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGILL:
-    case SIGFPE:
-      return false;
-    default:
-      break;
-  }
-#if defined(SIGRTMIN)
-  if (signo >= 32 && signo < SIGRTMIN) return false;  // the C library's own (signal_catch.cpp)
-#endif
-  return true;
-}
-
 // "SIGUSR1", "USR1" or "10"; 0 when it is none of them.
 int parse_signal(const char* text) noexcept {
   if (std::strncmp(text, "SIG", 3) == 0) text += 3;
@@ -137,7 +119,7 @@ int setup() noexcept {
   sigemptyset(&sa.sa_mask);
   // SA_RESTART: the interrupted program goes on as if nothing happened.
   sa.sa_flags = SA_RESTART;
-  if (!dumpable(signo) || sigaction(signo, &sa, nullptr) != 0) {
+  if (!handler_may_own(signo) || sigaction(signo, &sa, nullptr) != 0) {
     dump_writer w(STDERR_FILENO);
     w.str("async: ASYNC_DUMP_SIGNAL=").str_bounded(text, 32).str(": not a signal a dump can use; ignored\n");
     (void)w.flush();
