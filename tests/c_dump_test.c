@@ -20,6 +20,8 @@
 
 /* What the fibers wait on. */
 static async_runtime_t rt;
+static async_group_t group; /* one thread: its runtime is runtime 2 */
+static async_fiber_handle_t remote_fiber;
 static async_mutex_t m, m2;
 static async_rwlock_t rw;
 static async_once_t once = ASYNC_ONCE_INIT;
@@ -126,6 +128,14 @@ void blocker(void *user) {
   (void)user;
   CHECK_STATUS(async_run_blocking(job, NULL), ASYNC_ECANCELED);
 }
+void remote_parker(void *user) {
+  (void)user;
+  CHECK_STATUS(async_park(), ASYNC_ECANCELED);
+}
+void remote_awaiter(void *user) {
+  (void)user;
+  CHECK_STATUS(async_await(remote_fiber), ASYNC_ECANCELED);
+}
 void no_stack(void *user) { (void)user; }
 void fresh(void *user) { (void)user; }
 
@@ -177,7 +187,7 @@ static void check_whole_dump(void) {
   }
   char want[4096];
   snprintf(want, sizeof want,
-           "runtime 1 clock_ns=N fibers=19\n"
+           "runtime 1 clock_ns=N fibers=20\n"
            "  1 \"dumper\" running fn=dumper stack=D/65536\n"
            "  2 \"holder\" park fn=holder stack=D/65536\n"
            "  3 \"mutex\" mutex &m fn=mutex_waiter stack=D/65536\n"
@@ -195,8 +205,9 @@ static void check_whole_dump(void) {
            "  15 \"write\" io write fd=%d fn=writer stack=D/65536\n"
            "  16 \"signal\" signal fn=signal_waiter stack=D/65536\n"
            "  17 \"blocking\" blocking fn=blocker stack=D/65536\n"
-           "  18 \"\" stack fn=no_stack stack=-\n"
-           "  19 \"fresh\" runnable fn=fresh stack=-\n",
+           "  18 \"remote\" await 2.1 fn=remote_awaiter stack=D/65536\n"
+           "  19 \"\" stack fn=no_stack stack=-\n"
+           "  20 \"fresh\" runnable fn=fresh stack=-\n",
            read_pipe[0], write_pipe[1]);
   CHECK_TEXT(got, want);
   free(got);
@@ -205,8 +216,11 @@ static void check_whole_dump(void) {
 static void test_every_state(void) {
   async_config_t cfg;
   memset(&cfg, 0, sizeof cfg);
-  cfg.fiber_capacity = 17; /* the 18th fiber to start waits for a stack */
+  cfg.fiber_capacity = 18; /* the 19th fiber to start waits for a stack */
   CHECK_STATUS(async_runtime_init(&rt, &cfg), ASYNC_OK);
+  CHECK_STATUS(async_group_init(&group, 1, NULL), ASYNC_OK);
+  remote_fiber = async_group_spawn(&group, remote_parker, NULL);
+  CHECK_STATUS(remote_fiber.status, ASYNC_OK);
   CHECK_STATUS(async_mutex_init(&m), ASYNC_OK);
   CHECK_STATUS(async_mutex_init(&m2), ASYNC_OK);
   CHECK_STATUS(async_rwlock_init(&rw), ASYNC_OK);
@@ -239,8 +253,12 @@ static void test_every_state(void) {
   spawn(writer, "write");
   spawn(signal_waiter, "signal");
   spawn(blocker, "blocking");
+  spawn(remote_awaiter, "remote");
   spawn(no_stack, NULL);
   CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+  CHECK_STATUS(async_cancel(remote_fiber), ASYNC_OK);
+  CHECK_STATUS(async_group_wait(&group), ASYNC_OK);
+  async_group_shutdown(&group);
   check_whole_dump();
   free(dump_text);
 
