@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* gdb_target.c: the program tests/gdb/gdb_test.sh debugs. It parks fibers in
  * several waits, prints "ready <pid>" once they all are, then waits for
- * good (its runtime blocks on a long sleep) until killed. With a count N it
+ * good (its runtime blocks on a long sleep) until killed. A second thread
+ * owns runtime 2, with one fiber never run. With a count N it
  * spawns N more fibers, of which 1,000 take a stack and park and the rest
  * wait for one: the "info fibers" timing on 100,000 fibers. */
 #define _DEFAULT_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,10 @@
 
 #include "async.h"
 
+static async_runtime_t rt2;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int rt2_made;
 static async_channel_t ch;
 static async_mutex_t m;
 
@@ -56,6 +62,26 @@ void gdb_target_ready(void *user) {
   fflush(stdout);
 }
 
+void gdb_target_worker(void *user) { (void)user; }
+
+/* A second thread owns runtime 2 (made from main's config: `arg`), with one
+ * fiber it never runs: `info fibers` lists every runtime of every thread. */
+static void *second_thread(void *arg) {
+  async_spawn_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.name = "worker";
+  if (async_runtime_init(&rt2, arg) != ASYNC_OK || async_spawn_ex(&rt2, gdb_target_worker, NULL, &opts).status != ASYNC_OK) {
+    fprintf(stderr, "gdb_target: runtime 2 failed\n");
+    exit(2);
+  }
+  pthread_mutex_lock(&lock);
+  rt2_made = 1;
+  pthread_cond_signal(&cond);
+  pthread_mutex_unlock(&lock);
+  for (;;) pause();
+  return NULL;
+}
+
 static void spawn(async_runtime_t *rt, async_fn fn, const char *name) {
   async_spawn_options_t opts;
   memset(&opts, 0, sizeof opts);
@@ -86,6 +112,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "gdb_target: init failed\n");
     return 2;
   }
+  pthread_t t;
+  if (pthread_create(&t, NULL, second_thread, &cfg) != 0) return 2;
+  pthread_mutex_lock(&lock);
+  while (!rt2_made) pthread_cond_wait(&cond, &lock);
+  pthread_mutex_unlock(&lock);
   spawn(&rt, gdb_target_sleeper, "sleeper");
   spawn(&rt, gdb_target_receiver, "receiver");
   spawn(&rt, gdb_target_parker, "parker");
