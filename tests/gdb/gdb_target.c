@@ -55,9 +55,11 @@ void gdb_target_locker(void *user) {
   (void)user;
   (void)async_mutex_lock(&m);
 }
-/* Runs last, once every other fiber has parked. */
+/* Spawned after the five named fibers and before the many: its yield lets
+ * the many park (or start waiting for a stack) before it says so. */
 void gdb_target_ready(void *user) {
   (void)user;
+  (void)async_yield();
   printf("ready %d\n", (int)getpid());
   fflush(stdout);
 }
@@ -122,7 +124,7 @@ int main(int argc, char **argv) {
   spawn(&rt, gdb_target_parker, "parker");
   spawn(&rt, gdb_target_holder, "holder");
   spawn(&rt, gdb_target_locker, "locker");
-  for (size_t i = 0; i < extra; ++i) spawn(&rt, gdb_target_parker, "many");
   spawn(&rt, gdb_target_ready, "ready");
+  for (size_t i = 0; i < extra; ++i) spawn(&rt, gdb_target_parker, "many");
   return async_runtime_run(&rt);  /* never returns: the sleeper sleeps an hour */
 }
