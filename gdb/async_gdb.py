@@ -40,7 +40,7 @@ RUNNING = 2
 
 def _inferior():
     inf = gdb.selected_inferior()
-    if inf is None or inf.pid == 0 and not inf.threads():
+    if inf is None or inf.pid == 0:
         raise gdb.GdbError("async: no process or core file")
     return inf
 
