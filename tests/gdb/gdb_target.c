@@ -64,23 +64,30 @@ void gdb_target_ready(void *user) {
   fflush(stdout);
 }
 
-void gdb_target_worker(void *user) { (void)user; }
-
-/* A second thread owns runtime 2 (made from main's config: `arg`), with one
- * fiber it never runs: `info fibers` lists every runtime of every thread. */
-static void *second_thread(void *arg) {
-  async_spawn_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.name = "worker";
-  if (async_runtime_init(&rt2, arg) != ASYNC_OK || async_spawn_ex(&rt2, gdb_target_worker, NULL, &opts).status != ASYNC_OK) {
-    fprintf(stderr, "gdb_target: runtime 2 failed\n");
-    exit(2);
-  }
+/* Runtime 2's first fiber: says runtime 2 is made, then blocks its thread
+ * for good without parking, so it stays `running`; the second fiber never
+ * gets to run. */
+void gdb_target_worker(void *user) {
+  (void)user;
   pthread_mutex_lock(&lock);
   rt2_made = 1;
   pthread_cond_signal(&cond);
   pthread_mutex_unlock(&lock);
   for (;;) pause();
+}
+void gdb_target_idle(void *user) { (void)user; }
+
+/* A second thread owns runtime 2 (made from main's config: `arg`): `info
+ * fibers` lists every runtime of every thread. */
+static void *second_thread(void *arg) {
+  async_spawn_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  if (async_runtime_init(&rt2, arg) != ASYNC_OK) exit(2);
+  opts.name = "worker";
+  if (async_spawn_ex(&rt2, gdb_target_worker, NULL, &opts).status != ASYNC_OK) exit(2);
+  opts.name = "idle";
+  if (async_spawn_ex(&rt2, gdb_target_idle, NULL, &opts).status != ASYNC_OK) exit(2);
+  (void)async_runtime_run(&rt2);
   return NULL;
 }
 

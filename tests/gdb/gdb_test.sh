@@ -22,7 +22,8 @@ else
 fi
 
 want_fibers='runtime 2
-  1 "worker" runnable fn=gdb_target_worker
+  1 "worker" running fn=gdb_target_worker
+  2 "idle" runnable fn=gdb_target_idle
 runtime 1
   1 "sleeper" sleep fn=gdb_target_sleeper
   2 "receiver" channel recv fn=gdb_target_receiver
@@ -52,7 +53,7 @@ check() {
   local what=$1; shift
   gdb -nx -batch "${load[@]}" "$@" -ex 'info fibers' -ex 'echo ---\n' -ex 'fiber bt 3' \
     -ex 'echo ---\n' -ex 'fiber bt 1.3' -ex 'echo ---\n' -ex 'fiber bt 99' -ex 'fiber bt 1' \
-    -ex 'fiber bt 2.1' > gdb.out 2> gdb.err || true
+    -ex 'fiber bt 2.1' -ex 'fiber bt 2.2' > gdb.out 2> gdb.err || true
   local fibers bt bt_qualified
   fibers=$(sed -n '/^runtime /,/^---$/p' gdb.out | sed '$d')
   [[ $fibers == "$want_fibers" ]] || die "$what: info fibers printed:
@@ -63,11 +64,14 @@ $want_fibers
   bt=$(awk '/^---$/ { n++; next } n == 1' gdb.out)
   bt_qualified=$(awk '/^---$/ { n++; next } n == 2' gdb.out)
   [[ $bt_qualified == "$bt" ]] || die "$what: fiber bt 1.3 differs from fiber bt 3: $bt_qualified"
-  # Refusals: a runtime each has a fiber 1; runtime 2's has no stack yet.
+  # Refusals: each runtime has a fiber 1; runtime 2's runs (its thread's
+  # own bt shows it), its fiber 2 has no stack yet.
   grep -q 'async: fiber 1 is in several runtimes (2, 1): say SERIAL.ID' gdb.err ||
     die "$what: fiber bt 1 was not refused as ambiguous: $(cat gdb.err)"
-  grep -q 'async: fiber 2.1 has not started: no stack yet' gdb.err ||
+  grep -q 'async: fiber 2.1 is running: `bt` on its thread shows it' gdb.err ||
     die "$what: fiber bt 2.1 was not refused: $(cat gdb.err)"
+  grep -q 'async: fiber 2.2 has not started: no stack yet' gdb.err ||
+    die "$what: fiber bt 2.2 was not refused: $(cat gdb.err)"
   # The fiber's own frames, innermost first, down to the trampoline.
   grep -q '^#0 .* in async_park ()' <<<"$bt" || die "$what: fiber bt 3 does not start in async_park: $bt"
   grep -q '^#1 .* in gdb_target_wait_here ()' <<<"$bt" || die "$what: fiber bt 3 misses wait_here: $bt"
