@@ -59,3 +59,27 @@ install(CODE "
 ")
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/async.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# gdb support (docs/debugging.md): the script, and the stub gdb auto-loads
+# with the library. gdb looks for <auto-load dir>/<library's absolute path>-gdb.py,
+# so the stub's own path contains the prefix: it is written at install time,
+# as async.pc is, when `cmake --install --prefix` has fixed the prefix.
+install(FILES gdb/async_gdb.py DESTINATION ${CMAKE_INSTALL_DATADIR}/async/gdb)
+if(NOT APPLE)
+  install(CODE "
+    set(_async_prefix \"\${CMAKE_INSTALL_PREFIX}\")
+    set(_async_libdir \"${CMAKE_INSTALL_LIBDIR}\")
+    set(_async_datadir \"${CMAKE_INSTALL_DATADIR}\")
+    foreach(_async_dir _async_libdir _async_datadir)
+      if(NOT IS_ABSOLUTE \"\${\${_async_dir}}\")
+        set(\${_async_dir} \"\${_async_prefix}/\${\${_async_dir}}\")
+      endif()
+    endforeach()
+    set(_async_script \"\${_async_datadir}/async/gdb/async_gdb.py\")
+    configure_file(\"${CMAKE_CURRENT_SOURCE_DIR}/gdb/auto_load.py.in\"
+                   \"${CMAKE_CURRENT_BINARY_DIR}/libasync-gdb.py\" @ONLY)
+    file(INSTALL \"${CMAKE_CURRENT_BINARY_DIR}/libasync-gdb.py\"
+         DESTINATION \"\${_async_datadir}/gdb/auto-load\${_async_libdir}\"
+         RENAME \"libasync.so.${PROJECT_VERSION}-gdb.py\")
+  ")
+endif()

@@ -191,6 +191,41 @@ typedef struct async_runtime_stats {
  * out); ASYNC_ESTATE from a thread that does not own the runtime. */
 ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_stats_t *out);
 
+/* Write a text dump of the runtime's fibers to `fd`, for debugging
+ * (docs/debugging.md). Does not suspend; writes with write(2), retried on
+ * EINTR and short writes (a pipe's reader must keep up or the call blocks).
+ * Thread: the runtime's owner only (from one of its fibers or outside them),
+ * because it reads the runtime's fibers without locks. The text is a header
+ * line, then one line per fiber (ended fibers not yet recycled included),
+ * in task-table order:
+ *
+ *   runtime <serial> clock_ns=<now> fibers=<live>
+ *     <id> "<name>" <state> fn=<entry> stack=<depth>/<size>
+ *
+ * The header is `key=value` pairs after the runtime's number; more keys may
+ * be appended, so parse it by key. <now> is the runtime's clock: virtual
+ * under ASYNC_CONFIG_VIRTUAL_TIME, which adds the key `virtual_time=1`. <id> is the fiber's number within its
+ * runtime (what `info fibers` in gdb shows). <state> is `running`,
+ * `runnable`, `stack` (waiting for a pooled stack), `done`, or what the
+ * fiber is parked in: `sleep <ms>ms` (time left, rounded up), `await <id>`
+ * (a fiber of this runtime) or `await <serial>.<id>` (of another),
+ * `channel send|recv <async_channel_t address>`, `select cases=<n>`,
+ * `io read|write fd=<fd>`, `park`, `mutex|cond|sem|waitgroup|rwlock|once
+ * <object address>`, `signal` (async_signal_wait), `blocking` (a
+ * blocking-pool call); a timed wait other than sleep adds ` timeout=<ms>ms`.
+ * <entry> is the entry function's symbol when dladdr finds it (exported
+ * symbols), else its address. <depth> is the fiber's current stack depth,
+ * from the top of its stack to its saved stack pointer (to the dump's frame
+ * for the running fiber), not the most it ever used; `-` for a fiber that
+ * has no stack yet.
+ * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or uninitialised rt (NULL does
+ * not mean the global runtime: pass async_global()) or a negative fd;
+ * ASYNC_ESTATE from a thread that does not own the runtime, or from an
+ * on_discard callback during its shutdown; ASYNC_EIO when a
+ * write failed (a closed fd, EBADF, EPIPE: with SIGPIPE at its default a
+ * closed pipe ends the process first). */
+ASYNC_API async_status_t async_runtime_dump(async_runtime_t *rt, int fd);
+
 /* The global runtime: the calling thread's default runtime, created with the
  * defaults on first use unless async_global_init() came first.
  * async_global_init() returns ASYNC_ESTATE once the global runtime exists

@@ -301,6 +301,12 @@ class runtime {
     return s;
   }
 
+  // Writes a dump of the runtime's fibers to `fd` (async_runtime_dump: the
+  // format is in async.h, docs/debugging.md). From the owner thread only.
+  // Returns status::ok; estate from another thread; einval for a negative
+  // fd; eio when a write failed. Never throws.
+  [[nodiscard]] status dump(int fd) noexcept { return static_cast<status>(async_runtime_dump(&rt_, fd)); }
+
   // The C runtime, for async.h calls.
   [[nodiscard]] async_runtime_t* native() noexcept { return &rt_; }
 

@@ -77,8 +77,10 @@ extern "C" {
  * ASYNC_EINVAL for a NULL signals or signo, count 0, or a signal a program
  * cannot wait for: not in 1..NSIG-1, SIGKILL, SIGSTOP, the fault signals
  * SIGSEGV, SIGBUS, SIGILL and SIGFPE (a handler that returns from a fault
- * runs the faulting instruction again), and those the C library keeps for
- * itself (glibc: the two below SIGRTMIN); nothing is held then;
+ * runs the faulting instruction again), those the C library keeps for
+ * itself (glibc: the two below SIGRTMIN), and the dump signal named by
+ * $ASYNC_DUMP_SIGNAL (docs/debugging.md), whose handler owns it; nothing is
+ * held then;
  * ASYNC_ESTATE outside a fiber (checked after EINVAL);
  * ASYNC_ECANCELED when the calling fiber is cancelled before the call (at
  * once, holding nothing new and leaving kept deliveries for other waits) or

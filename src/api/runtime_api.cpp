@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 // runtime_api.cpp: the extern "C" boundary for runtimes and the global
 // runtime. Checks arguments and context, then calls into src/core.
+#include <mutex>
+
+#include "../core/dump.h"
 #include "../core/fiber.h"
+#include "../core/registry.h"
 #include "../core/runtime.h"
 #include "async.h"
 
@@ -63,6 +67,21 @@ ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_
   if (!owned_by_caller(*r)) return ASYNC_ESTATE;
   runtime_stats(*r, *out);
   return ASYNC_OK;
+}
+
+ASYNC_API async_status_t async_runtime_dump(async_runtime_t* rt, int fd) {
+  if (rt == nullptr || fd < 0) return ASYNC_EINVAL;
+  // The thread's own runtimes are found without the lock and without
+  // trusting rt->impl; any other live one is somebody else's.
+  const runtime* r = owned_find(rt);
+  if (r == nullptr) {
+    std::lock_guard<std::mutex> guard(registry_lock());
+    return registry_find(rt) != nullptr ? ASYNC_ESTATE : ASYNC_EINVAL;
+  }
+  if (r->closing) return ASYNC_ESTATE;
+  dump_writer w(fd);
+  dump_runtime(*r, w, true);
+  return w.flush() ? ASYNC_OK : ASYNC_EIO;
 }
 
 ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {

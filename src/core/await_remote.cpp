@@ -123,6 +123,10 @@ await_request* new_request(std::uint32_t slot, std::uint64_t id) noexcept {
 
 }  // namespace
 
+std::uint64_t await_remote_target(const task& t) noexcept {
+  return static_cast<const await_request*>(t.xfer)->target_id;
+}
+
 async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id,
                             std::unique_lock<std::mutex>& registry) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
@@ -134,7 +138,7 @@ async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std
   r->waiter_slot = self->slot;
   r->waiter_id = self->id;
   self->xfer = r;
-  wait_on(self, rt.remote_waiters);
+  wait_on(self, rt.remote_waiters, wait_kind::await_remote);
   ++rt.io_waiting;
   target.in.push(&r->node);
   wake_owner(target);

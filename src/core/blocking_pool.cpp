@@ -253,6 +253,7 @@ async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept {
     return ASYNC_ENOMEM;
   }
   self->state = task_state::parked;
+  self->wait = wait_kind::blocking;
   // Waiting for another thread: the runtime blocks for it instead of
   // reporting a deadlock.
   ++rt.io_waiting;

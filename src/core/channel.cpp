@@ -311,6 +311,7 @@ bool has_room_for_waiter(const channel& c) noexcept {
   plain_wait w{xfer, c.tickets, &c, &list};
   self->xfer = &w;
   self->state = task_state::parked;
+  self->wait = &list == &c.senders ? wait_kind::chan_send : wait_kind::chan_recv;
   list.push_back(self);
   self->wait_abort = &plain_abort;
   runtime& rt = *self->rt;
@@ -661,6 +662,7 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
   }
   self->xfer = &call;
   self->state = task_state::parked;
+  self->wait = wait_kind::select;
   self->wait_abort = &select_abort;
   runtime& rt = *self->rt;
   if (mode == wait_mode::until) rt.timers.arm(self, deadline_ns);

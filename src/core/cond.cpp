@@ -31,7 +31,7 @@ async_status_t cond_wait(cond_state& c, mutex_state& m, task* self, wait_mode mo
     leave(m.g, mutex_home);
   }
   sync_wait w{&c.g, {nullptr}, &c, nullptr, 0};
-  const async_status_t st = sync_park(home, self, c.waiters, w, mode, deadline_ns, true);
+  const async_status_t st = sync_park(home, self, c.waiters, w, wait_kind::cond, mode, deadline_ns, true);
   const async_status_t relock = mutex_lock(m, self, wait_mode::forever, 0, false);
   // Only the runtime's shutdown ends an uncancellable wait, and then this
   // fiber never runs again.

@@ -13,6 +13,7 @@
 namespace async::detail {
 
 struct runtime;
+struct task;
 struct driver_state;  // the driver's per-runtime state, defined in src/io
 
 struct driver_ops {
@@ -31,6 +32,10 @@ struct driver_ops {
   void (*end_drive)(runtime& rt);
   // "epoll", "kqueue".
   const char* (*name)(const runtime& rt);
+  // The fd a fiber parked in an I/O wait (wait_kind io_read / io_write)
+  // waits on. Reads the io's record only: dumps call it from a signal
+  // handler too.
+  int (*wait_fd)(const task& t);
 };
 
 // The driver runtimes use (src/io/driver.cpp).

@@ -151,7 +151,7 @@ async_status_t await_in_fiber(task* self, task* target) noexcept {
   if (target == self) return ASYNC_EINVAL;
   if (target->state == task_state::free || target->state == task_state::done) return target->outcome;
   if (self->cancelled) return ASYNC_ECANCELED;
-  wait_on(self, target->awaiters);
+  wait_on(self, target->awaiters, wait_kind::await);
   return park(self);
 }
 
@@ -220,6 +220,7 @@ async_status_t sleep_until(task* self, std::uint64_t deadline_ns) noexcept {
   if (self->cancelled) return ASYNC_ECANCELED;
   self->rt->timers.arm(self, deadline_ns);
   self->state = task_state::parked;
+  self->wait = wait_kind::sleep;
   async_status_t st = park(self);
   return st == ASYNC_ETIMEDOUT ? ASYNC_OK : st;
 }

@@ -28,7 +28,7 @@ async_status_t mutex_lock(mutex_state& m, task* self, wait_mode mode, std::uint6
   }
   sync_wait w{&m.g, {nullptr}, &m, nullptr, 0};
   // The holder's unlock names us the owner before it wakes us.
-  return sync_park(home, self, m.waiters, w, mode, deadline_ns, cancellable);
+  return sync_park(home, self, m.waiters, w, wait_kind::mutex, mode, deadline_ns, cancellable);
 }
 
 async_status_t mutex_try_lock(mutex_state& m, task* self) noexcept {

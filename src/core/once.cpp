@@ -25,7 +25,7 @@ async_status_t once_run(once_state& o, task* self, void (*fn)(void*), void* user
       return st;
     }
     sync_wait w{&o.g, {nullptr}, &o, nullptr, 0};
-    return sync_park(home, self, o.waiters, w, wait_mode::forever, 0, true);
+    return sync_park(home, self, o.waiters, w, wait_kind::once, wait_mode::forever, 0, true);
   }
   if (state == once_done) {
     leave(o.g, home);

@@ -45,6 +45,9 @@ void registry_for_each(F&& f) noexcept {
 // The runtimes the calling thread owns, newest first: how a call learns that
 // a handle is its own without the lock (and without reading memory that
 // another thread may be freeing). Owner thread only.
+// The newest live runtime, linked through runtime::reg_next; under the lock.
+extern runtime* runtime_registry_head;
+
 extern thread_local constinit runtime* tls_owned __attribute__((tls_model("initial-exec")));
 void owned_add(runtime* rt) noexcept;
 void owned_remove(runtime* rt) noexcept;

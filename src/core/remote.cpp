@@ -211,7 +211,7 @@ async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
     if (deadline <= clock_ns(rt)) return ASYNC_ETIMEDOUT;
     rt.timers.arm(self, deadline);
   }
-  wait_on(self, rt.parkers);
+  wait_on(self, rt.parkers, wait_kind::park);
   ++rt.io_waiting;
   const async_status_t st = park(self);
   --rt.io_waiting;

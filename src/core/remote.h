@@ -63,6 +63,9 @@ async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint6
                                  std::unique_lock<std::mutex>& registry) noexcept;
 // The fiber `t` has ended: answers the other threads awaiting it.
 void answer_remote_awaits(runtime& rt, task* t) noexcept;
+// The id of the fiber `t` awaits across runtimes (wait_kind await_remote);
+// a plain read, for dumps.
+std::uint64_t await_remote_target(const task& t) noexcept;
 // Inbox messages of the await kinds.
 void apply_await_start(runtime& rt, inbox_node* n) noexcept;
 void apply_await_done(runtime& rt, inbox_node* n) noexcept;

@@ -9,6 +9,7 @@
 #include "../stack/overflow.h"
 #include "alloc.h"
 #include "channel.h"
+#include "dump_signal.h"
 #include "fls.h"
 #include "registry.h"
 #include "remote.h"
@@ -90,6 +91,8 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->root.state = task_state::running;
   san_on_create(rt->root.san, nullptr, 0, true);
   rt->owner = thread_token();
+  rt->owner_thread = pthread_self();
+  (void)dump_signal_number();  // installs the ASYNC_DUMP_SIGNAL handler, once
   if (rt->guards) overflow_install_on_this_thread();
   {
     std::lock_guard<std::mutex> guard(registry_lock());

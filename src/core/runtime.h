@@ -8,6 +8,8 @@
 // walks through one scheduler turn.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -97,6 +99,8 @@ struct runtime {
   bool stop = false;            // a group stop arrived: the root's wait is over
 
   const void* owner = nullptr;  // thread_token() of the owning thread
+  pthread_t owner_thread{};     // the same, for the dump signal to reach it (dump_signal.cpp)
+  std::atomic<bool> dump_forwarded{false};  // the dump signal was sent on to the owner
   bool driving = false;     // a thread is in run or a top-level await
   bool closing = false;     // shutdown is calling on_discard callbacks
   eh_globals* eh = nullptr; // the owner thread's exception globals
@@ -216,9 +220,10 @@ inline void wake(task* t, async_status_t st) noexcept {
   wake_plain(t, st);
 }
 
-// Parks `self` on `list` (FIFO).
-inline void wait_on(task* self, task_list& list) noexcept {
+// Parks `self` on `list` (FIFO), waiting for `kind`.
+inline void wait_on(task* self, task_list& list, wait_kind kind) noexcept {
   self->state = task_state::parked;
+  self->wait = kind;
   list.push_back(self);
   self->wait_list = &list;
 }

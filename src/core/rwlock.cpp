@@ -62,7 +62,7 @@ async_status_t rwlock_lock(rwlock_state& rw, task* self, std::uintptr_t want, wa
     return st;
   }
   sync_wait w{&rw.g, {nullptr}, &rw, &after_leave, want};
-  return sync_park(home, self, rw.waiters, w, mode, deadline_ns, true);
+  return sync_park(home, self, rw.waiters, w, wait_kind::rwlock, mode, deadline_ns, true);
 }
 
 async_status_t rwlock_unlock(rwlock_state& rw, task* self) noexcept {

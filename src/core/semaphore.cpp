@@ -24,7 +24,7 @@ async_status_t sem_acquire(sem_state& s, task* self, wait_mode mode, std::uint64
     return st;
   }
   sync_wait w{&s.g, {nullptr}, &s, nullptr, 0};
-  return sync_park(home, self, s.waiters, w, mode, deadline_ns, true);
+  return sync_park(home, self, s.waiters, w, wait_kind::sem, mode, deadline_ns, true);
 }
 
 async_status_t sem_release(sem_state& s) noexcept {

@@ -28,12 +28,13 @@ bool withdraw_on_shutdown(task* t, bool detach) noexcept { return detach && with
 
 }  // namespace
 
-async_status_t sync_park(bool home, task* self, task_list& list, sync_wait& w, wait_mode mode,
+async_status_t sync_park(bool home, task* self, task_list& list, sync_wait& w, wait_kind kind, wait_mode mode,
                          std::uint64_t deadline_ns, bool cancellable) noexcept {
   home_guard& g = *w.g;
   w.list.store(&list, std::memory_order_relaxed);
   self->xfer = &w;
   self->state = task_state::parked;
+  self->wait = kind;
   list.push_back(self);
   self->wait_abort = cancellable ? &withdraw : &withdraw_on_shutdown;
   runtime& rt = *self->rt;

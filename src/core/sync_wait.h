@@ -44,12 +44,12 @@ inline async_status_t may_wait(const task* self, wait_mode mode, std::uint64_t d
 }
 
 // Parks `self` on `list` with `w` (its g, object, after_leave and want set
-// by the caller), entered holding the guard (enter returned `home`), which
+// by the caller), waiting for `kind`, entered holding the guard (enter returned `home`), which
 // it leaves. Returns the status it was woken with: what the completer gave,
 // ASYNC_ETIMEDOUT (mode until) or ASYNC_ECANCELED (when `cancellable`; an
 // uncancellable wait ends only by completion or its runtime's shutdown).
 // The caller has checked may_wait.
-async_status_t sync_park(bool home, task* self, task_list& list, sync_wait& w, wait_mode mode,
+async_status_t sync_park(bool home, task* self, task_list& list, sync_wait& w, wait_kind kind, wait_mode mode,
                          std::uint64_t deadline_ns, bool cancellable) noexcept;
 
 // Takes the waiter `t` off `list` and wakes it with `st`, under the guard.

@@ -53,6 +53,33 @@ struct eh_globals {
   unsigned int uncaught_exceptions;
 };
 
+// What a parked fiber waits for, for dumps and debuggers (docs/debugging.md):
+// the state and the wait list alone cannot tell a select from a sleep or a
+// timed channel wait. Written once per park, next to the state; never read on
+// a hot path. The object waited on is found from the fields the wait sets
+// anyway (xfer, wait_list), so this costs one byte store and no space: the
+// byte sits in what was padding. Values are fixed: async_gdb.py knows them.
+enum class wait_kind : std::uint8_t {
+  none = 0,        // not parked (running, runnable, stack_wait, free)
+  sleep = 1,       // async_sleep: deadline_ns
+  await = 2,       // a fiber of this runtime: wait_list is its awaiters
+  await_remote = 3,  // a fiber of another runtime: xfer is the await_request
+  chan_send = 4,   // xfer: plain_wait (its channel)
+  chan_recv = 5,
+  select = 6,      // xfer: select_call
+  io_read = 7,     // wait_list: the io_record's readers
+  io_write = 8,    // wait_list: the io_record's writers
+  park = 9,        // async_park
+  mutex = 10,      // xfer: sync_wait (object: the async_mutex_t)
+  cond = 11,
+  sem = 12,
+  waitgroup = 13,
+  rwlock = 14,
+  once = 15,
+  signal = 16,     // async_signal_wait
+  blocking = 17,   // a blocking-pool call: xfer is the job
+};
+
 inline constexpr std::uint32_t timer_unarmed = UINT32_MAX;
 
 // Bits of remote_events::node.pending: what other threads asked of a record.
@@ -115,12 +142,18 @@ struct task {
   task_state state = task_state::free;
   bool cancelled = false;
   bool unpark_token = false;  // an async_unpark came while it was not in async_park
+  wait_kind wait = wait_kind::none;  // meaningful while parked only
   unsigned valgrind_id = 0;  // user stacks only
   san_context san;
   shstk_context shstk;
 };
 
 static_assert(std::is_standard_layout_v<task>, "task_of needs remote first in a standard-layout task");
+#if !ASYNC_ASAN && !ASYNC_TSAN && !ASYNC_CTX_SHSTK
+// A parked fiber's memory budget (docs/benchmarks.md) counts the record; the
+// sanitizers' and shadow stacks' per-fiber state comes on top of it.
+static_assert(sizeof(task) <= 256, "task grew past 256 bytes");
+#endif
 
 // The task whose remote_events node `n` is.
 inline task* task_of(inbox_node* n) noexcept { return reinterpret_cast<task*>(n); }

@@ -27,7 +27,7 @@ async_status_t waitgroup_wait(waitgroup_state& wg, task* self, wait_mode mode, s
     return st;
   }
   sync_wait w{&wg.g, {nullptr}, &wg, nullptr, 0};
-  return sync_park(home, self, wg.waiters, w, mode, deadline_ns, true);
+  return sync_park(home, self, wg.waiters, w, wait_kind::waitgroup, mode, deadline_ns, true);
 }
 
 }  // namespace async::detail

@@ -4,6 +4,7 @@
 // handles what other threads send (core/remote.cpp); here a wait only asks
 // the poller and wakes the fibers whose fds are ready (io_ready).
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -83,8 +84,15 @@ void driver_end_drive(runtime& rt) noexcept {
 
 const char* driver_name(const runtime& rt) noexcept { return rt.io->poll.ops->name; }
 
+// The wait list is one of the io_record's two (io.cpp, wait_for).
+int driver_wait_fd(const task& t) {
+  const auto* list = reinterpret_cast<const char*>(t.wait_list);
+  const std::size_t at = t.wait == wait_kind::io_read ? offsetof(io_record, readers) : offsetof(io_record, writers);
+  return reinterpret_cast<const io_record*>(list - at)->fd;
+}
+
 constexpr driver_ops io_driver_ops = {
-    driver_open, driver_close, driver_wait, driver_notify, driver_end_drive, driver_name,
+    driver_open, driver_close, driver_wait, driver_notify, driver_end_drive, driver_name, driver_wait_fd,
 };
 
 }  // namespace

@@ -75,7 +75,7 @@ async_status_t wait_for(task* self, io_record& io, task_list& list, std::uint64_
     return yield_fiber(self);
   }
   if (deadline != no_deadline) rt.timers.arm(self, deadline);
-  wait_on(self, list);
+  wait_on(self, list, &list == &io.readers ? wait_kind::io_read : wait_kind::io_write);
   ++rt.io_waiting;
   const async_status_t st = park(self);
   --rt.io_waiting;

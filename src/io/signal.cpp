@@ -109,7 +109,7 @@ async_status_t signal_wait(task* self, const int* signals, std::size_t count, in
   }
   signal_waiter sw{{&s.g, {nullptr}, nullptr, nullptr, 0}, signals, count, 0};
   sw.w.object = &sw;
-  const async_status_t st = sync_park(home, self, s.waiters, sw.w, mode, deadline_ns, true);
+  const async_status_t st = sync_park(home, self, s.waiters, sw.w, wait_kind::signal, mode, deadline_ns, true);
   if (st == ASYNC_OK) signo = sw.signo;
   return st;
 }

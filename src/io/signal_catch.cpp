@@ -15,6 +15,8 @@
 #include <csignal>
 #include <mutex>
 
+#include "../core/dump_signal.h"
+#include "../core/signal_owner.h"
 #include "signal.h"
 
 namespace async::detail {
@@ -140,25 +142,9 @@ void unhold(catch_state& s, std::uint64_t mask) noexcept {
 }  // namespace
 
 bool signal_waitable(int signo) noexcept {
-  if (signo <= 0 || signo >= NSIG) return false;
-  switch (signo) {
-    case SIGKILL:
-    case SIGSTOP:
-    // A handler that returns from a fault runs the faulting instruction
-    // again; the stack-overflow report (src/stack) owns SIGSEGV besides.
-    case SIGSEGV:
-    case SIGBUS:
-    case SIGILL:
-    case SIGFPE:
-      return false;
-    default:
-      break;
-  }
-#if defined(SIGRTMIN)
-  // The real-time signals the C library keeps for its threads (glibc: 32
-  // and 33; musl: 32 to 34) lie between the standard ones and SIGRTMIN.
-  if (signo >= 32 && signo < SIGRTMIN) return false;
-#endif
+  if (!handler_may_own(signo)) return false;
+  // ASYNC_DUMP_SIGNAL's handler owns it: a wait would take it over.
+  if (signo == dump_signal_number()) return false;
   struct sigaction current;
   return sigaction(signo, nullptr, &current) == 0;
 }
