@@ -21,6 +21,7 @@
 #include "fls.h"
 #include "remote.h"
 #include "runtime.h"
+#include "schedule.h"
 
 namespace async::detail {
 
@@ -160,7 +161,13 @@ bool something_pending(const runtime& rt) noexcept {
          (rt.root_waits == root_wait::stopped && !rt.stop);
 }
 
-task* pick_next_slow(runtime& rt) noexcept {
+namespace {
+
+task* take_runnable(runtime& rt) noexcept {
+  return rt.sched == nullptr ? rt.run_queue.pop_front() : schedule_take(rt);
+}
+
+task* pick_in_pass(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
@@ -179,7 +186,7 @@ task* pick_next_slow(runtime& rt) noexcept {
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       rt.pass_left = rt.run_queue.size;
     }
-    if (task* t = rt.run_queue.pop_front()) {
+    if (task* t = take_runnable(rt)) {
       if (rt.pass_left != 0) --rt.pass_left;
       // (The root runs on the thread's stack. It has no context before its
       // first switch away, and can be woken before that by the inbox.)
@@ -211,6 +218,18 @@ task* pick_next_slow(runtime& rt) noexcept {
     }
     return wake_root(rt);
   }
+}
+
+}  // namespace
+
+task* pick_next_slow(runtime& rt) noexcept {
+  if (rt.sched == nullptr) return pick_in_pass(rt);
+  // Seeded: the countdown lives in the schedule between picks (schedule.h).
+  rt.pass_left = rt.sched->pass_left;
+  task* t = pick_in_pass(rt);
+  rt.sched->pass_left = rt.pass_left;
+  rt.pass_left = 0;
+  return t;
 }
 
 namespace {
