@@ -340,6 +340,7 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h);
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
 
 /* Move the calling fiber to the tail of the run queue and run the others.
+ * (Under a seeded schedule the next pick may choose the caller again.)
  * Returns ASYNC_OK; ASYNC_ECANCELED (without yielding) in a cancelled fiber;
  * ASYNC_ESTATE outside a fiber. */
 ASYNC_API async_status_t async_yield(void);
@@ -374,9 +375,11 @@ ASYNC_API async_fiber_handle_t async_self(void);
 /* A group: one runtime per thread, each driven by a thread the group owns,
  * for using every core. Fibers never move between runtimes: each runs its
  * whole life on the thread of the runtime it was spawned on, in that
- * runtime's deterministic FIFO order. Work crosses runtimes only through
- * explicit calls (spawn on another runtime, await, cancel, channels, unpark),
- * which join the target runtime's run queue at a pass boundary.
+ * runtime's deterministic FIFO order (or its seeded order: a seeded cfg gives
+ * runtime i its own seed, derived from the seed and i; "Seeded schedules").
+ * Work crosses runtimes only through explicit calls (spawn on another
+ * runtime, await, cancel, channels, unpark), which join the target runtime's
+ * run queue at a pass boundary.
  * Declare it in your own memory; do not move or copy it while initialised. */
 typedef struct async_group {
   void *impl; /* private */

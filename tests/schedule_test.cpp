@@ -189,7 +189,9 @@ void expect_seeded_orders(Trace (*shape)(const async_config_t&), const char* wha
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     const Trace t = shape(seeded(seed));
     EXPECT_EQ(t.size(), 4u) << what;
-    if (seed <= 5) EXPECT_EQ(shape(seeded(seed)), t) << what << ", seed " << seed;
+    if (seed <= 5) {
+      EXPECT_EQ(shape(seeded(seed)), t) << what << ", seed " << seed;
+    }
     distinct.insert(t);
   }
   EXPECT_GE(distinct.size(), 12u) << what;
@@ -214,7 +216,9 @@ TEST(ScheduleTest, PctReplaysAndExplores) {
   std::set<Trace> distinct;
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
     const Trace t = four_fibers(seeded(seed, 3));
-    if (seed <= 5) EXPECT_EQ(four_fibers(seeded(seed, 3)), t) << "seed " << seed;
+    if (seed <= 5) {
+      EXPECT_EQ(four_fibers(seeded(seed, 3)), t) << "seed " << seed;
+    }
     distinct.insert(t);
   }
   EXPECT_GE(distinct.size(), 10u);
