@@ -163,10 +163,10 @@ bool something_pending(const runtime& rt) noexcept {
 
 namespace {
 
-task* take_runnable(runtime& rt) noexcept {
-  return rt.sched == nullptr ? rt.run_queue.pop_front() : schedule_take(rt);
-}
-
+// The loop of pick_next_slow, made twice: FIFO takes the head, a seeded
+// runtime asks its schedule (one instantiation each, so that the FIFO one
+// carries no test of the seed).
+template <bool seeded>
 task* pick_in_pass(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
@@ -186,7 +186,7 @@ task* pick_in_pass(runtime& rt) noexcept {
       if (!rt.timers.empty()) expire_timers(rt, now_ns());
       rt.pass_left = rt.run_queue.size;
     }
-    if (task* t = take_runnable(rt)) {
+    if (task* t = seeded ? schedule_take(rt) : rt.run_queue.pop_front()) {
       if (rt.pass_left != 0) --rt.pass_left;
       // (The root runs on the thread's stack. It has no context before its
       // first switch away, and can be woken before that by the inbox.)
@@ -223,10 +223,10 @@ task* pick_in_pass(runtime& rt) noexcept {
 }  // namespace
 
 task* pick_next_slow(runtime& rt) noexcept {
-  if (rt.sched == nullptr) return pick_in_pass(rt);
+  if (rt.sched == nullptr) [[likely]] return pick_in_pass<false>(rt);
   // Seeded: the countdown lives in the schedule between picks (schedule.h).
   rt.pass_left = rt.sched->pass_left;
-  task* t = pick_in_pass(rt);
+  task* t = pick_in_pass<true>(rt);
   rt.sched->pass_left = rt.pass_left;
   rt.pass_left = 0;
   return t;
