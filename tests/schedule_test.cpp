@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "async.h"
@@ -309,6 +310,39 @@ TEST(ScheduleTest, ABadEnvironmentSeedFailsInit) {
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   async_runtime_shutdown(&rt);
+}
+
+// The calling thread's global runtime is made from the environment too (a
+// fresh thread gets a fresh one).
+TEST(ScheduleTest, TheEnvironmentSeedsTheGlobalRuntime) {
+  auto program = [](async_runtime_t* rt) {
+    Trace trace;
+    std::function<void()> bodies[3];
+    for (int k = 0; k < 3; ++k) {
+      bodies[k] = [&trace, k] {
+        for (int i = 0; i < 3; ++i) {
+          trace.push_back(std::string(1, static_cast<char>('a' + k)) + std::to_string(i));
+          EXPECT_EQ(async_yield(), ASYNC_OK);
+        }
+      };
+      async_spawn_with(rt, [](void* f) { (*static_cast<std::function<void()>*>(f))(); }, &bodies[k]);
+    }
+    EXPECT_EQ(async_runtime_run(rt), ASYNC_OK);
+    return trace;
+  };
+  async_runtime_t own;
+  const async_config_t cfg = seeded(23);
+  ASSERT_EQ(async_runtime_init(&own, &cfg), ASYNC_OK);
+  const Trace want = program(&own);
+  async_runtime_shutdown(&own);
+  async_test::scoped_env env("ASYNC_SCHEDULE_SEED", "23");
+  Trace got;
+  std::thread([&] {
+    got = program(async_global());
+    async_global_shutdown();
+  }).join();
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got.size(), 9u);
 }
 
 // --- groups ---------------------------------------------------------------------
