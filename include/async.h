@@ -110,7 +110,61 @@ typedef struct async_config {
   uint32_t backend;        /* ASYNC_BACKEND_*: the I/O poller. 0 -> the
                               environment variable ASYNC_BACKEND ("epoll" or
                               "kqueue") if set, else the platform's own. */
+  uint64_t schedule_seed;  /* 0 -> the environment variable
+                              ASYNC_SCHEDULE_SEED (unsigned decimal or 0x
+                              hex; 0 there too means FIFO) if set, else FIFO:
+                              the run queue in order, as documented for every
+                              call. Non-zero: a seeded schedule (below, "Seeded
+                              schedules"): each pick of the next fiber is a
+                              pseudo-random choice among the runnable ones.
+                              A value ASYNC_SCHEDULE_SEED cannot parse makes
+                              init return ASYNC_EINVAL. */
+  uint32_t schedule_pct_depth; /* with a seed: 0 -> uniform random picks;
+                              d >= 1 -> PCT of depth d (below); at most
+                              ASYNC_SCHEDULE_PCT_MAX_DEPTH (ASYNC_EINVAL
+                              above). Ignored without a seed. */
+  uint32_t schedule_pct_steps; /* PCT only: 0 -> 100: the picks among which
+                              its d - 1 priority change points are drawn. */
 } async_config_t;
+
+/* Seeded schedules: hunting order bugs.
+ *
+ * A seeded runtime keeps every rule but one: which runnable fiber runs next.
+ * Fibers still suspend only where they do under FIFO (blocking calls,
+ * yields, ends); at each such point the runtime picks the next fiber from
+ * the runnable ones with a generator seeded by schedule_seed, instead of
+ * taking the oldest. Every pick considers the whole run queue, so fibers
+ * woken together (by one event, one I/O readiness, one channel close, timers
+ * expiring together, messages arriving from other threads in one batch)
+ * run in a seeded order too. The same program under the same seed makes the
+ * same picks, byte for byte; different seeds explore different
+ * interleavings. async/testing.h runs a test under many seeds and prints
+ * the one that fails (docs/testing.md).
+ *
+ * Exact replay needs the same inputs at the same picks. Real time is not
+ * one: which timers are due at a pick depends on the wall clock, so a
+ * program that sleeps or waits with deadlines replays exactly only under
+ * virtual time (ASYNC_CONFIG_VIRTUAL_TIME, where this build has it), and
+ * one that does I/O or hears from other threads only as far as those
+ * arrive at the same picks. Group runtimes: each runtime i of a group gets
+ * its own seed, derived from the group's seed and i, so each replays its
+ * own picks (cross-thread timing is not replayed).
+ *
+ * PCT (probabilistic concurrency testing, Burckhardt et al., ASPLOS 2010, as
+ * in Coyote and shuttle), chosen with schedule_pct_depth = d: every fiber
+ * gets a random priority when it first becomes runnable and the
+ * highest-priority runnable fiber always runs; at d - 1 change points, picks
+ * drawn at random among the first schedule_pct_steps, the fiber that was
+ * running drops below every other. A yield also drops the yielding fiber
+ * below every other (as shuttle does), so that a yield loop cannot starve
+ * the fiber it waits for. PCT finds a bug of depth d (d orderings that must
+ * all happen) with probability at least 1 / (n * k^(d-1)) per run, for n
+ * fibers and k picks.
+ *
+ * Cost: none for FIFO runtimes (the fast pick never looks at the seed); a
+ * seeded pick walks the run queue (linear in its length). */
+#define ASYNC_SCHEDULE_PCT_MAX_DEPTH 64u
+#define ASYNC_SCHEDULE_PCT_DEFAULT_STEPS 100u
 
 /* I/O pollers for async_config_t.backend. A backend this build lacks (kqueue
  * on Linux, epoll elsewhere) makes async_runtime_init return ASYNC_EINVAL, as
@@ -137,8 +191,9 @@ typedef struct async_runtime {
  * The calling thread becomes the runtime's owner.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL rt, a config with unknown flags,
  * an unknown or unavailable backend, a stack size below
- * ASYNC_MIN_STACK_SIZE or above its limit (see fiber_stack_size), or a
- * task_capacity or max_events above its limit;
+ * ASYNC_MIN_STACK_SIZE or above its limit (see fiber_stack_size), a
+ * task_capacity, max_events or schedule_pct_depth above its limit, or an
+ * ASYNC_SCHEDULE_SEED value in the environment that is not a number;
  * ASYNC_ENOMEM (also for a task_capacity whose table cannot be allocated);
  * ASYNC_EIO when the poller could not be created (out of file descriptors);
  * ASYNC_ESTATE when `rt` already holds a live runtime (initialised and not
@@ -204,7 +259,9 @@ ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_
  *
  * The header is `key=value` pairs after the runtime's number; more keys may
  * be appended, so parse it by key. <now> is the runtime's clock: virtual
- * under ASYNC_CONFIG_VIRTUAL_TIME, which adds the key `virtual_time=1`. <id> is the fiber's number within its
+ * under ASYNC_CONFIG_VIRTUAL_TIME, which adds the key `virtual_time=1`. A
+ * seeded runtime adds `seed=<its seed>` (a group's runtime: its derived
+ * seed) and, under PCT, `pct_depth=<d>`. <id> is the fiber's number within its
  * runtime (what `info fibers` in gdb shows). <state> is `running`,
  * `runnable`, `stack` (waiting for a pooled stack), `done`, or what the
  * fiber is parked in: `sleep <ms>ms` (time left, rounded up), `await <id>`
@@ -352,6 +409,7 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h);
 ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
 
 /* Move the calling fiber to the tail of the run queue and run the others.
+ * (Under a seeded schedule the next pick may choose the caller again.)
  * Returns ASYNC_OK; ASYNC_ECANCELED (without yielding) in a cancelled fiber;
  * ASYNC_ESTATE outside a fiber. */
 ASYNC_API async_status_t async_yield(void);
@@ -394,9 +452,11 @@ ASYNC_API async_fiber_handle_t async_self(void);
 /* A group: one runtime per thread, each driven by a thread the group owns,
  * for using every core. Fibers never move between runtimes: each runs its
  * whole life on the thread of the runtime it was spawned on, in that
- * runtime's deterministic FIFO order. Work crosses runtimes only through
- * explicit calls (spawn on another runtime, await, cancel, channels, unpark),
- * which join the target runtime's run queue at a pass boundary.
+ * runtime's deterministic FIFO order (or its seeded order: a seeded cfg gives
+ * runtime i its own seed, derived from the seed and i; "Seeded schedules").
+ * Work crosses runtimes only through explicit calls (spawn on another
+ * runtime, await, cancel, channels, unpark), which join the target runtime's
+ * run queue at a pass boundary.
  * Declare it in your own memory; do not move or copy it while initialised. */
 typedef struct async_group {
   void *impl; /* private */

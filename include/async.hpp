@@ -221,6 +221,19 @@ class config {
     guard_pages_ = on;
     return *this;
   }
+  // A seeded schedule (async.h, "Seeded schedules"); 0: FIFO, unless
+  // ASYNC_SCHEDULE_SEED is set in the environment.
+  constexpr config& schedule_seed(std::uint64_t seed) noexcept {
+    schedule_seed_ = seed;
+    return *this;
+  }
+  // With a seed: PCT of depth `depth` (0: uniform random picks), its change
+  // points among the first `steps` picks (0: 100).
+  constexpr config& schedule_pct(std::uint32_t depth, std::uint32_t steps = 0) noexcept {
+    schedule_pct_depth_ = depth;
+    schedule_pct_steps_ = steps;
+    return *this;
+  }
   // ASYNC_CONFIG_VIRTUAL_TIME (async.h): the runtime's clock jumps to the
   // next deadline whenever nothing is runnable. Use the _for forms of timed
   // calls there; _until with a steady_clock time point is exact only to a
@@ -236,6 +249,9 @@ class config {
   constexpr std::size_t max_events() const noexcept { return max_events_; }
   constexpr bool guard_pages() const noexcept { return guard_pages_; }
   constexpr bool virtual_time() const noexcept { return virtual_time_; }
+  constexpr std::uint64_t schedule_seed() const noexcept { return schedule_seed_; }
+  constexpr std::uint32_t schedule_pct_depth() const noexcept { return schedule_pct_depth_; }
+  constexpr std::uint32_t schedule_pct_steps() const noexcept { return schedule_pct_steps_; }
 
   // The C configuration with these values.
   constexpr async_config_t native() const noexcept {
@@ -245,6 +261,9 @@ class config {
     c.fiber_stack_size = fiber_stack_size_;
     c.max_events = max_events_;
     c.flags = (guard_pages_ ? 0u : ASYNC_CONFIG_NO_GUARD_PAGES) | (virtual_time_ ? ASYNC_CONFIG_VIRTUAL_TIME : 0u);
+    c.schedule_seed = schedule_seed_;
+    c.schedule_pct_depth = schedule_pct_depth_;
+    c.schedule_pct_steps = schedule_pct_steps_;
     return c;
   }
   constexpr operator async_config_t() const noexcept { return native(); }
@@ -254,8 +273,11 @@ class config {
   std::size_t fiber_capacity_ = ASYNC_DEFAULT_FIBER_CAPACITY;      // most fibers holding a stack
   std::size_t fiber_stack_size_ = ASYNC_DEFAULT_FIBER_STACK_SIZE;  // bytes per pooled stack
   std::size_t max_events_ = ASYNC_DEFAULT_MAX_EVENTS;              // poller events per wait
-  bool guard_pages_ = true;    // a guard page below every pooled stack
-  bool virtual_time_ = false;  // the runtime's clock is virtual
+  bool guard_pages_ = true;               // a guard page below every pooled stack
+  bool virtual_time_ = false;             // the runtime's clock is virtual
+  std::uint64_t schedule_seed_ = 0;       // 0: FIFO (or $ASYNC_SCHEDULE_SEED)
+  std::uint32_t schedule_pct_depth_ = 0;  // 0: uniform random picks
+  std::uint32_t schedule_pct_steps_ = 0;  // 0: 100
 };
 
 // ------------------------------------------------------------------ runtime
@@ -277,9 +299,10 @@ class runtime {
   // Throws async::error: einval for a bad config (unknown flags, a stack
   // below ASYNC_MIN_STACK_SIZE), enomem.
   runtime() : runtime(config{}) {}
-  explicit runtime(const config& cfg) {
-    const async_config_t c = cfg.native();
-    const async_status_t st = async_runtime_init(&rt_, &c);
+  explicit runtime(const config& cfg) : runtime(cfg.native()) {}
+  // From a C configuration (e.g. the one async_explore hands each run).
+  explicit runtime(const async_config_t& cfg) {
+    const async_status_t st = async_runtime_init(&rt_, &cfg);
     if (st != ASYNC_OK) detail::throw_status(st, "async::runtime");
   }
   ~runtime() { async_runtime_shutdown(&rt_); }

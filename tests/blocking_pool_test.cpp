@@ -14,6 +14,7 @@
 
 #include "async.h"
 #include "core/blocking_pool.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -63,6 +64,7 @@ void many_calls(void* p) {
 }
 
 TEST(BlockingPool, WorkersStartUpToTheBoundAndCallsQueueInOrder) {
+  ASYNC_FIFO_ONLY();
   blocking_pool_configure(2, 3600ull * 1000000000ull);  // idle workers stay for the test
   const auto before = blocking_pool_snapshot();
   async_runtime_t rt;

@@ -38,6 +38,7 @@ static void counter(void *user)
 
 static void test_seed_counter_on_the_global_runtime(void)
 {
+    if (seeded_skip(__func__)) return;
     reset_trace();
     CHECK_STATUS(async_spawn(counter, NULL).status, ASYNC_OK);
     CHECK_STATUS(async_spawn(counter, NULL).status, ASYNC_OK);
@@ -72,6 +73,7 @@ static void canceller(void *user)
 
 static void test_custom_runtime_await_and_cancel(void)
 {
+    if (seeded_skip(__func__)) return;
     async_runtime_t rt;
     async_config_t cfg = {0};
     cfg.task_capacity = 8;

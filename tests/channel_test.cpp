@@ -40,6 +40,7 @@ class ChannelTest : public async_test::RuntimeTest {
 };
 
 TEST_F(ChannelTest, BufferedMessagesArriveInFifoOrder) {
+  ASYNC_FIFO_ONLY();
   make(2);
   spawn([this] {
     for (std::uintptr_t i = 1; i <= 5; ++i) {
@@ -58,6 +59,7 @@ TEST_F(ChannelTest, BufferedMessagesArriveInFifoOrder) {
 }
 
 TEST_F(ChannelTest, UnbufferedSendCompletesWhenAReceiverTakesIt) {
+  ASYNC_FIFO_ONLY();
   make(0);
   spawn([this] {
     trace.push_back("send");
@@ -75,6 +77,7 @@ TEST_F(ChannelTest, UnbufferedSendCompletesWhenAReceiverTakesIt) {
 }
 
 TEST_F(ChannelTest, AMessageForAParkedReceiverGoesStraightToItWithoutASwitch) {
+  ASYNC_FIFO_ONLY();
   make(4);
   spawn([this] {
     void* m = nullptr;
@@ -91,6 +94,7 @@ TEST_F(ChannelTest, AMessageForAParkedReceiverGoesStraightToItWithoutASwitch) {
 }
 
 TEST_F(ChannelTest, ParkedReceiversAndSendersAreServedInFifoOrder) {
+  ASYNC_FIFO_ONLY();
   make(0);
   for (const char* who : {"r1", "r2", "r3"}) {
     spawn([this, who = std::string(who)] {
@@ -120,6 +124,7 @@ TEST_F(ChannelTest, ParkedReceiversAndSendersAreServedInFifoOrder) {
 }
 
 TEST_F(ChannelTest, CloseWakesSendersAndLetsReceiversDrain) {
+  ASYNC_FIFO_ONLY();
   make(1);
   spawn([this] {
     EXPECT_EQ(async_channel_send(&ch_, msg(1)), ASYNC_OK);
@@ -139,6 +144,7 @@ TEST_F(ChannelTest, CloseWakesSendersAndLetsReceiversDrain) {
 }
 
 TEST_F(ChannelTest, ShutdownWakesParkedFibersAndLaterUseIsInvalid) {
+  ASYNC_FIFO_ONLY();
   make(0);
   spawn([this] {
     void* m = nullptr;
@@ -160,6 +166,7 @@ TEST_F(ChannelTest, ShutdownWakesParkedFibersAndLaterUseIsInvalid) {
 }
 
 TEST_F(ChannelTest, MaxWaitersBoundsParkedFibers) {
+  ASYNC_FIFO_ONLY();
   make(0, 2);
   for (const char* who : {"a", "b", "c"}) {
     spawn([this, who = std::string(who)] {
@@ -210,6 +217,7 @@ TEST_F(ChannelTest, ADeliveredMessageCancelsTheTimeout) {
 }
 
 TEST_F(ChannelTest, ACancelledSendersMessageIsNotDelivered) {
+  ASYNC_FIFO_ONLY();
   make(0);
   async_fiber_handle_t sender = spawn([this] {
     trace.push_back("s1: " + name_of(async_channel_send(&ch_, msg(1))));
@@ -226,6 +234,7 @@ TEST_F(ChannelTest, ACancelledSendersMessageIsNotDelivered) {
 }
 
 TEST_F(ChannelTest, CancelWakesAParkedReceiverButAHandedMessageStaysItsResult) {
+  ASYNC_FIFO_ONLY();
   make(0);
   async_fiber_handle_t waiting = spawn([this] {
     void* m = nullptr;
@@ -461,6 +470,7 @@ TEST_F(SelectTest, TheFirstReadyCaseInArgumentOrderWins) {
 }
 
 TEST_F(SelectTest, AParkedRecvCaseIsWokenByAPlainSendOfAnyChannel) {
+  ASYNC_FIFO_ONLY();
   for (std::size_t capacity : {0u, 2u}) {
     trace.clear();
     make(capacity, capacity, capacity);
@@ -488,6 +498,7 @@ TEST_F(SelectTest, AParkedRecvCaseIsWokenByAPlainSendOfAnyChannel) {
 }
 
 TEST_F(SelectTest, AParkedSendCaseIsCompletedByAPlainRecvKeepingFifoOrder) {
+  ASYNC_FIFO_ONLY();
   make(1, 0);
   ASSERT_EQ(async_channel_try_send(&a_, msg(1)), ASYNC_OK);  // a is full
   spawn([this] {
@@ -510,6 +521,7 @@ TEST_F(SelectTest, AParkedSendCaseIsCompletedByAPlainRecvKeepingFifoOrder) {
 }
 
 TEST_F(SelectTest, RendezvousWorksWithSelectOnEitherSideAndOnBoth) {
+  ASYNC_FIFO_ONLY();
   make(0, 0, 0);
   // A selecting sender meets a plain receiver, a plain sender meets a
   // selecting receiver, and a selecting sender meets a selecting receiver,
@@ -553,6 +565,7 @@ TEST_F(SelectTest, RendezvousWorksWithSelectOnEitherSideAndOnBoth) {
 }
 
 TEST_F(SelectTest, TwoSelectsCrossingOnRendezvousChannelsDoNotDeadlock) {
+  ASYNC_FIFO_ONLY();
   make(0, 0);
   // Each offers to send on one channel and to receive on the other.
   for (int who = 0; who < 2; ++who) {
@@ -583,6 +596,7 @@ TEST_F(SelectTest, ASelectDoesNotMeetItsOwnCases) {
 }
 
 TEST_F(SelectTest, PlainAndSelectWaitersAreServedInTheOrderTheyParked) {
+  ASYNC_FIFO_ONLY();
   make(0, 0);
   auto plain_recv = [this](const std::string& who) {
     spawn([this, who] {
@@ -611,6 +625,7 @@ TEST_F(SelectTest, PlainAndSelectWaitersAreServedInTheOrderTheyParked) {
 }
 
 TEST_F(SelectTest, SendersPlainAndSelectAreServedInTheOrderTheyParked) {
+  ASYNC_FIFO_ONLY();
   make(1, 0);
   ASSERT_EQ(async_channel_try_send(&a_, msg(0)), ASYNC_OK);  // full
   spawn([this] { trace.push_back("p1: " + name_of(async_channel_send(&a_, msg(1)))); });
@@ -692,6 +707,7 @@ TEST_F(SelectTest, ACaseCompletedBeforeTheDeadlineCancelsTheTimer) {
 }
 
 TEST_F(SelectTest, CancelWhileParkedLosesAndDuplicatesNothing) {
+  ASYNC_FIFO_ONLY();
   make(0, 0);
   async_fiber_handle_t sel = spawn([this] {
     async_select_case_t cases[2] = {send_case(&a_, 1), recv_case(&b_)};
@@ -714,6 +730,7 @@ TEST_F(SelectTest, CancelWhileParkedLosesAndDuplicatesNothing) {
 }
 
 TEST_F(SelectTest, ACaseCompletedBeforeTheCancelStaysTheResult) {
+  ASYNC_FIFO_ONLY();
   make(0, 0);
   async_fiber_handle_t sel = spawn([this] {
     async_select_case_t cases[2] = {recv_case(&a_), recv_case(&b_)};
@@ -732,6 +749,7 @@ TEST_F(SelectTest, ACaseCompletedBeforeTheCancelStaysTheResult) {
 }
 
 TEST_F(SelectTest, ACancelledFiberSelectsNothing) {
+  ASYNC_FIFO_ONLY();
   make(1);
   ASSERT_EQ(async_channel_try_send(&a_, msg(1)), ASYNC_OK);
   async_fiber_handle_t sel = spawn([this] {
@@ -819,6 +837,7 @@ TEST_F(SelectTest, MisuseIsRefusedAndNothingHappens) {
 }
 
 TEST_F(SelectTest, MaxWaitersCountsEachParkedCase) {
+  ASYNC_FIFO_ONLY();
   make(0, 0, 0, 1);
   spawn([this] {
     void* m = nullptr;

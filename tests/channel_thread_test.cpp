@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -421,6 +422,7 @@ TEST_F(ChannelThreadTest, CancelRacingWithACrossThreadSendLosesNothing) {
 // threads keep using: its fibers are taken off them (a later send is
 // buffered, not handed to a dead fiber), nothing crashes (ASan, TSan).
 TEST(ChannelThreads, RuntimeShutdownTakesItsParkedFibersOffSharedChannels) {
+  ASYNC_FIFO_ONLY();
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
   async_channel_t a, b;

@@ -38,6 +38,7 @@ struct rounding_guard {
 };
 
 TEST_F(ContextTest, EachFiberKeepsItsOwnRoundingMode) {
+  ASYNC_FIFO_ONLY();
 #if defined(ASYNC_TEST_SAVE_X87_OFF)
   GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0: the FP control state belongs to the thread";
 #endif
@@ -61,6 +62,7 @@ TEST_F(ContextTest, EachFiberKeepsItsOwnRoundingMode) {
 }
 
 TEST_F(ContextTest, NewFibersStartWithTheDrivingThreadsRoundingMode) {
+  ASYNC_FIFO_ONLY();
 #if defined(ASYNC_TEST_SAVE_X87_OFF)
   GTEST_SKIP() << "built with ASYNC_FIBER_SAVE_X87=0: the FP control state belongs to the thread";
 #endif
@@ -115,6 +117,7 @@ TEST_F(ContextTest, ExceptionsThrownAndCaughtInsideAFiber) {
 // A fiber that parks inside a catch block keeps its own "current exception";
 // without per-fiber exception globals, A sees B's exception or B rethrows A's.
 TEST_F(ContextTest, AFiberParkedInACatchBlockKeepsItsOwnException) {
+  ASYNC_FIFO_ONLY();
   spawn([this] {
     try {
       throw std::runtime_error("A");
@@ -178,6 +181,7 @@ struct mixer {
 };
 
 TEST_F(ContextTest, ManySwitchesKeepCalleeSavedValues) {
+  ASYNC_FIFO_ONLY();
   constexpr int rounds = 10000;
   std::uint64_t sums[2] = {0, 0};
   for (int f = 0; f < 2; ++f) {

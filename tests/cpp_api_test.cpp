@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/seeded.h"
 
 namespace {
 
@@ -319,6 +320,7 @@ TEST_F(CppApiTest, ReferenceResultsReferToWhatTheCallableReturned) {
 }
 
 TEST_F(CppApiTest, CallableIsInvokedAsAnRvalueAndDestroyedOnTheFiber) {
+  ASYNC_FIFO_ONLY();
   struct rvalue_only {
     guard g;
     Trace* trace;
@@ -347,6 +349,7 @@ TEST_F(CppApiTest, CallableIsInvokedAsAnRvalueAndDestroyedOnTheFiber) {
 // ------------------------------------------------------ spawning and order
 
 TEST_F(CppApiTest, SpawnRunsNothingAndFibersStartInSpawnOrder) {
+  ASYNC_FIFO_ONLY();
   auto a = async::spawn(rt(), [&] { trace.push_back("a"); });
   auto b = async::spawn(rt(), [&] { trace.push_back("b"); });
   auto c = async::spawn(rt(), [&] { trace.push_back(async::this_fiber::is_cancelled() ? "c cancelled" : "c"); });
@@ -360,6 +363,7 @@ TEST_F(CppApiTest, SpawnRunsNothingAndFibersStartInSpawnOrder) {
 }
 
 TEST_F(CppApiTest, YieldInterleavesFibersDeterministically) {
+  ASYNC_FIFO_ONLY();
   auto worker = [&](std::string name, int steps) {
     return async::spawn(rt(), [&, name, steps] {
       for (int i = 0; i < steps; ++i) {
@@ -380,6 +384,7 @@ TEST_F(CppApiTest, YieldInterleavesFibersDeterministically) {
 }
 
 TEST_F(CppApiTest, JoinInsideAFiberSuspendsUntilTheFiberEnds) {
+  ASYNC_FIFO_ONLY();
   auto parent = async::spawn(rt(), [&] {
     auto child = async::spawn([&] {  // spawns on the parent's runtime
       trace.push_back("child 0");
@@ -406,6 +411,7 @@ TEST_F(CppApiTest, JoinInsideAFiberSuspendsUntilTheFiberEnds) {
 }
 
 TEST_F(CppApiTest, JoinOfAnEndedFiberReturnsAtOnce) {
+  ASYNC_FIFO_ONLY();
   auto f = async::spawn(rt(), [] { return 1; });
   EXPECT_EQ(rt().run(), async::status::ok);
   auto g = async::spawn(rt(), [&] {
@@ -464,6 +470,7 @@ TEST_F(CppApiTest, SpawnPassesOnWhatCopyingTheCallableThrows) {
 // ------------------------------------------------------ exceptions in join
 
 TEST_F(CppApiTest, JoinRethrowsTheCallablesExceptionAsThrown) {
+  ASYNC_FIFO_ONLY();
   auto f = async::spawn(rt(), [&]() -> int {
     guard g(trace, "frame");
     trace.push_back("throwing");
@@ -484,6 +491,7 @@ TEST_F(CppApiTest, JoinRethrowsTheCallablesExceptionAsThrown) {
 }
 
 TEST_F(CppApiTest, ExceptionsOfDifferentFibersStayApart) {
+  ASYNC_FIFO_ONLY();
   // Each fiber suspends inside its catch block; the exception being handled
   // is kept per fiber, so `throw;` rethrows its own.
   auto make = [&](std::string name) {
@@ -576,6 +584,7 @@ TEST_F(CppApiTest, CancelFromAForeignThreadArrivesBeforeTheFirstDispatch) {
 // ----------------------------------------------------------- cancellation
 
 TEST_F(CppApiTest, CancellationUnwindsTheFiberStack) {
+  ASYNC_FIFO_ONLY();
   auto worker = async::spawn(rt(), [&]() -> int {
     guard outer(trace, "outer");
     trace.push_back("worker sleeps");
@@ -643,6 +652,7 @@ TEST_F(CppApiTest, CancelBeforeStartThroughTheHandleAlsoEndsItCancelled) {
 }
 
 TEST_F(CppApiTest, CancelOfAFiberWaitingForAStackMeansItNeverRuns) {
+  ASYNC_FIFO_ONLY();
   cfg_.fiber_capacity(1);
   async::fiber<void> b;
   auto a = async::spawn(rt(), [&] {
@@ -701,6 +711,7 @@ TEST_F(CppApiTest, JoinOfACancelledSleeperThrowsCancelled) {
 }
 
 TEST_F(CppApiTest, ACancelledFiberThatCatchesAndReturnsGivesItsResult) {
+  ASYNC_FIFO_ONLY();
   auto f = async::spawn(rt(), [&] {
     try {
       async::this_fiber::sleep_for(1h);
@@ -728,6 +739,7 @@ TEST_F(CppApiTest, ThrowingCancelledEndsTheFiberCancelled) {
 }
 
 TEST_F(CppApiTest, AJoinerCancelledWhileJoiningLeavesTheChildRunning) {
+  ASYNC_FIFO_ONLY();
   async::fiber<int> child;
   auto parent = async::spawn(rt(), [&] {
     guard g(trace, "parent frame");
@@ -802,6 +814,7 @@ TEST_F(CppApiTest, ShortSleepsEndWhileALongOneGoesOn) {
 }
 
 TEST_F(CppApiTest, SleepersUntilATimePointWakeInDeadlineOrder) {
+  ASYNC_FIFO_ONLY();
   // Absolute deadlines: the order does not depend on when the fibers start.
   const auto base = std::chrono::steady_clock::now() + 2ms;
   auto sleeper = [&](std::string name, std::chrono::steady_clock::time_point until) {
@@ -823,6 +836,7 @@ TEST_F(CppApiTest, SleepersUntilATimePointWakeInDeadlineOrder) {
 }
 
 TEST_F(CppApiTest, ZeroNegativeAndPastSleepsStillSuspend) {
+  ASYNC_FIFO_ONLY();
   auto a = async::spawn(rt(), [&] {
     trace.push_back("a sleeps 0");
     async::this_fiber::sleep_for(0s);
@@ -851,6 +865,7 @@ TEST_F(CppApiTest, ZeroNegativeAndPastSleepsStillSuspend) {
 }
 
 TEST_F(CppApiTest, SleepUntilTheEndOfTimeSleepsUntilCancelled) {
+  ASYNC_FIFO_ONLY();
   auto f = async::spawn(rt(), [&] {
     trace.push_back(outcome_of([] { async::this_fiber::sleep_until(std::chrono::steady_clock::time_point::max()); }));
     trace.push_back(outcome_of([] {
@@ -957,6 +972,7 @@ TEST_F(CppApiTest, FibersAreMoveOnly) {
 }
 
 TEST_F(CppApiTest, DestroyingOrReassigningAJoinableFiberDetachesIt) {
+  ASYNC_FIFO_ONLY();
   int live = 0;
   {
     auto f = async::spawn(rt(), [&, c = counted(live)] {
@@ -975,6 +991,7 @@ TEST_F(CppApiTest, DestroyingOrReassigningAJoinableFiberDetachesIt) {
 }
 
 TEST_F(CppApiTest, DetachWhileSuspendedFreesTheStateWhenTheFiberEnds) {
+  ASYNC_FIFO_ONLY();
   int live = 0;
   auto k = async::spawn(rt(), [&, c = counted(live)] {
     trace.push_back("k sleeps");
@@ -1009,6 +1026,7 @@ TEST_F(CppApiTest, DroppingAnEndedFiberFreesItsResultOrException) {
 }
 
 TEST_F(CppApiTest, ADetachedFiberEndingCancelledDoesNotTerminate) {
+  ASYNC_FIFO_ONLY();
   auto f = async::spawn(rt(), [&] {
     guard g(trace, "frame");
     async::this_fiber::sleep_for(1h);
@@ -1065,6 +1083,7 @@ TEST(CppDiscardTest, DetachedFiberCancelledThroughARawHandleFreesItsState) {
 }
 
 TEST(CppDiscardTest, ADetachedFiberParkedAtShutdownFreesItsState) {
+  ASYNC_FIFO_ONLY();
   int destroyed = 0;
   {
     async::runtime rt;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/seeded.h"
 
 namespace {
 
@@ -83,6 +84,7 @@ static_assert(!std::is_move_assignable_v<async::channel<int>>);
 static_assert(std::input_iterator<async::channel<std::unique_ptr<int>>::iterator>);
 
 TEST_F(CppChannelTest, MoveOnlyValuesGoThroughABufferedChannelInOrder) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::unique_ptr<int>> ch(rt(), 2);
   EXPECT_EQ(ch.capacity(), 2u);
   auto producer = async::spawn(rt(), [&] {
@@ -108,6 +110,7 @@ TEST_F(CppChannelTest, MoveOnlyValuesGoThroughABufferedChannelInOrder) {
 }
 
 TEST_F(CppChannelTest, RendezvousSendWaitsForTheReceiver) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::string> ch(rt(), 0);
   auto sender = async::spawn(rt(), [&] {
     for (const char* s : {"a", "b", "c"}) {
@@ -131,6 +134,7 @@ TEST_F(CppChannelTest, RendezvousSendWaitsForTheReceiver) {
 }
 
 TEST_F(CppChannelTest, ParkedReceiversAreServedInOrder) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::string> ch(rt(), 1);
   std::vector<async::fiber<void>> receivers;
   for (int r = 0; r < 3; ++r) {
@@ -154,6 +158,7 @@ TEST_F(CppChannelTest, ParkedReceiversAreServedInOrder) {
 }
 
 TEST_F(CppChannelTest, ManySendersKeepTheirOwnOrder) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::string> ch(rt(), 1);
   std::vector<async::fiber<void>> senders;
   for (int s = 0; s < 3; ++s) {
@@ -197,6 +202,7 @@ TEST_F(CppChannelTest, CloseLetsReceiversDrainThenEnds) {
 }
 
 TEST_F(CppChannelTest, CloseWakesParkedSendersAndTheirValuesAreDestroyed) {
+  ASYNC_FIFO_ONLY();
   tally t;
   {
     async::channel<item> ch(rt(), 1);
@@ -225,6 +231,7 @@ TEST_F(CppChannelTest, CloseWakesParkedSendersAndTheirValuesAreDestroyed) {
 }
 
 TEST_F(CppChannelTest, CancellingAParkedSenderUnwindsAndDropsItsValue) {
+  ASYNC_FIFO_ONLY();
   tally t;
   {
     async::channel<item> ch(rt(), 0);
@@ -262,6 +269,7 @@ TEST_F(CppChannelTest, CancellingAParkedSenderUnwindsAndDropsItsValue) {
 }
 
 TEST_F(CppChannelTest, CancellingAParkedReceiverUnwindsIt) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::string> ch(rt(), 2);
   auto receiver = async::spawn(rt(), [&] {
     scope_log log{&trace, "receiver"};
@@ -387,6 +395,7 @@ TEST_F(CppChannelTest, TryVariantsWorkOutsideFibers) {
 }
 
 TEST_F(CppChannelTest, UnbufferedTrySendNeedsAParkedReceiver) {
+  ASYNC_FIFO_ONLY();
   async::channel<int> ch(rt(), 0);
   EXPECT_EQ(ch.try_send(1), async::status::eagain);
   auto receiver = async::spawn(rt(), [&] { trace.push_back("got " + std::to_string(ch.recv().value())); });
@@ -401,6 +410,7 @@ TEST_F(CppChannelTest, UnbufferedTrySendNeedsAParkedReceiver) {
 }
 
 TEST_F(CppChannelTest, MaxWaitersBoundsTheParkedFibers) {
+  ASYNC_FIFO_ONLY();
   async::channel<int> ch(rt(), 0, 1);
   auto first = async::spawn(rt(), [&] { trace.push_back("first " + std::to_string(ch.recv().value_or(-1))); });
   auto second = async::spawn(rt(), [&] {
@@ -515,6 +525,7 @@ TEST_F(CppChannelTest, SelectChoosesTheFirstReadyCaseAndReturnsItsValue) {
 }
 
 TEST_F(CppChannelTest, SelectWaitsForEitherKindOfCase) {
+  ASYNC_FIFO_ONLY();
   async::channel<int> in(rt(), 0);
   async::channel<int> out(rt(), 0);
   auto sel = async::spawn(rt(), [&] {
@@ -541,6 +552,7 @@ TEST_F(CppChannelTest, SelectWaitsForEitherKindOfCase) {
 }
 
 TEST_F(CppChannelTest, SelectingSenderAndReceiverMeetOnARendezvousChannel) {
+  ASYNC_FIFO_ONLY();
   async::channel<std::string> ch(rt(), 0);
   async::channel<int> never(rt(), 0);
   auto receiver = async::spawn(rt(), [&] {
@@ -561,6 +573,7 @@ TEST_F(CppChannelTest, SelectingSenderAndReceiverMeetOnARendezvousChannel) {
 }
 
 TEST_F(CppChannelTest, ASendCaseWaitsForAFreeCell) {
+  ASYNC_FIFO_ONLY();
   // Capacity 0 has one cell: while a plain sender holds it, a select's send
   // case waits for it, and is chosen only once the value went out.
   async::channel<int> ch(rt(), 0);
@@ -605,6 +618,7 @@ TEST_F(CppChannelTest, SelectTimeoutsAndTryReportWithoutThrowingAndKeepValues) {
 }
 
 TEST_F(CppChannelTest, SelectReportsAClosedChannel) {
+  ASYNC_FIFO_ONLY();
   tally t;
   async::channel<item> a(rt(), 1);
   async::channel<int> b(rt(), 0);
@@ -630,6 +644,7 @@ TEST_F(CppChannelTest, SelectReportsAClosedChannel) {
 }
 
 TEST_F(CppChannelTest, CancellingAParkedSelectThrowsAndKeepsTheValue) {
+  ASYNC_FIFO_ONLY();
   tally t;
   async::channel<item> ch(rt(), 0);
   std::optional<async::fiber<void>> sel;

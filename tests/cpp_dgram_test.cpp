@@ -16,6 +16,7 @@
 
 #include "async/io.hpp"
 #include "support/fd_count.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -164,6 +165,7 @@ TEST_F(CppDgramTest, TimeoutsThrowOrSetTheCodeAndAPastDeadlineTriesOnce) {
 }
 
 TEST_F(CppDgramTest, CancelWhileWaitingInRecvFromThrowsCancelledAndTakesNothing) {
+  ASYNC_FIFO_ONLY();
   auto a = async::udp_socket::bind(rt(), "127.0.0.1", 0);
   auto b = async::udp_socket::bind(rt(), "127.0.0.1", 0);
   auto victim = spawn([&] {

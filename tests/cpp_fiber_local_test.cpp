@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/seeded.h"
 
 namespace {
 
@@ -60,6 +61,7 @@ class CppFiberLocalTest : public ::testing::Test {
 };
 
 TEST_F(CppFiberLocalTest, EachFiberHasItsOwnValueDestroyedWhenTheFiberEnds) {
+  ASYNC_FIFO_ONLY();
   async::fiber_local<tracked> local;
   async::spawn(rt(), [&] {
     local->text = "a's";
@@ -133,6 +135,7 @@ TEST_F(CppFiberLocalTest, AConstructorThatThrowsLeavesNoValue) {
 }
 
 TEST_F(CppFiberLocalTest, ValuesOutliveTheFiberLocalUntilTheirFibersEnd) {
+  ASYNC_FIFO_ONLY();
   auto local = std::make_unique<async::fiber_local<tracked>>();
   async::spawn(rt(), [&] {
     (*local)->text = "a's";

@@ -20,6 +20,7 @@
 
 #include "async/io.hpp"
 #include "support/fd_count.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -115,6 +116,7 @@ TEST(CppIoEndpointTest, PrintsV4AndBracketedV6) {
 // -------------------------------------------------------------------- pipes
 
 TEST_F(CppIoTest, AReaderSuspendsUntilTheWriterWrites) {
+  ASYNC_FIFO_ONLY();
   async::pipe_ends rw_ = async::make_pipe(rt());
   auto& r = rw_.reader;
   auto& w = rw_.writer;
@@ -288,6 +290,7 @@ TEST_F(CppIoTest, TimeoutsThrowEtimedoutOrSetTheCode) {
 }
 
 TEST_F(CppIoTest, ClosingWhileAnotherFiberReadsWakesItWithEclosed) {
+  ASYNC_FIFO_ONLY();
   async::pipe_ends rw_ = async::make_pipe(rt());
   auto& r = rw_.reader;
   auto throwing = spawn([&] {
@@ -334,6 +337,7 @@ TEST_F(CppIoTest, ClosingWhileAnotherFiberReadsWakesItWithEclosed) {
 }
 
 TEST_F(CppIoTest, CancellationThrowsCancelledInBothFormsAndLeavesTheHandleUsable) {
+  ASYNC_FIFO_ONLY();
   async::pipe_ends rw_ = async::make_pipe(rt());
   auto& r = rw_.reader;
   auto& w = rw_.writer;
@@ -453,6 +457,7 @@ TEST_F(CppIoTest, HandlesCloseTheirFdWhenDestroyed) {
 }
 
 TEST_F(CppIoTest, MovesTransferOwnershipAndMoveAssignmentClosesTheOldFd) {
+  ASYNC_FIFO_ONLY();
   const int before = open_fd_count();
   async::pipe_ends rw_ = async::make_pipe(rt());
   auto& r = rw_.reader;
@@ -571,6 +576,7 @@ TEST_F(CppIoTest, AHandleOutlivingItsRuntimeStillClosesItsFd) {
 // ---------------------------------------------------------------------- TCP
 
 TEST_F(CppIoTest, TcpEchoWithEndpointsNodelayAndHalfClose) {
+  ASYNC_FIFO_ONLY();
   auto listener = async::tcp_listener::bind(rt(), "127.0.0.1", 0);
   const async::endpoint at = listener.local_endpoint();
   EXPECT_EQ(at.address, "127.0.0.1");

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "async/signal.hpp"
+#include "support/seeded.h"
 
 namespace {
 
@@ -63,6 +64,7 @@ TEST(CppSignalTest, FailuresThrow) {
 }
 
 TEST(CppSignalTest, CancelWhileWaitingThrowsCancelled) {
+  ASYNC_FIFO_ONLY();
   const int a = SIGRTMIN + 9;
   async::runtime rt;
   bool unwound = false;

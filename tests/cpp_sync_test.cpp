@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/seeded.h"
 
 namespace {
 
@@ -72,6 +73,7 @@ class CppSyncTest : public ::testing::Test {
 // -------------------------------------------------------------------- mutex
 
 TEST_F(CppSyncTest, MutexHandsOffInFifoOrderAndALaterLockerCannotBargeIn) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   auto a = async::spawn(rt(), [&] {
     std::unique_lock lk(m);
@@ -131,6 +133,7 @@ TEST_F(CppSyncTest, MutexWorksWithEveryStdLockAdaptor) {
 }
 
 TEST_F(CppSyncTest, ScopedLockOfTwoMutexesWaitsForTheOneHeldElsewhere) {
+  ASYNC_FIFO_ONLY();
   async::mutex a;
   async::mutex b;
   async::spawn(rt(), [&] {
@@ -149,6 +152,7 @@ TEST_F(CppSyncTest, ScopedLockOfTwoMutexesWaitsForTheOneHeldElsewhere) {
 }
 
 TEST_F(CppSyncTest, MutexReportsMisuse) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::fiber<void> owner;
   owner = async::spawn(rt(), [&] {
@@ -179,6 +183,7 @@ TEST_F(CppSyncTest, MutexReportsMisuse) {
 }
 
 TEST_F(CppSyncTest, MutexLockCancelledWhileWaitingThrowsAndTakesNothing) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::fiber<void> b;
   async::fiber<void> c;
@@ -215,6 +220,7 @@ TEST_F(CppSyncTest, ACancelledFiberStillTakesAFreeMutex) {
 }
 
 TEST_F(CppSyncTest, MutexTimedLocksGiveUpOnlyWhileItIsHeld) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::binary_semaphore go(0);
   async::spawn(rt(), [&] {
@@ -267,6 +273,7 @@ TEST_F(CppSyncTest, OutsideFibersALockThatNeedNotWaitSucceedsAndOneThatWouldThro
 // ------------------------------------------------------- condition_variable
 
 TEST_F(CppSyncTest, ConditionVariableWakesWaitersInTheOrderTheyBeganWaiting) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::condition_variable cv;
   int tickets = 0;
@@ -302,6 +309,7 @@ TEST_F(CppSyncTest, ConditionVariableWakesWaitersInTheOrderTheyBeganWaiting) {
 }
 
 TEST_F(CppSyncTest, ConditionVariableWaitCancelledThrowsWithTheLockHeldAgain) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::condition_variable cv;
   async::fiber<void> w;
@@ -332,6 +340,7 @@ TEST_F(CppSyncTest, ConditionVariableWaitCancelledThrowsWithTheLockHeldAgain) {
 }
 
 TEST_F(CppSyncTest, ConditionVariableTimedWaitCancelledThrowsWithTheLockHeldAgain) {
+  ASYNC_FIFO_ONLY();
   async::mutex m;
   async::condition_variable cv;
   async::fiber<void> w;
@@ -418,6 +427,7 @@ TEST_F(CppSyncTest, ConditionVariableWaitWithoutTheLockThrows) {
 // --------------------------------------------------------------- semaphore
 
 TEST_F(CppSyncTest, SemaphoreHandsUnitsToWaitersInFifoOrder) {
+  ASYNC_FIFO_ONLY();
   async::counting_semaphore<> s(0);
   for (const char* name : {"a", "b", "c"}) {
     async::spawn(rt(), [&, name] {
@@ -441,6 +451,7 @@ TEST_F(CppSyncTest, SemaphoreHandsUnitsToWaitersInFifoOrder) {
 }
 
 TEST_F(CppSyncTest, SemaphoreAcquireCancelledTakesNothing) {
+  ASYNC_FIFO_ONLY();
   async::counting_semaphore<> s(0);
   async::fiber<void> a;
   a = async::spawn(rt(), [&] { trace.push_back("a: " + outcome_of([&] { s.acquire(); })); });
@@ -518,6 +529,7 @@ TEST_F(CppSyncTest, BinarySemaphoreSignalsBetweenFibers) {
 // --------------------------------------------------------------- wait_group
 
 TEST_F(CppSyncTest, WaitGroupWakesEveryWaiterInOrderWhenTheCounterReachesZero) {
+  ASYNC_FIFO_ONLY();
   async::wait_group wg;
   wg.add(3);
   for (const char* name : {"x", "y"}) {
@@ -550,6 +562,7 @@ TEST_F(CppSyncTest, WaitGroupCounterIsChecked) {
 }
 
 TEST_F(CppSyncTest, WaitGroupTimedAndCancelledWaits) {
+  ASYNC_FIFO_ONLY();
   async::wait_group wg;
   wg.add(1);
   async::fiber<void> w;
@@ -578,6 +591,7 @@ TEST_F(CppSyncTest, WaitGroupTimedAndCancelledWaits) {
 // ------------------------------------------------------------- shared_mutex
 
 TEST_F(CppSyncTest, SharedMutexIsFairAReaderQueuesBehindAWaitingWriter) {
+  ASYNC_FIFO_ONLY();
   async::shared_mutex rw;
   for (const char* name : {"r1", "r2"}) {
     async::spawn(rt(), [&, name] {
@@ -603,6 +617,7 @@ TEST_F(CppSyncTest, SharedMutexIsFairAReaderQueuesBehindAWaitingWriter) {
 }
 
 TEST_F(CppSyncTest, SharedMutexWritersReleaseAdmitsTheReadersAtTheHeadTogether) {
+  ASYNC_FIFO_ONLY();
   async::shared_mutex rw;
   async::spawn(rt(), [&] {
     std::lock_guard lk(rw);
@@ -632,6 +647,7 @@ TEST_F(CppSyncTest, SharedMutexWritersReleaseAdmitsTheReadersAtTheHeadTogether) 
 }
 
 TEST_F(CppSyncTest, SharedMutexTryTimedAndMisuse) {
+  ASYNC_FIFO_ONLY();
   async::shared_mutex rw;
   async::binary_semaphore step(0);
   async::binary_semaphore go(0);
@@ -673,6 +689,7 @@ TEST_F(CppSyncTest, SharedMutexTryTimedAndMisuse) {
 }
 
 TEST_F(CppSyncTest, SharedMutexLockCancelledWhileWaitingTakesNothing) {
+  ASYNC_FIFO_ONLY();
   async::shared_mutex rw;
   async::fiber<void> r;
   async::fiber<void> w;
@@ -711,6 +728,7 @@ TEST_F(CppSyncTest, SharedMutexUnlockAndUnlockSharedReleaseWhatTheCallerHolds) {
 // --------------------------------------------------------------- call_once
 
 TEST_F(CppSyncTest, CallOnceRunsTheFunctionOnceAndCallersArrivingMeanwhileWait) {
+  ASYNC_FIFO_ONLY();
   async::once_flag flag;
   int runs = 0;
   for (const char* name : {"a", "b", "c"}) {
@@ -737,6 +755,7 @@ TEST_F(CppSyncTest, CallOnceRunsTheFunctionOnceAndCallersArrivingMeanwhileWait) 
 }
 
 TEST_F(CppSyncTest, CallOnceAfterAThrowLetsTheNextCallerRunTheFunction) {
+  ASYNC_FIFO_ONLY();
   async::once_flag flag;
   auto f = [&](const char* who) {
     trace.push_back(std::string("f runs in ") + who);
@@ -755,6 +774,7 @@ TEST_F(CppSyncTest, CallOnceAfterAThrowLetsTheNextCallerRunTheFunction) {
 }
 
 TEST_F(CppSyncTest, CallOnceMisuseCancellationAndPlainThreads) {
+  ASYNC_FIFO_ONLY();
   async::once_flag flag;
   async::fiber<void> b;
   async::spawn(rt(), [&] {

@@ -14,6 +14,7 @@ class FiberTest : public async_test::RuntimeTest {};
 std::string name_of(async_status_t st) { return async_status_name(st); }
 
 TEST_F(FiberTest, AwaitFromMainDrivesUntilTheFiberEndsOnly) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t short_one = spawn([this] {
     trace.push_back("s0");
     async_yield();
@@ -109,6 +110,7 @@ TEST_F(FiberTest, CancelBeforeStartMeansItNeverRuns) {
 }
 
 TEST_F(FiberTest, CancelWakesAParkedAwaiterAtOnce) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t sleeper = spawn([this] {
     trace.push_back("sleeper: " + name_of(async_sleep_ms(60000)));
   });
@@ -129,6 +131,7 @@ TEST_F(FiberTest, CancelWakesAParkedAwaiterAtOnce) {
 }
 
 TEST_F(FiberTest, AwaitersOfACancelledFiberSeeCanceledEvenIfItReturnsNormally) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t target = spawn([this] {
     trace.push_back("target: " + name_of(async_sleep_ms(60000)));
   });
@@ -156,6 +159,7 @@ TEST_F(FiberTest, CancellingAnEndedFiberIsANoOp) {
 }
 
 TEST_F(FiberTest, CancelOfAFiberQueuedInYieldMakesThatYieldReturnCanceled) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t worker = spawn([this] {
     trace.push_back("w0: " + name_of(async_yield()));
     trace.push_back("w1: " + name_of(async_yield()));
@@ -284,6 +288,7 @@ TEST_F(FiberTest, SpawnPastTaskCapacityIsFullAndChangesNothing) {
 }
 
 TEST_F(FiberTest, ShutdownReleasesParkedAndUnstartedFibers) {
+  ASYNC_FIFO_ONLY();
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   auto noop = [](void*) {};

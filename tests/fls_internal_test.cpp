@@ -10,6 +10,7 @@
 
 #include "core/fls.h"
 #include "core/runtime.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -96,6 +97,7 @@ void set_and_yield(void* user) {
 }
 
 TEST(FlsInternalTest, AtMost64SpareBlocks) {
+  ASYNC_FIFO_ONLY();
   runtime_guard g;
   key_guard kg;
   // 100 fibers hold a block at once; 64 of them are kept when they end.

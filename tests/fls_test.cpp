@@ -121,6 +121,7 @@ TEST_F(FlsTest, DestructorThatGrowsTheBlockMidPass) {
 // A cancelled fiber still ends by returning: its destructors run, and what
 // they call sees the cancellation (a yield returns ASYNC_ECANCELED at once).
 TEST_F(FlsTest, CancelledFiberRunsItsDestructors) {
+  ASYNC_FIFO_ONLY();
   keys_guard kg;
   static std::vector<std::string>* out;
   out = &trace;

@@ -13,6 +13,7 @@
 
 #include "async.h"
 #include "gtest/gtest.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -159,6 +160,7 @@ struct trace_program {
 std::string* trace_program::trace = nullptr;
 
 TEST(GroupTest, AGroupOfOneRunsExactlyLikeAPlainRuntime) {
+  ASYNC_FIFO_ONLY();
   std::string plain;
   trace_program::trace = &plain;
   async_runtime_t rt;

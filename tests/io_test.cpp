@@ -80,6 +80,7 @@ TEST_F(IoTest, TheRuntimeNamesItsBackend) {
 }
 
 TEST_F(IoTest, AReaderParksUntilTheWriterWrites) {
+  ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -122,6 +123,7 @@ TEST_F(IoTest, EndOfFileIsOkWithZeroBytes) {
 }
 
 TEST_F(IoTest, CloseWakesParkedFibersInOrderWithEclosed) {
+  ASYNC_FIFO_ONLY();
   async_io_t r{}, r_unused{}, w_unused{}, w{};
   make_pipe(&r, &w_unused);  // readers wait on an empty pipe
   make_pipe(&r_unused, &w);  // the writer on a full one
@@ -153,6 +155,7 @@ TEST_F(IoTest, CloseWakesParkedFibersInOrderWithEclosed) {
 }
 
 TEST_F(IoTest, CancelWhileParkedLeavesTheIoUsable) {
+  ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   async_fiber_handle_t reader = spawn([&] {
@@ -203,6 +206,7 @@ TEST_F(IoTest, ACancelledFiberDoesNotTouchTheIo) {
 }
 
 TEST_F(IoTest, DeadlinesAndSleepsShareOneTimerOrder) {
+  ASYNC_FIFO_ONLY();
   async_io_t r{}, r_unused{}, w_unused{}, w{};
   make_pipe(&r, &w_unused);  // r stays empty
   make_pipe(&r_unused, &w);  // w is filled
@@ -640,6 +644,7 @@ TEST_F(IoTest, RunWaitsForIoThenReturnsIdle) {
 namespace {
 
 TEST_F(IoTest, ReleaseHandsTheFdBackOpenAndWakesWaiters) {
+  ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   const int rfd = async_io_fd(&r);

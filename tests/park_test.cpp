@@ -39,6 +39,7 @@ TEST_F(ParkTest, ACancelWaitingInTheInboxEndsThePark) {
 }
 
 TEST_F(ParkTest, AFiberOfTheSameThreadUnparks) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t parked = spawn([&] {
     trace.push_back("parks");
     EXPECT_EQ(async_park(), ASYNC_OK);
@@ -101,6 +102,7 @@ TEST_F(ParkTest, ManyThreadsManyUnparksNoneLost) {
 }
 
 TEST_F(ParkTest, CancelEndsAPark) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t h = spawn([&] {
     EXPECT_EQ(async_park(), ASYNC_ECANCELED);
     EXPECT_EQ(async_park(), ASYNC_ECANCELED);  // without blocking

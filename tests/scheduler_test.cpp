@@ -21,6 +21,7 @@ class SchedulerTest : public async_test::RuntimeTest {
 };
 
 TEST_F(SchedulerTest, YieldRunsFibersInSpawnOrder) {
+  ASYNC_FIFO_ONLY();
   spawn_yielder("a", 3);
   spawn_yielder("b", 3);
   ASSERT_EQ(run(), ASYNC_OK);
@@ -36,6 +37,7 @@ TEST_F(SchedulerTest, SpawnQueuesWithoutRunning) {
 }
 
 TEST_F(SchedulerTest, FiberSpawnedByAFiberGoesToTheTail) {
+  ASYNC_FIFO_ONLY();
   spawn([this] {
     trace.push_back("parent");
     spawn([this] { trace.push_back("child"); });
@@ -60,6 +62,7 @@ TEST_F(SchedulerTest, AsyncSpawnInsideAFiberUsesThatFibersRuntime) {
 }
 
 TEST_F(SchedulerTest, AwaitersWakeInTheOrderTheyBeganWaiting) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t target = spawn([this] {
     trace.push_back("target");
     EXPECT_EQ(async_yield(), ASYNC_OK);
@@ -79,6 +82,7 @@ TEST_F(SchedulerTest, AwaitersWakeInTheOrderTheyBeganWaiting) {
 }
 
 TEST_F(SchedulerTest, TimersArePolledOncePerPass) {
+  ASYNC_FIFO_ONLY();
   spawn([this] {
     trace.push_back("s sleeps");
     EXPECT_EQ(async_sleep_ms(0), ASYNC_OK);
@@ -93,6 +97,7 @@ TEST_F(SchedulerTest, TimersArePolledOncePerPass) {
 }
 
 TEST_F(SchedulerTest, CancellingAnUnstartedFiberShortensTheCurrentPass) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t b{};
   spawn([&] {
     trace.push_back("A");
@@ -114,6 +119,7 @@ TEST_F(SchedulerTest, CancellingAnUnstartedFiberShortensTheCurrentPass) {
 }
 
 TEST_F(SchedulerTest, SleepersWakeInDeadlineOrderThenInTheOrderSet) {
+  ASYNC_FIFO_ONLY();
   // Absolute deadlines: the order cannot depend on how long spawning takes.
   const uint64_t base = async_now_ns() + 2000000;
   const std::pair<const char*, uint64_t> sleepers[] = {
@@ -139,6 +145,7 @@ TEST_F(SchedulerTest, ADeadlineInThePastSleepsUntilTheNextPass) {
 }
 
 TEST_F(SchedulerTest, SameProgramRunsTheSameInterleavingTwice) {
+  ASYNC_FIFO_ONLY();
   auto program = [](async_runtime_t* rt, Trace& out) {
     struct ctx {
       Trace* out;
@@ -177,6 +184,7 @@ TEST_F(SchedulerTest, SameProgramRunsTheSameInterleavingTwice) {
 TEST_F(SchedulerTest, RunWithNothingToDoReturnsOk) { EXPECT_EQ(run(), ASYNC_OK); }
 
 TEST_F(SchedulerTest, BlockedForeverReturnsDeadlockAndShutdownReleases) {
+  ASYNC_FIFO_ONLY();
   async_fiber_handle_t a{};
   async_fiber_handle_t b{};
   a = spawn([&] {

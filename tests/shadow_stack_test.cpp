@@ -258,6 +258,7 @@ __attribute__((noinline)) int descend(int depth) {
 }
 
 TEST_F(ShadowStackFibers, RoundTripThroughParkedCallChains) {
+  ASYNC_FIFO_ONLY();
   // Two fibers park at the bottom of call chains of different depths and
   // resume each other's; every frame then returns, which with shadow stacks
   // active checks each return address against the fiber's own shadow stack.

@@ -31,6 +31,7 @@ TEST_F(StackTest, StacksAreMappedLazilyAndReused) {
 }
 
 TEST_F(StackTest, FibersBeyondFiberCapacityWaitForAStackInSpawnOrder) {
+  ASYNC_FIFO_ONLY();
   cfg_.fiber_capacity = 2;
   for (const char* name : {"a", "b", "c", "d"}) {
     spawn([this, name] {
@@ -48,6 +49,7 @@ TEST_F(StackTest, FibersBeyondFiberCapacityWaitForAStackInSpawnOrder) {
 }
 
 TEST_F(StackTest, AFiberWaitingForAStackCanBeCancelled) {
+  ASYNC_FIFO_ONLY();
   cfg_.fiber_capacity = 1;
   async_fiber_handle_t first = spawn([this] {
     trace.push_back("first parks");
@@ -75,6 +77,7 @@ TEST_F(StackTest, AFiberWaitingForAStackCanBeCancelled) {
 }
 
 TEST_F(StackTest, WaitingForAStackForeverIsADeadlock) {
+  ASYNC_FIFO_ONLY();
   cfg_.fiber_capacity = 1;
   async_fiber_handle_t starved{};
   spawn([&] { trace.push_back("holder: " + std::string(async_status_name(async_await(starved)))); });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.h"
+#include "support/seeded.h"
 
 namespace {
 
@@ -241,7 +242,11 @@ TEST_F(SyncThreadTest, ReaderWriterLockAcrossRuntimes) {
   EXPECT_FALSE(torn.load());
   EXPECT_EQ(a, 2L * (rounds / 10));
   EXPECT_EQ(b, a);
-  EXPECT_GE(most_readers.load(), 2);
+  // Readers overlapping is what FIFO's round robin makes sure of; a seeded
+  // schedule may run each reader's section without a second one inside.
+  if (!async_test::seeded_by_environment()) {
+    EXPECT_GE(most_readers.load(), 2);
+  }
   EXPECT_EQ(async_rwlock_destroy(&rw), ASYNC_OK);
 }
 

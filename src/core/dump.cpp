@@ -10,6 +10,7 @@
 
 #include "channel.h"
 #include "remote.h"
+#include "schedule.h"
 #include "sync_wait.h"
 
 namespace async::detail {
@@ -161,6 +162,10 @@ void dump_runtime(const runtime& rt, dump_writer& w, bool symbols) noexcept {
   const std::uint64_t now = clock_ns(rt);
   // key=value pairs, so that later fields (a schedule seed) can be appended.
   w.str("runtime ").dec(rt.serial).str(" clock_ns=").dec(now).str(" fibers=").dec(rt.live);
+  if (rt.sched != nullptr) {
+    w.str(" seed=").dec(rt.sched->seed);
+    if (rt.sched->depth != 0) w.str(" pct_depth=").dec(rt.sched->depth);
+  }
   if (rt.virtual_clock) w.str(" virtual_time=1");
   w.put('\n');
   for (std::size_t i = 0; i < rt.task_capacity; ++i) {

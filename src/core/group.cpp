@@ -14,6 +14,7 @@
 #include "fiber.h"
 #include "remote.h"
 #include "runtime.h"
+#include "schedule.h"
 
 namespace async::detail {
 namespace {
@@ -50,7 +51,13 @@ void pin_to(int cpu) noexcept {
 
 void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
   if (cpu >= 0) pin_to(cpu);
-  const async_status_t st = runtime_create(&g->handles[i], &g->cfg);
+  // A seeded group: each runtime its own seed, so that runtimes making the
+  // same calls still pick differently, and each replays its own picks.
+  async_config_t cfg = g->cfg;
+  std::uint64_t seed = 0;
+  async_status_t st = schedule_seed_of(cfg, seed);
+  if (st == ASYNC_OK && seed != 0) cfg.schedule_seed = schedule_derive_seed(seed, i);
+  if (st == ASYNC_OK) st = runtime_create(&g->handles[i], &cfg);
   if (st == ASYNC_OK) {
     runtime* rt = runtime_of(&g->handles[i]);
     rt->group = g;

@@ -13,6 +13,7 @@
 #include "fls.h"
 #include "registry.h"
 #include "remote.h"
+#include "schedule.h"
 
 namespace async::detail {
 namespace {
@@ -42,6 +43,13 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   const std::size_t max_events = or_default(c.max_events, ASYNC_DEFAULT_MAX_EVENTS);
   if (task_capacity >= UINT32_MAX || stack_size < ASYNC_MIN_STACK_SIZE) return ASYNC_EINVAL;
   if (max_events > max_events_limit) return ASYNC_EINVAL;
+  std::uint64_t seed = 0;
+  if (const async_status_t st = schedule_seed_of(c, seed); st != ASYNC_OK) return st;
+  schedule_ptr sched;
+  if (seed != 0) {
+    sched = schedule_make(seed, c, task_capacity);
+    if (sched == nullptr) return ASYNC_ENOMEM;
+  }
 
   auto* rt = new (std::nothrow) runtime{};
   if (rt == nullptr) return ASYNC_ENOMEM;
@@ -87,6 +95,7 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     t->id = rt->id_base + i + 1 - task_capacity;
     rt->shared_free.push_back(t);
   }
+  rt->sched = sched.release();
   rt->root.rt = rt;
   rt->root.state = task_state::running;
   san_on_create(rt->root.san, nullptr, 0, true);
@@ -153,6 +162,7 @@ void runtime_destroy(runtime* rt) noexcept {
   rt->drv->close(*rt);
   rt->pool.destroy();
   rt->timers.destroy();
+  schedule_deleter{}(rt->sched);
   // Fibers that never ended lose their fiber-local values without their
   // destructors: those would run on stacks that are gone.
   fls_release_all(*rt);

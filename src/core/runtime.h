@@ -39,6 +39,7 @@ enum class root_wait : std::uint8_t {
 struct group_impl;
 struct await_request;
 struct channel;
+struct schedule;
 
 struct runtime {
   async_runtime_t* handle = nullptr;  // the user's struct, which handles name
@@ -68,6 +69,7 @@ struct runtime {
   root_wait root_waits = root_wait::idle;
   task_list run_queue;
   std::size_t pass_left = 0;  // dispatches left in the current pass
+  schedule* sched = nullptr;  // a seeded schedule (schedule.h); nullptr: FIFO
   task_list stack_waiters;    // dispatched fibers waiting for a stack, FIFO
   timer_heap timers;
   stack_pool pool;
@@ -137,15 +139,20 @@ inline task* current_fiber() noexcept {
 
 // --- scheduler (scheduler.cpp) ----------------------------------------------
 
-// Removes the next task to run from the run queue, handing out stacks to
-// fresh fibers, polling timers once per pass, and blocking when nothing is
+// Removes the next task to run from the run queue (its head, or under a
+// seeded schedule the one the seed picks), handing out stacks to fresh
+// fibers, polling timers once per pass, and blocking when nothing is
 // runnable. Returns the root when the runtime is idle or deadlocked.
 task* pick_next_slow(runtime& rt) noexcept;
 
 inline task* pick_next(runtime& rt) noexcept {
   if (rt.pass_left == 0) {
-    // A pass begins. With nothing to poll, it only needs its length.
-    if (!rt.timers.empty() || rt.io_waiting != 0 || rt.in.maybe_nonempty()) return pick_next_slow(rt);
+    // A pass begins. With nothing to poll, it only needs its length. A
+    // seeded runtime keeps pass_left at 0 between picks, so that it always
+    // gets here and goes on to the slow path: FIFO pays one test per pass.
+    if (!rt.timers.empty() || rt.io_waiting != 0 || rt.in.maybe_nonempty() || rt.sched != nullptr) {
+      return pick_next_slow(rt);
+    }
     rt.pass_left = rt.run_queue.size;
     rt.just_polled = false;
   }

@@ -21,6 +21,7 @@
 #include "fls.h"
 #include "remote.h"
 #include "runtime.h"
+#include "schedule.h"
 
 namespace async::detail {
 
@@ -176,9 +177,11 @@ void advance_virtual_clock(runtime& rt) noexcept {
   if (deadline > rt.vnow) rt.vnow = deadline;
 }
 
-}  // namespace
-
-task* pick_next_slow(runtime& rt) noexcept {
+// The loop of pick_next_slow, made twice: FIFO takes the head, a seeded
+// runtime asks its schedule (one instantiation each, so that the FIFO one
+// carries no test of the seed).
+template <bool seeded>
+task* pick_in_pass(runtime& rt) noexcept {
   for (;;) {
     if (rt.pass_left == 0) {
       // A new pass: collect what is due, without blocking. (With nothing
@@ -197,7 +200,7 @@ task* pick_next_slow(runtime& rt) noexcept {
       if (!rt.timers.empty()) expire_timers(rt, clock_ns(rt));
       rt.pass_left = rt.run_queue.size;
     }
-    if (task* t = rt.run_queue.pop_front()) {
+    if (task* t = seeded ? schedule_take(rt) : rt.run_queue.pop_front()) {
       if (rt.pass_left != 0) --rt.pass_left;
       // (The root runs on the thread's stack. It has no context before its
       // first switch away, and can be woken before that by the inbox.)
@@ -233,6 +236,18 @@ task* pick_next_slow(runtime& rt) noexcept {
     }
     return wake_root(rt);
   }
+}
+
+}  // namespace
+
+task* pick_next_slow(runtime& rt) noexcept {
+  if (rt.sched == nullptr) [[likely]] return pick_in_pass<false>(rt);
+  // Seeded: the countdown lives in the schedule between picks (schedule.h).
+  rt.pass_left = rt.sched->pass_left;
+  task* t = pick_in_pass<true>(rt);
+  rt.sched->pass_left = rt.pass_left;
+  rt.pass_left = 0;
+  return t;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "async.h"
+#include "seeded.h"
 
 namespace async_test {
 
