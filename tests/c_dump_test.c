@@ -214,6 +214,7 @@ static void check_whole_dump(void) {
 }
 
 static void test_every_state(void) {
+  if (seeded_skip(__func__)) return; /* the fibers reach their waits in FIFO order */
   async_config_t cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.fiber_capacity = 18; /* the 19th fiber to start waits for a stack */
@@ -316,9 +317,32 @@ static void test_statuses(void) {
   CHECK_STATUS(async_runtime_dump(&r, STDOUT_FILENO), ASYNC_EINVAL);
 }
 
+/* The header names the seed (a config's own one wins over the
+ * environment's) and virtual time. */
+static void test_header_keys(void) {
+  async_config_t cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.schedule_seed = 7;
+  cfg.schedule_pct_depth = 3;
+  cfg.flags = ASYNC_CONFIG_VIRTUAL_TIME;
+  async_runtime_t r;
+  CHECK_STATUS(async_runtime_init(&r, &cfg), ASYNC_OK);
+  char *text = dump_to_text(&r, ASYNC_OK);
+  int bad = 0;
+  char *norm = normalize_numbers(text, 1, &bad);
+  CHECK(!bad);
+  const char *keys = strstr(norm, " clock_ns=");
+  CHECK(strncmp(norm, "runtime ", 8) == 0 && keys != NULL);
+  if (keys != NULL) CHECK_TEXT(keys, " clock_ns=N fibers=0 seed=7 pct_depth=3 virtual_time=1\n");
+  free(norm);
+  free(text);
+  async_runtime_shutdown(&r);
+}
+
 int main(void) {
   test_every_state();
   test_statuses();
+  test_header_keys();
   if (failures != 0) fprintf(stderr, "%d check(s) failed\n", failures);
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
