@@ -18,23 +18,9 @@
 
 #include "async.h"
 #include "support/c_check.h"
+#include "support/c_trace.h"
 
-static char trace_buf[1024];
-
-static void tr(const char *item) {
-  if (trace_buf[0] != '\0') strncat(trace_buf, " ", sizeof trace_buf - strlen(trace_buf) - 1);
-  strncat(trace_buf, item, sizeof trace_buf - strlen(trace_buf) - 1);
-}
-
-#define CHECK_TRACE(want)                                                                      \
-  do {                                                                                         \
-    if (strcmp(trace_buf, (want)) != 0) {                                                      \
-      fprintf(stderr, "%s:%d: trace\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, trace_buf, \
-              (want));                                                                         \
-      ++failures;                                                                              \
-    }                                                                                          \
-    trace_buf[0] = '\0';                                                                       \
-  } while (0)
+static void tr(const char *item) { trace_add(item); }
 
 /* The disposition's handler as it is now: SIG_DFL, SIG_IGN or another. */
 static void (*disposition(int signo))(int) {

@@ -13,10 +13,9 @@
 
 #include "async.h"
 #include "support/c_check.h"
+#include "support/c_trace.h"
 
 /* --- the trace ---------------------------------------------------------------- */
-
-static char trace_buf[4096];
 
 static void tr(const char *fmt, ...) {
   char item[64];
@@ -24,19 +23,8 @@ static void tr(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(item, sizeof item, fmt, ap);
   va_end(ap);
-  if (trace_buf[0] != '\0') strncat(trace_buf, " ", sizeof trace_buf - strlen(trace_buf) - 1);
-  strncat(trace_buf, item, sizeof trace_buf - strlen(trace_buf) - 1);
+  trace_add(item);
 }
-
-#define CHECK_TRACE(want)                                                                      \
-  do {                                                                                         \
-    if (strcmp(trace_buf, (want)) != 0) {                                                      \
-      fprintf(stderr, "%s:%d: trace\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, trace_buf, \
-              (want));                                                                         \
-      ++failures;                                                                              \
-    }                                                                                          \
-    trace_buf[0] = '\0';                                                                       \
-  } while (0)
 
 static uint64_t soon(void) { return async_now_ns() + 2000000u; /* 2 ms */ }
 

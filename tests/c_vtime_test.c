@@ -16,6 +16,7 @@
 
 #include "async.h"
 #include "support/c_check.h"
+#include "support/c_trace.h"
 
 #define MS 1000000ull
 #define SEC (1000 * MS)
@@ -24,14 +25,12 @@
 
 /* --- the trace: "<what>@<virtual ms since t0>" ------------------------------- */
 
-static char trace[1024];
 static uint64_t t0;
 
 static void at(const char *what) {
   char item[64];
-  snprintf(item, sizeof item, "%s%s@%llu", trace[0] != '\0' ? " " : "", what,
-           (unsigned long long)((async_now_ns() - t0) / MS));
-  strncat(trace, item, sizeof trace - strlen(trace) - 1);
+  snprintf(item, sizeof item, "%s@%llu", what, (unsigned long long)((async_now_ns() - t0) / MS));
+  trace_add(item);
 }
 
 static void at_status(const char *who, async_status_t st) {
@@ -40,14 +39,6 @@ static void at_status(const char *who, async_status_t st) {
   at(what);
 }
 
-#define CHECK_TRACE(want)                                                                      \
-  do {                                                                                         \
-    if (strcmp(trace, (want)) != 0) {                                                          \
-      fprintf(stderr, "%s:%d: trace\n  got:  %s\n  want: %s\n", __FILE__, __LINE__, trace, (want)); \
-      ++failures;                                                                              \
-    }                                                                                          \
-    trace[0] = '\0';                                                                           \
-  } while (0)
 
 /* --- a virtual runtime per test ------------------------------------------------ */
 
@@ -57,7 +48,7 @@ static void vt_init(void) {
   async_config_t cfg = {0};
   cfg.flags = ASYNC_CONFIG_VIRTUAL_TIME;
   CHECK_STATUS(async_runtime_init(&rt, &cfg), ASYNC_OK);
-  trace[0] = '\0';
+  trace_buf[0] = '\0';
   t0 = 0;
 }
 
