@@ -127,6 +127,7 @@ void* worker_main(void* arg) noexcept {
     // A submit that saw this worker spinning did not notify: the check of
     // the queue after the spin (under the lock) is what takes its job.
     if (p.head == nullptr && just_worked) (void)spin_for_job(p, lk);
+    just_worked = false;  // a wake without a job (spurious, or taken by another) sleeps again at once
     if (p.head == nullptr) {
       // Idle since now; the limit is read again after every wake, so that
       // blocking_pool_configure applies to workers already waiting.
