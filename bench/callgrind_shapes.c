@@ -11,6 +11,10 @@
  *   spawn1_thread  from the thread: spawn + top-level await, n times
  *   sleep0         1 fiber: n x async_sleep_ns(0)   (per op: one trip through
  *                  the timers; the path that reads the clock)
+ *   channel        2 fibers, n round trips over two channels of capacity
+ *                  `fibers` (the third argument; 0 by default: rendezvous):
+ *                  one sends on the first and receives the reply on the
+ *                  second               (per op: one round trip, 2 sends + 2 recvs)
  * The sync shapes of bench/sync_bench.c (async/sync.h):
  *   mutex1         1 fiber: n x (lock; unlock)       (per op: one lock+unlock)
  *   pthread1       1 fiber: n x (pthread_mutex_lock; unlock), for comparison
@@ -61,6 +65,27 @@ static void spawner1000(void *arg) {
     }
     for (int i = 0; i < 1000; ++i)
       if (async_await(g_batch[i]) != ASYNC_OK) abort();
+  }
+}
+
+static async_channel_t g_ping;
+static async_channel_t g_pong;
+
+static void channel_pinger(void *arg) {
+  void *msg;
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (async_channel_send(&g_ping, &g_n) != ASYNC_OK) abort();
+    if (async_channel_recv(&g_pong, &msg) != ASYNC_OK) abort();
+  }
+}
+
+static void channel_ponger(void *arg) {
+  void *msg;
+  (void)arg;
+  for (long i = 0; i < g_n; ++i) {
+    if (async_channel_recv(&g_ping, &msg) != ASYNC_OK) abort();
+    if (async_channel_send(&g_pong, msg) != ASYNC_OK) abort();
   }
 }
 
@@ -146,6 +171,13 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(shape, "sleep0") == 0) {
     async_spawn_with(&rt, sleeper0, NULL);
+  } else if (strcmp(shape, "channel") == 0) {
+    size_t capacity = argc > 3 ? (size_t)atol(argv[3]) : 0;
+    if (async_channel_init(&g_ping, &rt, capacity, 0) != ASYNC_OK ||
+        async_channel_init(&g_pong, &rt, capacity, 0) != ASYNC_OK)
+      return 2;
+    async_spawn_with(&rt, channel_pinger, NULL);
+    async_spawn_with(&rt, channel_ponger, NULL);
   } else if (strcmp(shape, "mutex1") == 0) {
     if (async_mutex_init(&g_mutex) != ASYNC_OK) return 2;
     async_spawn_with(&rt, mutex1, NULL);
@@ -168,6 +200,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (async_runtime_run(&rt) != ASYNC_OK) return 1;
+  if (strcmp(shape, "channel") == 0) {
+    async_channel_shutdown(&g_ping);
+    async_channel_shutdown(&g_pong);
+  }
   async_runtime_shutdown(&rt);
   return 0;
 }
