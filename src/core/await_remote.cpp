@@ -71,23 +71,6 @@ await_request* request_of(inbox_node* n) noexcept {
   return reinterpret_cast<await_request*>(n);
 }
 
-void link(runtime& rt, await_request* r) noexcept {
-  r->prev = nullptr;
-  r->next = rt.remote_awaits;
-  if (r->next != nullptr) r->next->prev = r;
-  rt.remote_awaits = r;
-}
-
-void unlink(runtime& rt, await_request* r) noexcept {
-  if (r->prev != nullptr) {
-    r->prev->next = r->next;
-  } else {
-    rt.remote_awaits = r->next;
-  }
-  if (r->next != nullptr) r->next->prev = r->prev;
-  r->next = r->prev = nullptr;
-}
-
 // The target's owner answers: to a blocked thread directly, to a fiber
 // through its runtime's inbox while that runtime is alive.
 void answer(await_request* r, async_status_t outcome) noexcept {
@@ -173,7 +156,7 @@ void apply_await_start(runtime& rt, inbox_node* n) noexcept {
     answer(r, t->outcome);
     return;
   }
-  link(rt, r);
+  rt.remote_awaits.push_front(r);
 }
 
 void apply_await_done(runtime& rt, inbox_node* n) noexcept {
@@ -187,11 +170,11 @@ void apply_await_done(runtime& rt, inbox_node* n) noexcept {
 }
 
 void answer_remote_awaits(runtime& rt, task* t) noexcept {
-  await_request* r = rt.remote_awaits;
+  await_request* r = rt.remote_awaits.head;
   while (r != nullptr) {
     await_request* next = r->next;
     if (r->target_slot == t->slot && r->target_id == t->id) {
-      unlink(rt, r);
+      rt.remote_awaits.remove(r);
       answer(r, t->outcome);
     }
     r = next;
@@ -199,8 +182,8 @@ void answer_remote_awaits(runtime& rt, task* t) noexcept {
 }
 
 void answer_all_remote_awaits(runtime& rt, async_status_t st) noexcept {
-  while (await_request* r = rt.remote_awaits) {
-    unlink(rt, r);
+  while (await_request* r = rt.remote_awaits.head) {
+    rt.remote_awaits.remove(r);
     answer(r, st);
   }
 }

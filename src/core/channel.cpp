@@ -90,14 +90,7 @@ bool claim(select_node* n) noexcept {
 }
 
 void sel_push(channel& c, select_list& l, select_node* n) noexcept {
-  n->next = nullptr;
-  n->prev = l.tail;
-  if (l.tail != nullptr) {
-    l.tail->next = n;
-  } else {
-    l.head = n;
-  }
-  l.tail = n;
+  l.push_back(n);
   n->ticket.store(++c.tickets, std::memory_order_relaxed);
   ++c.sel_linked;
 }
@@ -105,17 +98,7 @@ void sel_push(channel& c, select_list& l, select_node* n) noexcept {
 // Takes `n` off `l` but leaves its ticket set: for a node whose select the
 // caller completes, the ticket is cleared last (sel_release), after the wake.
 void sel_unlink(channel& c, select_list& l, select_node* n) noexcept {
-  if (n->prev != nullptr) {
-    n->prev->next = n->next;
-  } else {
-    l.head = n->next;
-  }
-  if (n->next != nullptr) {
-    n->next->prev = n->prev;
-  } else {
-    l.tail = n->prev;
-  }
-  n->next = n->prev = nullptr;
+  l.remove(n);
   --c.sel_linked;
 }
 
@@ -293,7 +276,7 @@ bool select_abort(task* t, bool detach) noexcept {
 }
 
 bool has_room_for_waiter(const channel& c) noexcept {
-  return c.max_waiters == 0 || c.senders.size + c.receivers.size + c.sel_linked < c.max_waiters;
+  return c.max_waiters == 0 || c.senders.size() + c.receivers.size() + c.sel_linked < c.max_waiters;
 }
 
 // Leaves `c` and returns `st`.
@@ -471,10 +454,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
   c->magic = channel_magic;
   ch->capacity = capacity;
   std::lock_guard<std::mutex> guard(channel_lists_lock());
-  c->prev = nullptr;
-  c->next = rt.channels;
-  if (rt.channels != nullptr) rt.channels->prev = c;
-  rt.channels = c;
+  rt.channels.push_front(c);
   return ASYNC_OK;
 }
 
@@ -568,12 +548,7 @@ void channel_shutdown(channel& c) noexcept {
   if (c.magic == channel_magic) {
     // Still attached: out of the runtime's list, which its shutdown walks.
     // (A detached channel's runtime is gone.)
-    if (c.prev != nullptr) {
-      c.prev->next = c.next;
-    } else {
-      c.rt->channels = c.next;
-    }
-    if (c.next != nullptr) c.next->prev = c.prev;
+    c.rt->channels.remove(&c);
   }
   delete[] c.buffer;
   c.buffer = nullptr;
@@ -584,11 +559,10 @@ void channel_shutdown(channel& c) noexcept {
 
 void channel_detach_all(runtime& rt) noexcept {
   std::lock_guard<std::mutex> lists(channel_lists_lock());
-  while (channel* c = rt.channels) {
-    rt.channels = c->next;
+  while (channel* c = rt.channels.pop_front()) {
+    c->next = c->prev = nullptr;
     const bool home = enter(c->g);
     if (!c->closed) (void)close_entered(*c);
-    c->next = c->prev = nullptr;
     c->rt = nullptr;
     c->magic = channel_detached_magic;
     leave(c->g, home);

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "home_guard.h"
+#include "intrusive_list.h"
 #include "runtime.h"
 
 namespace async::detail {
@@ -36,10 +37,7 @@ struct select_node {
 // Parked select cases, FIFO. A node stays linked after its select was woken
 // (by another case, a timer or a cancel) until its fiber runs again, or until
 // an operation on the channel finds it and unlinks it: see select_live().
-struct select_list {
-  select_node* head = nullptr;
-  select_node* tail = nullptr;
-};
+using select_list = intrusive_list<select_node>;
 
 // A select that is parked: what an operation completing one of its cases
 // needs to find the case and wake the fiber.

@@ -25,20 +25,7 @@ async_fiber_handle_t make_handle(const task* t) noexcept {
 namespace {
 
 // Appends the owner's recent frees to the shared list. Under free_lock.
-void flush_recent_locked(runtime& rt) noexcept {
-  task_list& from = rt.recent_free;
-  if (from.empty()) return;
-  task_list& to = rt.shared_free;
-  from.head->prev = to.tail;
-  if (to.tail != nullptr) {
-    to.tail->next = from.head;
-  } else {
-    to.head = from.head;
-  }
-  to.tail = from.tail;
-  to.size += from.size;
-  from = task_list{};
-}
+void flush_recent_locked(runtime& rt) noexcept { rt.shared_free.splice_back(rt.recent_free); }
 
 }  // namespace
 
@@ -51,22 +38,7 @@ task* take_record(runtime& rt) noexcept {
     flush_recent_locked(rt);
     task_list& shared = rt.shared_free;
     if (shared.empty()) return nullptr;
-    const std::size_t batch = rt.cache_max != 0 ? rt.cache_max : 1;
-    task* last = shared.head;
-    std::size_t n = 1;
-    for (; n < batch && last->next != nullptr; ++n) last = last->next;
-    task_list& cache = rt.free_tasks;
-    cache.head = shared.head;
-    cache.tail = last;
-    cache.size = n;
-    shared.head = last->next;
-    if (shared.head != nullptr) {
-      shared.head->prev = nullptr;
-    } else {
-      shared.tail = nullptr;
-    }
-    shared.size -= n;
-    last->next = nullptr;
+    rt.free_tasks = shared.cut_front(rt.cache_max != 0 ? rt.cache_max : 1);
   }
   return rt.free_tasks.pop_front();
 }

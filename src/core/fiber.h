@@ -19,7 +19,7 @@ void share_recent_records(runtime& rt) noexcept;
 // A record whose fiber ended (or never became one) goes back, as the newest.
 inline void give_record(runtime& rt, task* t) noexcept {
   rt.recent_free.push_back(t);
-  if (rt.recent_free.size > rt.cache_max) [[unlikely]] share_recent_records(rt);
+  if (rt.recent_free.size() > rt.cache_max) [[unlikely]] share_recent_records(rt);
 }
 // Puts every free record where other threads' spawns can take it.
 void share_all_records(runtime& rt) noexcept;

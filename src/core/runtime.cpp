@@ -187,8 +187,8 @@ bool runtime_is_live(const async_runtime_t* handle) noexcept {
 void runtime_stats(const runtime& rt, async_runtime_stats_t& out) noexcept {
   out = async_runtime_stats_t{};
   out.fibers_live = rt.live;
-  out.fibers_runnable = rt.run_queue.size;
-  out.fibers_waiting_stack = rt.stack_waiters.size;
+  out.fibers_runnable = rt.run_queue.size();
+  out.fibers_waiting_stack = rt.stack_waiters.size();
   out.stacks_allocated = rt.pool.allocated();
   out.stacks_in_use = rt.pool.allocated() - rt.pool.free_count();
   out.stack_bytes = rt.pool.stack_bytes();

@@ -95,7 +95,7 @@ struct runtime {
   runtime* reg_prev = nullptr;
   runtime* owned_next = nullptr;  // the owner thread's list (registry.h)
   task_list remote_waiters;       // our fibers awaiting fibers of other runtimes
-  await_request* remote_awaits = nullptr;  // other threads awaiting our fibers
+  intrusive_list<await_request> remote_awaits;  // other threads awaiting our fibers
 
   group_impl* group = nullptr;  // the group whose thread drives this runtime
   bool stop = false;            // a group stop arrived: the root's wait is over
@@ -110,7 +110,7 @@ struct runtime {
   std::uint64_t switches = 0;
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
-  channel* channels = nullptr;  // initialised channels, newest first: shutdown detaches them
+  intrusive_list<channel> channels;  // initialised channels, newest first: shutdown detaches them
   fls_cache fls_spare;          // fiber-local storage blocks for the next fibers (fls.cpp)
   // For a group's "nothing alive" (group.cpp); written by the owner only,
   // read by placement and group waits on other threads.
@@ -153,7 +153,7 @@ inline task* pick_next(runtime& rt) noexcept {
     if (!rt.timers.empty() || rt.io_waiting != 0 || rt.in.maybe_nonempty() || rt.sched != nullptr) {
       return pick_next_slow(rt);
     }
-    rt.pass_left = rt.run_queue.size;
+    rt.pass_left = rt.run_queue.size();
     rt.just_polled = false;
   }
   task* t = rt.run_queue.head;

@@ -50,13 +50,13 @@ bool parse_seed(const char* s, std::uint64_t& out) noexcept {
 
 // The k-th task of the queue (k < size), walked from the nearer end.
 task* nth(const task_list& q, std::size_t k) noexcept {
-  if (k < q.size / 2) {
+  if (k < q.size() / 2) {
     task* t = q.head;
     while (k-- != 0) t = t->next;
     return t;
   }
   task* t = q.tail;
-  for (std::size_t back = q.size - 1 - k; back != 0; --back) t = t->prev;
+  for (std::size_t back = q.size() - 1 - k; back != 0; --back) t = t->prev;
   return t;
 }
 
@@ -147,7 +147,7 @@ task* schedule_take(runtime& rt) noexcept {
   if (q.empty()) return nullptr;
   schedule& s = *rt.sched;
   ++s.steps;
-  task* t = s.depth == 0 ? nth(q, static_cast<std::size_t>(s.rng.below(q.size))) : take_pct(rt);
+  task* t = s.depth == 0 ? nth(q, static_cast<std::size_t>(s.rng.below(q.size()))) : take_pct(rt);
   q.remove(t);
   return t;
 }

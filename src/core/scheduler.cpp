@@ -198,7 +198,7 @@ task* pick_in_pass(runtime& rt) noexcept {
       }
       rt.just_polled = false;
       if (!rt.timers.empty()) expire_timers(rt, clock_ns(rt));
-      rt.pass_left = rt.run_queue.size;
+      rt.pass_left = rt.run_queue.size();
     }
     if (task* t = seeded ? schedule_take(rt) : rt.run_queue.pop_front()) {
       if (rt.pass_left != 0) --rt.pass_left;
@@ -262,7 +262,7 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
     w->wait_list = nullptr;
     wake(w, outcome);
   }
-  if (rt.remote_awaits != nullptr) [[unlikely]] answer_remote_awaits(rt, t);
+  if (!rt.remote_awaits.empty()) [[unlikely]] answer_remote_awaits(rt, t);
   --rt.live;
   if (rt.group != nullptr) [[unlikely]] {
     rt.ended.store(rt.ended.load(std::memory_order_relaxed) + 1, std::memory_order_release);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// task.h: the record of one fiber, and the intrusive list that queues them.
+// task.h: the record of one fiber, and the list that queues them.
 // Records live in the runtime's task table (allocated at init) and are
 // recycled oldest first; nothing is allocated per spawn.
 #pragma once
@@ -14,6 +14,7 @@
 #include "../arch/shadow_stack.h"
 #include "async.h"
 #include "inbox.h"
+#include "intrusive_list.h"
 
 namespace async::detail {
 
@@ -31,19 +32,9 @@ enum class task_state : std::uint8_t {
   done,        // ended (briefly, until the record is freed)
 };
 
-// A doubly linked intrusive list through task::next / task::prev. A task is
-// in at most one list at a time: the run queue, a wait list, or the free list.
-struct task_list {
-  task* head = nullptr;
-  task* tail = nullptr;
-  std::size_t size = 0;
-
-  bool empty() const noexcept { return head == nullptr; }
-  inline void push_back(task* t) noexcept;
-  inline void push_front(task* t) noexcept;
-  inline task* pop_front() noexcept;
-  inline void remove(task* t) noexcept;
-};
+// The queues of tasks, through task::next / task::prev. A task is in at most
+// one at a time: the run queue, a wait list, or a free list.
+using task_list = intrusive_list<task, true>;
 
 // libstdc++ / libc++abi keep the exception being handled and the count of
 // uncaught exceptions per thread (__cxa_get_globals). A fiber parked in a
@@ -157,58 +148,5 @@ static_assert(sizeof(task) <= 256, "task grew past 256 bytes");
 
 // The task whose remote_events node `n` is.
 inline task* task_of(inbox_node* n) noexcept { return reinterpret_cast<task*>(n); }
-
-inline void task_list::push_back(task* t) noexcept {
-  t->next = nullptr;
-  t->prev = tail;
-  if (tail != nullptr) {
-    tail->next = t;
-  } else {
-    head = t;
-  }
-  tail = t;
-  ++size;
-}
-
-inline void task_list::push_front(task* t) noexcept {
-  t->prev = nullptr;
-  t->next = head;
-  if (head != nullptr) {
-    head->prev = t;
-  } else {
-    tail = t;
-  }
-  head = t;
-  ++size;
-}
-
-inline task* task_list::pop_front() noexcept {
-  task* t = head;
-  if (t != nullptr) {
-    head = t->next;
-    if (head != nullptr) {
-      head->prev = nullptr;
-    } else {
-      tail = nullptr;
-    }
-    --size;
-  }
-  return t;
-}
-
-inline void task_list::remove(task* t) noexcept {
-  if (t->prev != nullptr) {
-    t->prev->next = t->next;
-  } else {
-    head = t->next;
-  }
-  if (t->next != nullptr) {
-    t->next->prev = t->prev;
-  } else {
-    tail = t->prev;
-  }
-  t->next = t->prev = nullptr;
-  --size;
-}
 
 }  // namespace async::detail

@@ -28,21 +28,12 @@ namespace async::detail {
 namespace {
 
 void link_io(runtime& rt, io_record& io) noexcept {
-  io.prev = nullptr;
-  io.next = rt.io->ios;
-  if (rt.io->ios != nullptr) rt.io->ios->prev = &io;
-  rt.io->ios = &io;
+  rt.io->ios.push_front(&io);
   ++rt.io_registered;
 }
 
 void unlink_io(runtime& rt, io_record& io) noexcept {
-  if (io.prev != nullptr) {
-    io.prev->next = io.next;
-  } else {
-    rt.io->ios = io.next;
-  }
-  if (io.next != nullptr) io.next->prev = io.prev;
-  io.next = io.prev = nullptr;
+  rt.io->ios.remove(&io);
   --rt.io_registered;
 }
 
@@ -279,7 +270,7 @@ void io_ready(void* cookie, unsigned bits, void*) noexcept {
 }
 
 void io_detach_all(runtime& rt) noexcept {
-  while (io_record* io = rt.io->ios) {
+  while (io_record* io = rt.io->ios.head) {
     unlink_io(rt, *io);
     io->readers = task_list{};
     io->writers = task_list{};

@@ -8,6 +8,7 @@
 
 #include "../core/driver.h"
 #include "../core/remote.h"
+#include "../core/intrusive_list.h"
 #include "../core/task.h"
 #include "async.h"
 #include "backend.h"
@@ -71,7 +72,7 @@ enum class fd_origin { user, accepted_socket };
 // The driver's state for one runtime (runtime::io).
 struct driver_state {
   poller poll;
-  io_record* ios = nullptr;  // registered ios, newest first
+  intrusive_list<io_record> ios;  // registered ios, newest first
   sigpipe_hold sigpipe = sigpipe_hold::none;  // for writes to pipes, this drive
   std::uint64_t signals_held = 0;  // signals its fibers waited for (signal.h), until shutdown
 };
