@@ -24,7 +24,7 @@
 
 #include <cstring>
 
-#include "../core/assert.h"
+#include "assert.h"
 
 // Debian 12's kernel headers (linux-libc-dev 6.1) predate these (Linux 6.6).
 #ifndef __NR_map_shadow_stack

@@ -14,11 +14,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../arch/assert.h"
 #include "../arch/context.h"
 #include "../arch/fp_control.h"
 #include "../stack/stack_pool.h"
-#include "assert.h"
 #include "async.h"
+#include "clock.h"
 #include "driver.h"
 #include "fls.h"
 #include "inbox.h"
@@ -270,9 +271,6 @@ inline runtime* owned_find(const async_runtime_t* handle) noexcept {
   }
   return nullptr;
 }
-
-// The real clock (CLOCK_MONOTONIC), in nanoseconds.
-std::uint64_t real_now_ns() noexcept;
 
 // The clock of rt's timers and deadlines: the virtual one under
 // ASYNC_CONFIG_VIRTUAL_TIME, else the real one. Only where the real clock

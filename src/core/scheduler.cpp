@@ -324,10 +324,4 @@ async_status_t drive(runtime& rt) noexcept {
   return root->wake_status;
 }
 
-std::uint64_t real_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 }  // namespace async::detail

@@ -7,15 +7,9 @@
 
 #include <atomic>
 
-namespace async::detail {
+#include "../arch/cpu_relax.h"
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+namespace async::detail {
 
 class spin_lock {
  public:

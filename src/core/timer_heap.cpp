@@ -4,7 +4,7 @@
 #include <new>
 
 #include "alloc.h"
-#include "assert.h"
+#include "../arch/assert.h"
 
 namespace async::detail {
 

@@ -7,9 +7,6 @@
 #include <cstdint>
 #include <ctime>
 
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -20,25 +17,18 @@
 #include <mutex>
 #endif
 
+#include "../arch/cpu_relax.h"
+#include "../core/clock.h"
+
 // The 14 miniasync functions (and our additions) are exported through
 // cmake/libminiasync.map; everything else is hidden.
 #define MINIASYNC_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace miniasync {
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__)
-  _mm_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
-inline uint64_t now_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
+// The library's one pause instruction and one monotonic clock.
+using async::detail::cpu_relax;
+inline constexpr auto& now_ns = async::detail::real_now_ns;
 
 // Sleeps while *word == expected, at most timeout_ns (0: no limit). Returns
 // on a wake, a timeout, a changed word or spuriously: callers re-check.
