@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* context_arm64.S: switch between fiber contexts (AAPCS64, ELF and Mach-O).
  * A parked context is just its stack pointer, which points at this frame
- * (offsets in context_offsets.h, checked from C++ in context.cpp):
+ * (offsets in context_offsets.h, checked from C++ in context_frame.h):
  *
  *   sp + 0     x19   entry function (fresh frame only, see the trampoline)
  *   sp + 8     x20   entry argument (fresh frame only)

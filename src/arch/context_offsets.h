@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* context_offsets.h: the saved-context frame layouts, shared by the .S files
- * and by context.h (which checks them with static_assert). Macros only, so
- * that every assembler can include it.
+ * and by context_frame.h (which checks them with static_assert against a
+ * struct per architecture). Macros only, so that every assembler can
+ * include it.
  *
  * A parked context is its saved stack pointer; the frame below describes what
  * lies at that address. ASYNC_FIBER_SAVE_X87 (default 1) adds the FP control

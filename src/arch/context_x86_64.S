@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* context_x86_64.S: switch between fiber contexts (System V AMD64, ELF and
  * Mach-O). A parked context is just its stack pointer, which points at this
- * frame (offsets in context_offsets.h, checked from C++ in context.h):
+ * frame (offsets in context_offsets.h, checked from C++ in context_frame.h):
  *
  *   low   [ssp]             only with CET shadow stacks (ASYNC_CTX_SHSTK)
  *         [mxcsr | x87 cw]  only with ASYNC_FIBER_SAVE_X87
