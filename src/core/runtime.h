@@ -181,17 +181,26 @@ inline void after_arrival(runtime& rt, task* self) noexcept {
   if (ASYNC_ASAN || (dead_fibers_need_release && rt.dead != nullptr)) after_arrival_slow(rt, self);
 }
 
+// What every switch from the running task `from` to `to` does just before
+// the context switch itself: gives a fresh `to` its context, counts the
+// switch, moves the thread's exception-handling state to `to` (saving
+// `from`'s unless `ending`: it never runs again), makes `to` current and
+// tells the sanitizers (an `ending` fiber's stack is about to be released).
+inline void before_switch(runtime& rt, task* from, task* to, bool ending) noexcept {
+  if (to->sp == nullptr) prepare_context(rt, to);
+  ++rt.switches;
+  if (!ending) from->eh = *rt.eh;
+  *rt.eh = to->eh;
+  tls_current = to;
+  rt.san_prev = &from->san;
+  san_before_switch(from->san, to->san, ending);
+}
+
 // Switches from the running task `from` (already queued or parked) to `to`;
 // returns when `from` is resumed.
 inline void switch_to(task* from, task* to) noexcept {
   runtime& rt = *from->rt;
-  if (to->sp == nullptr) prepare_context(rt, to);
-  ++rt.switches;
-  from->eh = *rt.eh;
-  *rt.eh = to->eh;
-  tls_current = to;
-  rt.san_prev = &from->san;
-  san_before_switch(from->san, to->san, false);
+  before_switch(rt, from, to, false);
   async_impl_ctx_swap(&from->sp, to->sp);
   after_arrival(rt, from);
 }

@@ -286,13 +286,8 @@ void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
   end_fiber(rt, self, self->cancelled ? ASYNC_ECANCELED : ASYNC_OK);
 
   task* next = pick_next(rt);
-  if (next->sp == nullptr) prepare_context(rt, next);
-  ++rt.switches;
-  *rt.eh = next->eh;
-  tls_current = next;
-  if (dead_fibers_need_release) rt.dead = self;
-  rt.san_prev = &self->san;
-  san_before_switch(self->san, next->san, true);
+  if (dead_fibers_need_release) rt.dead = self;  // released by whoever runs next
+  before_switch(rt, self, next, true);
   async_impl_ctx_jump(next->sp);
 }
 
