@@ -396,37 +396,32 @@ void leave_all(async_select_case_t* cases, std::size_t n) noexcept {
   }
 }
 
+// Wakes every waiter on one side of a closing channel with ASYNC_ECLOSED, in
+// the order they began waiting: the plain ones on `plain`, the select cases
+// on `sel` (dead select nodes met on the way are unlinked).
+void close_side(channel& c, task_list& plain, select_list& sel) noexcept {
+  while (peer p = first_peer(c, plain, sel)) {
+    if (p.t != nullptr) {
+      plain.remove(p.t);
+      plain_wait* w = wait_of(p.t);
+      deliver(c.g, p.t, ASYNC_ECLOSED);
+      release_wait(w);
+    } else {
+      sel_unlink(c, sel, p.n);
+      complete(c, p.n, ASYNC_ECLOSED);
+      sel_release(p.n);
+    }
+  }
+}
+
 async_status_t close_entered(channel& c) noexcept {
   if (c.closed) return ASYNC_ECLOSED;
   c.closed = true;
-  // Woken in the order they began waiting, senders first. Their messages are
-  // not delivered. Receivers are parked only on an empty buffer: nothing is
-  // left to drain. Dead select nodes are unlinked on the way, so no node is
-  // linked on a closed channel (a select finds a closed channel ready).
-  while (peer s = first_peer(c, c.senders, c.sel_senders)) {
-    if (s.t != nullptr) {
-      c.senders.remove(s.t);
-      plain_wait* w = wait_of(s.t);
-      deliver(c.g, s.t, ASYNC_ECLOSED);
-      release_wait(w);
-    } else {
-      sel_unlink(c, c.sel_senders, s.n);
-      complete(c, s.n, ASYNC_ECLOSED);
-      sel_release(s.n);
-    }
-  }
-  while (peer r = first_peer(c, c.receivers, c.sel_receivers)) {
-    if (r.t != nullptr) {
-      c.receivers.remove(r.t);
-      plain_wait* w = wait_of(r.t);
-      deliver(c.g, r.t, ASYNC_ECLOSED);
-      release_wait(w);
-    } else {
-      sel_unlink(c, c.sel_receivers, r.n);
-      complete(c, r.n, ASYNC_ECLOSED);
-      sel_release(r.n);
-    }
-  }
+  // Senders first; their messages are not delivered. Receivers are parked
+  // only on an empty buffer: nothing is left to drain. Afterwards no select
+  // node is linked on the closed channel (a select finds it ready).
+  close_side(c, c.senders, c.sel_senders);
+  close_side(c, c.receivers, c.sel_receivers);
   return ASYNC_OK;
 }
 
