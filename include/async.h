@@ -238,9 +238,17 @@ typedef struct async_runtime_stats {
   size_t io_waiting;       /* fibers parked on I/O, in async_park, or awaiting
                               a fiber of another runtime */
   uint64_t switches;       /* context switches made so far */
-  int guard_method;        /* 0 none, 1 MADV_GUARD_INSTALL, 2 mprotect */
+  int guard_method;        /* ASYNC_GUARD_NONE, _MADVISE or _MPROTECT (below) */
   int reserved;
 } async_runtime_stats_t;
+
+/* async_runtime_stats_t.guard_method: how the pool's stacks are guarded. */
+#define ASYNC_GUARD_NONE 0     /* no guard pages (ASYNC_CONFIG_NO_GUARD_PAGES),
+                                  or no stack mapped yet */
+#define ASYNC_GUARD_MADVISE 1  /* MADV_GUARD_INSTALL (Linux 6.13+): guards
+                                  inside the slab's one mapping */
+#define ASYNC_GUARD_MPROTECT 2 /* mprotect(PROT_NONE): each guard splits the
+                                  mapping (two per stack) */
 
 /* Fill `out`. Returns ASYNC_OK; ASYNC_EINVAL (NULL or uninitialised rt, NULL
  * out); ASYNC_ESTATE from a thread that does not own the runtime. */
