@@ -410,7 +410,7 @@ void destroy_core(threads_core* core) {
 using namespace miniasync;
 
 MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
-                                                                   enum future_notifier_type desired_notifier) {
+                                                                   enum future_notifier_type desired_notifier) noexcept {
   // A C caller may pass any int here; in C++ an enum holding a value outside
   // its enumerators is undefined (UBSan: -fsanitize=enum), so the check
   // reads the argument's bytes as an integer, never as the enum.
@@ -475,15 +475,15 @@ MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_new(size_t nthrea
   return reinterpret_cast<struct data_mover_threads*>(shell);
 }
 
-MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_default(void) {
+MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_default(void) noexcept {
   return data_mover_threads_new(12, 128, FUTURE_NOTIFIER_WAKER);
 }
 
-MINIASYNC_EXPORT struct vdm* data_mover_threads_get_vdm(struct data_mover_threads* dmt) {
+MINIASYNC_EXPORT struct vdm* data_mover_threads_get_vdm(struct data_mover_threads* dmt) noexcept {
   return &reinterpret_cast<mover_shell*>(dmt)->vdm;
 }
 
-MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) {
+MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) noexcept {
   if (!dmt) return;
   auto* shell = reinterpret_cast<mover_shell*>(dmt);
   auto* core = static_cast<threads_core*>(shell->core);
@@ -504,17 +504,17 @@ MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) 
   if (!pending) std::free(shell);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memcpy_fn(struct data_mover_threads* dmt, memcpy_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memcpy_fn(struct data_mover_threads* dmt, memcpy_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memcpy.store(fn ? fn : libc_memcpy, std::memory_order_release);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memmove_fn(struct data_mover_threads* dmt, memmove_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memmove_fn(struct data_mover_threads* dmt, memmove_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memmove.store(fn ? fn : libc_memmove, std::memory_order_release);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memset_fn(struct data_mover_threads* dmt, memset_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memset_fn(struct data_mover_threads* dmt, memset_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memset.store(fn ? fn : libc_memset, std::memory_order_release);
 }

@@ -361,7 +361,7 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
 
 using namespace miniasync;
 
-MINIASYNC_EXPORT struct runtime* runtime_new(void) {
+MINIASYNC_EXPORT struct runtime* runtime_new(void) noexcept {
   auto* rt = static_cast<struct runtime*>(std::malloc(sizeof(struct runtime)));
   if (!rt) return nullptr;
   rt->w = wait_object_get();
@@ -373,18 +373,18 @@ MINIASYNC_EXPORT struct runtime* runtime_new(void) {
   return rt;
 }
 
-MINIASYNC_EXPORT void runtime_delete(struct runtime* rt) {
+MINIASYNC_EXPORT void runtime_delete(struct runtime* rt) noexcept {
   if (!rt) return;
   wait_object_put(rt->w);
   std::free(rt);
 }
 
-MINIASYNC_EXPORT void runtime_wait_multiple(struct runtime* rt, struct future* futs[], size_t nfuts) {
+MINIASYNC_EXPORT void runtime_wait_multiple(struct runtime* rt, struct future* futs[], size_t nfuts) noexcept {
   if (nfuts == 0) return;
   wait_futures(rt, futs, nfuts);
 }
 
-MINIASYNC_EXPORT void runtime_wait(struct runtime* rt, struct future* fut) {
+MINIASYNC_EXPORT void runtime_wait(struct runtime* rt, struct future* fut) noexcept {
   if (fut->context.state == FUTURE_STATE_COMPLETE) return;
   wait_futures(rt, &fut, 1);
 }
