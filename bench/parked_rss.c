@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
   emit(count, "guard_bytes", (double)st.guard_bytes, "B");
   emit(count, "guard_method", (double)st.guard_method, "");
 
-  if (st.guard_bytes == 0 || st.guard_method == 0) {
+  if (st.guard_bytes == 0 || st.guard_method == ASYNC_GUARD_NONE) {
     fprintf(stderr, "parked_rss: guard pages are off (guard_bytes %zu, method %d)\n", st.guard_bytes,
             st.guard_method);
     ++failures;
@@ -238,7 +238,9 @@ int main(int argc, char **argv) {
           "parked_rss: %zu fibers parked, %zu-byte stacks + %zu-byte guards (method %d: %s): "
           "%.0f B RSS per fiber (%.0f B after init), %zu pool mappings, %ld new mappings\n",
           count, st.stack_bytes, st.guard_bytes, st.guard_method,
-          st.guard_method == 1 ? "MADV_GUARD_INSTALL" : st.guard_method == 2 ? "mprotect" : "none",
+          st.guard_method == ASYNC_GUARD_MADVISE    ? "MADV_GUARD_INSTALL"
+          : st.guard_method == ASYNC_GUARD_MPROTECT ? "mprotect"
+                                                    : "none",
           (double)(rss1 - rss0) / (double)count, (double)(rss1 - rss_init) / (double)count,
           st.mappings, maps1 - maps0);
   (void)vm_init;

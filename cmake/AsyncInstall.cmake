@@ -1,25 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Installs the libraries, headers, a CMake package (find_package(async) gives
-# async::async and async::async_static) and a pkg-config file (async.pc).
+# Installs the headers, a CMake package (find_package(async) gives
+# async::async and async::async_static) and a pkg-config file (async.pc);
+# async_add_library (AsyncLibrary.cmake) installs the libraries themselves.
 # Every path is relative to the prefix, so `cmake --install <build> --prefix
 # <dir>` puts a working package anywhere; tests/install checks it.
 include(CMakePackageConfigHelpers)
 
-# libasync.a is C++ inside: a program linked by the C compiler (a C project,
-# or `cc` with pkg-config --static) also needs the C++ runtime libraries, the
-# ones the C++ compiler links and the C compiler does not (stdc++ and m with
-# GCC). CMake would only add them when the consumer enables CXX itself.
-set(_async_cxx_runtime ${CMAKE_CXX_IMPLICIT_LINK_LIBRARIES})
-if(_async_cxx_runtime AND CMAKE_C_IMPLICIT_LINK_LIBRARIES)
-  list(REMOVE_ITEM _async_cxx_runtime ${CMAKE_C_IMPLICIT_LINK_LIBRARIES})
-endif()
-list(REMOVE_DUPLICATES _async_cxx_runtime)
-target_link_libraries(async_static INTERFACE ${_async_cxx_runtime})
-
-install(TARGETS async async_static EXPORT asyncTargets
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h" PATTERN "*.hpp")
 install(EXPORT asyncTargets NAMESPACE async::

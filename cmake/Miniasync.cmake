@@ -14,46 +14,14 @@ set(MINIASYNC_SOURCES
   src/miniasync/record_pool.cpp
   src/miniasync/runtime.cpp)
 
-add_library(miniasync_objects OBJECT ${MINIASYNC_SOURCES})
-set_target_properties(miniasync_objects PROPERTIES
-  POSITION_INDEPENDENT_CODE ON
-  CXX_VISIBILITY_PRESET hidden
-  VISIBILITY_INLINES_HIDDEN ON)
-target_include_directories(miniasync_objects PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/include)
-target_compile_options(miniasync_objects PRIVATE -Wall -Wextra -Wpedantic)
-if(ASYNC_WARNINGS_AS_ERRORS)
-  target_compile_options(miniasync_objects PRIVATE -Werror)
-endif()
-if(ASYNC_LIBRARY_SANITIZE_FLAGS)
-  target_compile_options(miniasync_objects PRIVATE ${ASYNC_LIBRARY_SANITIZE_FLAGS})
-endif()
-
-add_library(miniasync SHARED $<TARGET_OBJECTS:miniasync_objects>)
-add_library(miniasync_static STATIC $<TARGET_OBJECTS:miniasync_objects>)
-set_target_properties(miniasync_static PROPERTIES OUTPUT_NAME miniasync)
-set_target_properties(miniasync PROPERTIES SOVERSION 0)
-if(NOT APPLE AND NOT WIN32)
-  target_link_options(miniasync PRIVATE
-    "LINKER:--version-script=${CMAKE_CURRENT_SOURCE_DIR}/cmake/libminiasync.map")
-  set_property(TARGET miniasync APPEND PROPERTY
-    LINK_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/libminiasync.map)
-endif()
-foreach(lib miniasync miniasync_static)
-  target_include_directories(${lib} PUBLIC
-    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
-    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_link_libraries(${lib} PUBLIC Threads::Threads)
-endforeach()
-target_link_libraries(miniasync_static INTERFACE ${_async_cxx_runtime})
-add_library(async::miniasync ALIAS miniasync)
-add_library(async::miniasync_static ALIAS miniasync_static)
+async_add_library(miniasync
+  SOURCES ${MINIASYNC_SOURCES}
+  VERSION_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/cmake/libminiasync.map
+  SOVERSION 0
+  LINK Threads::Threads)
 
 # Headers: include/libminiasync.h and include/libminiasync/ are installed by
 # AsyncInstall.cmake's install(DIRECTORY include/).
-install(TARGETS miniasync miniasync_static
-  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 set(_mini_cmakedir ${CMAKE_INSTALL_LIBDIR}/libminiasync/cmake)
 file(RELATIVE_PATH _mini_rel_prefix "/prefix/${_mini_cmakedir}" "/prefix")

@@ -34,6 +34,17 @@
 #endif
 #endif
 
+/* In C++ every call of this API is noexcept, as its definition is: no
+ * exception ever leaves the library through it (a callback that throws
+ * inside a call ends the program with std::terminate). Nothing in C. */
+#ifndef ASYNC_NOEXCEPT
+#ifdef __cplusplus
+#define ASYNC_NOEXCEPT noexcept
+#else
+#define ASYNC_NOEXCEPT
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,10 +53,10 @@ extern "C" {
 
 /* A short English sentence for a status ("canceled"); never NULL. Unknown
  * values give "unknown status". */
-ASYNC_API const char *async_strerror(async_status_t status);
+ASYNC_API const char *async_strerror(async_status_t status) ASYNC_NOEXCEPT;
 
 /* The status's name without the prefix ("ECANCELED"); never NULL. */
-ASYNC_API const char *async_status_name(async_status_t status);
+ASYNC_API const char *async_status_name(async_status_t status) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------ configuration */
 
@@ -201,7 +212,8 @@ typedef struct async_runtime {
  * be zeroed first: its old contents are only compared against the live
  * runtimes. On any other error `rt` names no runtime: later calls on it
  * return ASYNC_EINVAL. */
-ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg);
+ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_config_t *cfg)
+    ASYNC_NOEXCEPT;
 
 /* Run fibers until the runtime is idle: nothing runnable, no timer and no I/O
  * pending. Does not suspend (it is not a fiber call); blocks the thread while
@@ -210,18 +222,18 @@ ASYNC_API async_status_t async_runtime_init(async_runtime_t *rt, const async_con
  * still blocked and nothing can wake them (they stay intact: shutdown releases
  * them); ASYNC_ESTATE inside a fiber, when re-entered, or from a thread that
  * does not own the runtime; ASYNC_EINVAL for a NULL or uninitialised rt. */
-ASYNC_API async_status_t async_runtime_run(async_runtime_t *rt);
+ASYNC_API async_status_t async_runtime_run(async_runtime_t *rt) ASYNC_NOEXCEPT;
 
 /* Release everything: fibers that never finished are dropped without running
  * further (their stacks are unwound by nobody: no destructor runs), stacks are
  * unmapped, memory is freed. `rt` may then be initialised again. Calling it on
  * a runtime that is not initialised does nothing. Must not be called from one
  * of the runtime's own fibers or while it runs (it then does nothing). */
-ASYNC_API void async_runtime_shutdown(async_runtime_t *rt);
+ASYNC_API void async_runtime_shutdown(async_runtime_t *rt) ASYNC_NOEXCEPT;
 
 /* The name of the I/O poller the runtime uses: "epoll" or "kqueue"; NULL for
  * a NULL or uninitialised rt. Safe from any thread while rt is initialised. */
-ASYNC_API const char *async_runtime_backend(async_runtime_t *rt);
+ASYNC_API const char *async_runtime_backend(async_runtime_t *rt) ASYNC_NOEXCEPT;
 
 /* Statistics, for tests and diagnostics. */
 typedef struct async_runtime_stats {
@@ -238,13 +250,22 @@ typedef struct async_runtime_stats {
   size_t io_waiting;       /* fibers parked on I/O, in async_park, or awaiting
                               a fiber of another runtime */
   uint64_t switches;       /* context switches made so far */
-  int guard_method;        /* 0 none, 1 MADV_GUARD_INSTALL, 2 mprotect */
+  int guard_method;        /* ASYNC_GUARD_NONE, _MADVISE or _MPROTECT (below) */
   int reserved;
 } async_runtime_stats_t;
 
+/* async_runtime_stats_t.guard_method: how the pool's stacks are guarded. */
+#define ASYNC_GUARD_NONE 0     /* no guard pages (ASYNC_CONFIG_NO_GUARD_PAGES),
+                                  or no stack mapped yet */
+#define ASYNC_GUARD_MADVISE 1  /* MADV_GUARD_INSTALL (Linux 6.13+): guards
+                                  inside the slab's one mapping */
+#define ASYNC_GUARD_MPROTECT 2 /* mprotect(PROT_NONE): each guard splits the
+                                  mapping (two per stack) */
+
 /* Fill `out`. Returns ASYNC_OK; ASYNC_EINVAL (NULL or uninitialised rt, NULL
  * out); ASYNC_ESTATE from a thread that does not own the runtime. */
-ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_stats_t *out);
+ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_stats_t *out)
+    ASYNC_NOEXCEPT;
 
 /* Write a text dump of the runtime's fibers to `fd`, for debugging
  * (docs/debugging.md). Does not suspend; writes with write(2), retried on
@@ -281,24 +302,24 @@ ASYNC_API async_status_t async_runtime_stats(async_runtime_t *rt, async_runtime_
  * on_discard callback during its shutdown; ASYNC_EIO when a
  * write failed (a closed fd, EBADF, EPIPE: with SIGPIPE at its default a
  * closed pipe ends the process first). */
-ASYNC_API async_status_t async_runtime_dump(async_runtime_t *rt, int fd);
+ASYNC_API async_status_t async_runtime_dump(async_runtime_t *rt, int fd) ASYNC_NOEXCEPT;
 
 /* The global runtime: the calling thread's default runtime, created with the
  * defaults on first use unless async_global_init() came first.
  * async_global_init() returns ASYNC_ESTATE once the global runtime exists
  * (after first use), ASYNC_EINVAL for a bad config, ASYNC_ENOMEM. */
-ASYNC_API async_status_t async_global_init(const async_config_t *cfg);
+ASYNC_API async_status_t async_global_init(const async_config_t *cfg) ASYNC_NOEXCEPT;
 
 /* The calling thread's global runtime, created if needed; NULL only when it
  * could not be created (out of memory). */
-ASYNC_API async_runtime_t *async_global(void);
+ASYNC_API async_runtime_t *async_global(void) ASYNC_NOEXCEPT;
 
 /* async_runtime_run(async_global()), as an int for `return async_run();`. */
-ASYNC_API int async_run(void);
+ASYNC_API int async_run(void) ASYNC_NOEXCEPT;
 
 /* Shut the calling thread's global runtime down; a later use creates a fresh
  * one (and async_global_init() may be called again first). */
-ASYNC_API void async_global_shutdown(void);
+ASYNC_API void async_global_shutdown(void) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------------- fibers */
 
@@ -331,7 +352,7 @@ typedef struct async_fiber_handle {
  * task_capacity (nothing changes); ASYNC_ENOMEM when no stack could be mapped
  * or guarded (a message on stderr says why, once per runtime); ASYNC_ESTATE
  * while the runtime is being shut down. */
-ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void *user);
+ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void *user) ASYNC_NOEXCEPT;
 
 /* async_spawn on the runtime `rt`. ASYNC_EINVAL for a NULL or uninitialised rt.
  * Any thread: from a thread that does not own rt the fiber is queued to the
@@ -340,7 +361,8 @@ ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void *user);
  * up to 64 free records sit in the owner's local cache (it shares them at its
  * next idle moment); a fiber for which no stack can then be had ends with
  * outcome ASYNC_ENOMEM (its on_discard is called) instead of failing here. */
-ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t *rt, async_fn fn, void *user);
+ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t *rt, async_fn fn, void *user)
+    ASYNC_NOEXCEPT;
 
 /* Extra options for async_spawn_ex(). Zero every field you do not set. */
 typedef struct async_spawn_options {
@@ -372,7 +394,7 @@ typedef struct async_spawn_options {
  * only one of stack/stack_size is given, or stack + stack_size wraps around
  * the address space (e.g. stack_size SIZE_MAX). */
 ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t *rt, async_fn fn, void *user,
-                                              const async_spawn_options_t *opts);
+                                              const async_spawn_options_t *opts) ASYNC_NOEXCEPT;
 
 /* Wait for the fiber `h` to end.
  * Inside a fiber: suspends the caller until `h` ends. Outside any fiber:
@@ -392,7 +414,7 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t *rt, async_fn fn, 
  * end; ASYNC_ESTATE (outside a fiber, on its own runtime) when the runtime is
  * already being run; ASYNC_ENOMEM when no request could be allocated for an
  * await across runtimes. */
-ASYNC_API async_status_t async_await(async_fiber_handle_t h);
+ASYNC_API async_status_t async_await(async_fiber_handle_t h) ASYNC_NOEXCEPT;
 
 /* Cancel `h`, cooperatively. If it has not started it never runs, and its
  * awaiters get ASYNC_ECANCELED. If it is suspended in a blocking call of this
@@ -406,13 +428,13 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h);
  * Returns ASYNC_OK (also when `h` already ended); ASYNC_EINVAL for a handle
  * that names no fiber, is stale (on the owner's thread), or whose runtime was
  * shut down. */
-ASYNC_API async_status_t async_cancel(async_fiber_handle_t h);
+ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) ASYNC_NOEXCEPT;
 
 /* Move the calling fiber to the tail of the run queue and run the others.
  * (Under a seeded schedule the next pick may choose the caller again.)
  * Returns ASYNC_OK; ASYNC_ECANCELED (without yielding) in a cancelled fiber;
  * ASYNC_ESTATE outside a fiber. */
-ASYNC_API async_status_t async_yield(void);
+ASYNC_API async_status_t async_yield(void) ASYNC_NOEXCEPT;
 
 /* Suspend the calling fiber for at least `ms` milliseconds (the runtime's
  * clock: CLOCK_MONOTONIC, or virtual under ASYNC_CONFIG_VIRTUAL_TIME).
@@ -420,32 +442,32 @@ ASYNC_API async_status_t async_yield(void);
  * they began sleeping. 0 sleeps until the next time the scheduler looks at
  * its timers (at most one pass over the run queue).
  * Returns ASYNC_OK; ASYNC_ECANCELED; ASYNC_ESTATE outside a fiber. */
-ASYNC_API async_status_t async_sleep_ms(uint64_t ms);
+ASYNC_API async_status_t async_sleep_ms(uint64_t ms) ASYNC_NOEXCEPT;
 
 /* As async_sleep_ms, in nanoseconds. */
-ASYNC_API async_status_t async_sleep_ns(uint64_t ns);
+ASYNC_API async_status_t async_sleep_ns(uint64_t ns) ASYNC_NOEXCEPT;
 
 /* Suspend the calling fiber until async_now_ns() >= deadline_ns (an absolute
  * time, so retries never stretch a wait). A deadline already past sleeps as
  * async_sleep_ms(0) does. Returns as async_sleep_ms. */
-ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns);
+ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Now on the clock timers use, in nanoseconds: in a fiber, or on a thread
  * while it runs a runtime, that runtime's clock (virtual under
  * ASYNC_CONFIG_VIRTUAL_TIME); anywhere else CLOCK_MONOTONIC. Any thread. */
-ASYNC_API uint64_t async_now_ns(void);
+ASYNC_API uint64_t async_now_ns(void) ASYNC_NOEXCEPT;
 
 /* 1 when async_now_ns() reads a virtual clock here (in a fiber of, or on the
  * thread running, a runtime made with ASYNC_CONFIG_VIRTUAL_TIME), else 0.
  * Any thread. The C++ header uses it to convert steady_clock time points. */
-ASYNC_API int async_now_is_virtual(void);
+ASYNC_API int async_now_is_virtual(void) ASYNC_NOEXCEPT;
 
 /* 1 when the calling fiber has been cancelled, 0 otherwise (and outside fibers). */
-ASYNC_API int async_is_cancelled(void);
+ASYNC_API int async_is_cancelled(void) ASYNC_NOEXCEPT;
 
 /* The calling fiber's handle. Outside any fiber: a handle whose status is
  * ASYNC_ESTATE and which names no fiber. */
-ASYNC_API async_fiber_handle_t async_self(void);
+ASYNC_API async_fiber_handle_t async_self(void) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------------- groups */
 
@@ -471,17 +493,18 @@ typedef struct async_group {
  * a bad cfg (as async_runtime_init); ASYNC_ENOMEM when memory or a thread
  * could not be had; ASYNC_EIO when a poller could not be made. On error
  * nothing is left running and `g` names no group. */
-ASYNC_API async_status_t async_group_init(async_group_t *g, size_t threads, const async_config_t *cfg);
+ASYNC_API async_status_t async_group_init(async_group_t *g, size_t threads, const async_config_t *cfg)
+    ASYNC_NOEXCEPT;
 
 /* The number of runtimes (threads); 0 for a NULL or uninitialised group. */
-ASYNC_API size_t async_group_size(const async_group_t *g);
+ASYNC_API size_t async_group_size(const async_group_t *g) ASYNC_NOEXCEPT;
 
 /* Runtime `i` of the group, NULL past the end (or for a NULL or
  * uninitialised group). Usable with every _with call from any thread:
  * async_spawn_with, async_channel_init. Owned by the group: never pass it to
  * async_runtime_run or async_runtime_shutdown (they return ASYNC_ESTATE or do
  * nothing: another thread owns it). */
-ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i);
+ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i) ASYNC_NOEXCEPT;
 
 /* Spawn `fn(user)` on the group's runtime with the fewest live fibers (ties:
  * round-robin order). Any thread, fiber or not. From a fiber of one of the
@@ -489,13 +512,15 @@ ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i);
  * async_spawn_with: ASYNC_EFULL when the chosen runtime has no free record;
  * ASYNC_EINVAL for a NULL fn or a NULL or uninitialised group. The handle
  * can be awaited and cancelled from any thread. */
-ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t *g, async_fn fn, void *user);
+ASYNC_API async_fiber_handle_t async_group_spawn(async_group_t *g, async_fn fn, void *user)
+    ASYNC_NOEXCEPT;
 
 /* async_group_spawn with async_spawn_ex's options (a stack of your own, a
  * name, on_discard); a NULL opts is the same as async_group_spawn.
  * Additional statuses as async_spawn_ex. */
 ASYNC_API async_fiber_handle_t async_group_spawn_ex(async_group_t *g, async_fn fn, void *user,
-                                                    const async_spawn_options_t *opts);
+                                                    const async_spawn_options_t *opts)
+    ASYNC_NOEXCEPT;
 
 /* Block the calling thread until no fiber of the group is alive (spawned on
  * any of its runtimes, by anyone, and not ended). Fibers blocked forever
@@ -505,7 +530,7 @@ ASYNC_API async_fiber_handle_t async_group_spawn_ex(async_group_t *g, async_fn f
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or uninitialised group;
  * ASYNC_ESTATE from one of the group's own threads (it would wait for
  * itself). */
-ASYNC_API async_status_t async_group_wait(async_group_t *g);
+ASYNC_API async_status_t async_group_wait(async_group_t *g) ASYNC_NOEXCEPT;
 
 /* Stop every thread and release every runtime, as async_runtime_shutdown
  * does for one: fibers still alive are dropped (on_discard is called on their
@@ -514,7 +539,7 @@ ASYNC_API async_status_t async_group_wait(async_group_t *g);
  * or after the call (a handle or channel of them then returns ASYNC_EINVAL).
  * Does nothing for a NULL or uninitialised group, or when called from one of
  * the group's own threads. `g` may then be initialised again. */
-ASYNC_API void async_group_shutdown(async_group_t *g);
+ASYNC_API void async_group_shutdown(async_group_t *g) ASYNC_NOEXCEPT;
 
 /* ----------------------------------------------------------------- channels */
 
@@ -556,7 +581,7 @@ typedef struct async_channel {
  * when `ch` is initialised already (not shut down: it is left untouched). On
  * any other error `ch` is unusable (calls return ASYNC_EINVAL). */
 ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
-                                            size_t max_waiters);
+                                            size_t max_waiters) ASYNC_NOEXCEPT;
 
 /* Send `msg` (any pointer, NULL included). Suspends the calling fiber while
  * the channel is full (or, unbuffered, until a receiver takes it). Parked
@@ -567,7 +592,7 @@ ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t
  * ASYNC_EFULL when max_waiters fibers are parked already; ASYNC_ESTATE
  * outside a fiber (a thread uses async_channel_send_blocking); ASYNC_EINVAL
  * for an unusable channel. The fiber may belong to any runtime. */
-ASYNC_API async_status_t async_channel_send(async_channel_t *ch, void *msg);
+ASYNC_API async_status_t async_channel_send(async_channel_t *ch, void *msg) ASYNC_NOEXCEPT;
 
 /* Receive the oldest message into *msg. Suspends the calling fiber while the
  * channel is empty. Parked receivers are served in FIFO order.
@@ -575,18 +600,20 @@ ASYNC_API async_status_t async_channel_send(async_channel_t *ch, void *msg);
  * ASYNC_ECANCELED when the fiber is cancelled while waiting (a message already
  * handed to it before the cancel stays its result: ASYNC_OK); ASYNC_EFULL,
  * ASYNC_ESTATE, ASYNC_EINVAL (also for NULL msg) as async_channel_send. */
-ASYNC_API async_status_t async_channel_recv(async_channel_t *ch, void **msg);
+ASYNC_API async_status_t async_channel_recv(async_channel_t *ch, void **msg) ASYNC_NOEXCEPT;
 
 /* As send and recv, but give up at `deadline_ns` (async_now_ns() clock) with
  * ASYNC_ETIMEDOUT; nothing is delivered or taken then. */
-ASYNC_API async_status_t async_channel_send_until(async_channel_t *ch, void *msg, uint64_t deadline_ns);
-ASYNC_API async_status_t async_channel_recv_until(async_channel_t *ch, void **msg, uint64_t deadline_ns);
+ASYNC_API async_status_t async_channel_send_until(async_channel_t *ch, void *msg, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_channel_recv_until(async_channel_t *ch, void **msg, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 
 /* Non-blocking send and recv: ASYNC_EAGAIN where the blocking call would
  * suspend. Usable from any thread, inside and outside fibers. Other statuses
  * as the blocking calls. */
-ASYNC_API async_status_t async_channel_try_send(async_channel_t *ch, void *msg);
-ASYNC_API async_status_t async_channel_try_recv(async_channel_t *ch, void **msg);
+ASYNC_API async_status_t async_channel_try_send(async_channel_t *ch, void *msg) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_channel_try_recv(async_channel_t *ch, void **msg) ASYNC_NOEXCEPT;
 
 /* For plain threads (not inside a fiber): send and receive as
  * async_channel_send / async_channel_recv, blocking the calling thread (not
@@ -600,17 +627,20 @@ ASYNC_API async_status_t async_channel_try_recv(async_channel_t *ch, void **msg)
  * from a thread while it drives a runtime. The channel becomes shared. Do not
  * block the thread that owns a runtime whose fibers must answer: they cannot
  * run meanwhile. */
-ASYNC_API async_status_t async_channel_send_blocking(async_channel_t *ch, void *msg);
-ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t *ch, void **msg);
-ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t *ch, void *msg, uint64_t deadline_ns);
-ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t *ch, void **msg, uint64_t deadline_ns);
+ASYNC_API async_status_t async_channel_send_blocking(async_channel_t *ch, void *msg) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t *ch, void **msg)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t *ch, void *msg, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t *ch, void **msg, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 
 /* Close: further sends return ASYNC_ECLOSED, parked senders (fibers and
  * threads) are woken with ASYNC_ECLOSED (their messages are not delivered),
  * receivers drain what is buffered and then get ASYNC_ECLOSED. Does not
  * suspend; any thread may call it.
  * Returns ASYNC_OK; ASYNC_ECLOSED when already closed; ASYNC_EINVAL. */
-ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
+ASYNC_API async_status_t async_channel_close(async_channel_t *ch) ASYNC_NOEXCEPT;
 
 /* Close if needed, wake every parked fiber and thread with ASYNC_ECLOSED, and
  * release the storage. Any thread may call it, once no other call on the
@@ -618,7 +648,7 @@ ASYNC_API async_status_t async_channel_close(async_channel_t *ch);
  * ASYNC_EINVAL). Shutting down twice does nothing. Buffered messages are
  * dropped (they are the caller's pointers). On a detached channel (its
  * runtime was shut down) it only releases the storage. */
-ASYNC_API void async_channel_shutdown(async_channel_t *ch);
+ASYNC_API void async_channel_shutdown(async_channel_t *ch) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------------- select */
 
@@ -686,7 +716,8 @@ typedef struct async_select_case {
  *                  async_select_until to sleep).
  * Every case not chosen gets status ASYNC_EAGAIN, except the ASYNC_EINVAL
  * ones above.                                                                */
-ASYNC_API async_status_t async_select(async_select_case_t *cases, size_t n, size_t *chosen);
+ASYNC_API async_status_t async_select(async_select_case_t *cases, size_t n, size_t *chosen)
+    ASYNC_NOEXCEPT;
 
 /* As async_select, but give up at `deadline_ns` (async_now_ns() clock) with
  * ASYNC_ETIMEDOUT, nothing done. A deadline that has passed makes it a try:
@@ -694,12 +725,13 @@ ASYNC_API async_status_t async_select(async_select_case_t *cases, size_t n, size
  * without suspending. With no case enabled it sleeps until the deadline
  * (ASYNC_ETIMEDOUT) instead of returning ASYNC_EINVAL.                      */
 ASYNC_API async_status_t async_select_until(async_select_case_t *cases, size_t n, size_t *chosen,
-                                            uint64_t deadline_ns);
+                                            uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* As async_select, but never suspends: ASYNC_EAGAIN (nothing done) when no
  * case is ready, also when none is enabled. Usable from any thread, inside
  * and outside fibers.                                                       */
-ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, size_t *chosen);
+ASYNC_API async_status_t async_try_select(async_select_case_t *cases, size_t n, size_t *chosen)
+    ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

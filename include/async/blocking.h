@@ -54,7 +54,7 @@ struct addrinfo;
  * escaping it ends the process). Returns ASYNC_OK; ASYNC_ECANCELED (before:
  * fn not run; while it ran: after fn returned); ASYNC_EINVAL for a NULL fn;
  * ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM. */
-ASYNC_API async_status_t async_run_blocking(async_fn fn, void *user);
+ASYNC_API async_status_t async_run_blocking(async_fn fn, void *user) ASYNC_NOEXCEPT;
 
 /* getaddrinfo(3) on a worker: the same arguments (node or service may be
  * NULL as there, hints too), the same results. On ASYNC_OK `*res` holds the
@@ -65,7 +65,7 @@ ASYNC_API async_status_t async_run_blocking(async_fn fn, void *user);
  * resolved meanwhile has been freed); ASYNC_EINVAL for a NULL res;
  * ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM. */
 ASYNC_API async_status_t async_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                                           struct addrinfo **res, int *gai_error);
+                                           struct addrinfo **res, int *gai_error) ASYNC_NOEXCEPT;
 
 /* Read up to `len` bytes at `offset` of the file `fd` into `buf` (pread(2)
  * on a worker; the fd's file position is not used or changed). Short reads
@@ -80,7 +80,8 @@ ASYNC_API async_status_t async_getaddrinfo(const char *node, const char *service
  * ASYNC_EINVAL for a NULL n, a NULL buf with len > 0, len > SSIZE_MAX,
  * offset > INT64_MAX, or offset + len past INT64_MAX (checked before
  * anything is read); ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM. */
-ASYNC_API async_status_t async_pread(int fd, void *buf, size_t len, uint64_t offset, size_t *n);
+ASYNC_API async_status_t async_pread(int fd, void *buf, size_t len, uint64_t offset, size_t *n)
+    ASYNC_NOEXCEPT;
 
 /* Write all `len` bytes of `buf` at `offset` of `fd` (pwrite(2) on a
  * worker, short writes repeated; a file opened with O_APPEND appends, as
@@ -88,13 +89,14 @@ ASYNC_API async_status_t async_pread(int fd, void *buf, size_t len, uint64_t off
  * on ASYNC_OK, fewer on an error (e.g. ENOSPC, EFBIG part-way). Errors,
  * cancellation and argument checks as for async_pread (EBADF also for an fd
  * not open for writing). */
-ASYNC_API async_status_t async_pwrite(int fd, const void *buf, size_t len, uint64_t offset, size_t *n);
+ASYNC_API async_status_t async_pwrite(int fd, const void *buf, size_t len, uint64_t offset, size_t *n)
+    ASYNC_NOEXCEPT;
 
 /* fsync(2) of `fd` on a worker: returns once the file's data and metadata
  * have reached the storage device. ASYNC_EIO with errno EBADF, EIO, ENOSPC,
  * EINVAL (an fd that cannot be synced), ...; ASYNC_ECANCELED (synced all the
  * same); ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM. */
-ASYNC_API async_status_t async_fsync(int fd);
+ASYNC_API async_status_t async_fsync(int fd) ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -39,7 +39,7 @@ extern "C" {
  * copes with missing wakes by timed re-polls), and must keep the operation's
  * buffers valid until then. A cancelled fiber gets ASYNC_ECANCELED at once,
  * without the future being polled. */
-ASYNC_API async_status_t async_await_future(struct future *fut);
+ASYNC_API async_status_t async_await_future(struct future *fut) ASYNC_NOEXCEPT;
 
 /* Inside a fiber: run one mover operation and wait for it. Returns ASYNC_OK;
  * ASYNC_ENOMEM when the mover has no record free (an out-of-memory future);
@@ -51,11 +51,13 @@ ASYNC_API async_status_t async_await_future(struct future *fut);
  * as long as the copy takes) and then returns ASYNC_ECANCELED; the buffers
  * are no longer in use when it returns. */
 ASYNC_API async_status_t async_vdm_memcpy(struct vdm *vdm, void *dest, const void *src, size_t n,
-                                          uint64_t flags);
+                                          uint64_t flags) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_vdm_memmove(struct vdm *vdm, void *dest, const void *src, size_t n,
-                                           uint64_t flags);
-ASYNC_API async_status_t async_vdm_memset(struct vdm *vdm, void *str, int c, size_t n, uint64_t flags);
-ASYNC_API async_status_t async_vdm_flush(struct vdm *vdm, void *dest, size_t n, uint64_t flags);
+                                           uint64_t flags) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_vdm_memset(struct vdm *vdm, void *str, int c, size_t n, uint64_t flags)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_vdm_flush(struct vdm *vdm, void *dest, size_t n, uint64_t flags)
+    ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

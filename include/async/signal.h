@@ -90,7 +90,8 @@ extern "C" {
  * only while no hold in the process has succeeded yet; ASYNC_EINVAL when the
  * system refused the handler (at a signal's first hold). Nothing is held
  * then, and a later wait tries again. */
-ASYNC_API async_status_t async_signal_wait(const int *signals, size_t count, int *signo);
+ASYNC_API async_status_t async_signal_wait(const int *signals, size_t count, int *signo)
+    ASYNC_NOEXCEPT;
 
 /* async_signal_wait with an absolute deadline on async_now_ns()'s clock:
  * also ASYNC_ETIMEDOUT when it passes first. A deadline already past never
@@ -102,7 +103,7 @@ ASYNC_API async_status_t async_signal_wait(const int *signals, size_t count, int
  * deadline race: whichever reaches the wait first wins, so ASYNC_ETIMEDOUT
  * means no delivery was taken. */
 ASYNC_API async_status_t async_signal_wait_until(const int *signals, size_t count, int *signo,
-                                                 uint64_t deadline_ns);
+                                                 uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

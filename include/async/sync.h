@@ -60,25 +60,26 @@ typedef struct async_mutex {
   void *impl[8]; /* private */
 } async_mutex_t;
 
-ASYNC_API async_status_t async_mutex_init(async_mutex_t *m);
-ASYNC_API async_status_t async_mutex_destroy(async_mutex_t *m);
+ASYNC_API async_status_t async_mutex_init(async_mutex_t *m) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_mutex_destroy(async_mutex_t *m) ASYNC_NOEXCEPT;
 
 /* Take the mutex, parking the calling fiber while another fiber or thread
  * holds it. ASYNC_OK; ASYNC_EDEADLK when the calling fiber holds it already
  * (not recursive); ASYNC_ECANCELED, ASYNC_ETIMEDOUT (_until), ASYNC_ESTATE,
  * ASYNC_EINVAL as the common rules. */
-ASYNC_API async_status_t async_mutex_lock(async_mutex_t *m);
-ASYNC_API async_status_t async_mutex_lock_until(async_mutex_t *m, uint64_t deadline_ns);
+ASYNC_API async_status_t async_mutex_lock(async_mutex_t *m) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_mutex_lock_until(async_mutex_t *m, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 
 /* Take it if free and nobody waits: ASYNC_OK, else ASYNC_EAGAIN (also when
  * the caller holds it). From a plain thread (or a runtime's driving thread
  * between fibers) the thread holds it, and only that thread may unlock it. */
-ASYNC_API async_status_t async_mutex_try_lock(async_mutex_t *m);
+ASYNC_API async_status_t async_mutex_try_lock(async_mutex_t *m) ASYNC_NOEXCEPT;
 
 /* Release it; the first waiter, if any, is made runnable holding it.
  * ASYNC_OK; ASYNC_ESTATE when the caller (fiber, or thread outside fibers)
  * does not hold it. */
-ASYNC_API async_status_t async_mutex_unlock(async_mutex_t *m);
+ASYNC_API async_status_t async_mutex_unlock(async_mutex_t *m) ASYNC_NOEXCEPT;
 
 /* ----------------------------------------------------- condition variable */
 
@@ -86,8 +87,8 @@ typedef struct async_cond {
   void *impl[8]; /* private */
 } async_cond_t;
 
-ASYNC_API async_status_t async_cond_init(async_cond_t *c);
-ASYNC_API async_status_t async_cond_destroy(async_cond_t *c);
+ASYNC_API async_status_t async_cond_init(async_cond_t *c) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_cond_destroy(async_cond_t *c) ASYNC_NOEXCEPT;
 
 /* Atomically release `m` (held by the calling fiber) and park until a signal
  * or broadcast wakes this waiter; then take `m` again (waiting in its FIFO
@@ -98,13 +99,14 @@ ASYNC_API async_status_t async_cond_destroy(async_cond_t *c);
  * ASYNC_EINVAL for an unusable c or m. There are no spurious wake-ups, but
  * another fiber may run between the signal and the return: check the
  * condition in a loop. */
-ASYNC_API async_status_t async_cond_wait(async_cond_t *c, async_mutex_t *m);
-ASYNC_API async_status_t async_cond_wait_until(async_cond_t *c, async_mutex_t *m, uint64_t deadline_ns);
+ASYNC_API async_status_t async_cond_wait(async_cond_t *c, async_mutex_t *m) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_cond_wait_until(async_cond_t *c, async_mutex_t *m, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 
 /* Wake the longest waiter (signal) or every waiter, in the order they began
  * waiting (broadcast). Nothing happens when none waits. ASYNC_OK. */
-ASYNC_API async_status_t async_cond_signal(async_cond_t *c);
-ASYNC_API async_status_t async_cond_broadcast(async_cond_t *c);
+ASYNC_API async_status_t async_cond_signal(async_cond_t *c) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_cond_broadcast(async_cond_t *c) ASYNC_NOEXCEPT;
 
 /* -------------------------------------------------------------- semaphore */
 
@@ -113,17 +115,18 @@ typedef struct async_sem {
 } async_sem_t;
 
 /* A counting semaphore holding `count` units. */
-ASYNC_API async_status_t async_sem_init(async_sem_t *s, unsigned count);
-ASYNC_API async_status_t async_sem_destroy(async_sem_t *s);
+ASYNC_API async_status_t async_sem_init(async_sem_t *s, unsigned count) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_sem_destroy(async_sem_t *s) ASYNC_NOEXCEPT;
 
 /* Take one unit, parking while none is left (or while earlier waiters wait). */
-ASYNC_API async_status_t async_sem_acquire(async_sem_t *s);
-ASYNC_API async_status_t async_sem_acquire_until(async_sem_t *s, uint64_t deadline_ns);
+ASYNC_API async_status_t async_sem_acquire(async_sem_t *s) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_sem_acquire_until(async_sem_t *s, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 /* ASYNC_OK, or ASYNC_EAGAIN when no unit is free (or fibers wait for one). */
-ASYNC_API async_status_t async_sem_try_acquire(async_sem_t *s);
+ASYNC_API async_status_t async_sem_try_acquire(async_sem_t *s) ASYNC_NOEXCEPT;
 /* Give one unit back: to the first waiter when one waits. ASYNC_EFULL (and
  * nothing changes) when the count would exceed UINT_MAX. */
-ASYNC_API async_status_t async_sem_release(async_sem_t *s);
+ASYNC_API async_status_t async_sem_release(async_sem_t *s) ASYNC_NOEXCEPT;
 
 /* -------------------------------------------------------------- wait group */
 
@@ -131,19 +134,20 @@ typedef struct async_waitgroup {
   void *impl[8]; /* private */
 } async_waitgroup_t;
 
-ASYNC_API async_status_t async_waitgroup_init(async_waitgroup_t *wg);
-ASYNC_API async_status_t async_waitgroup_destroy(async_waitgroup_t *wg);
+ASYNC_API async_status_t async_waitgroup_init(async_waitgroup_t *wg) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_waitgroup_destroy(async_waitgroup_t *wg) ASYNC_NOEXCEPT;
 
 /* Add `delta` (may be negative) to the counter. When it reaches zero, every
  * waiter is woken, in the order they began waiting. ASYNC_EINVAL (and
  * nothing changes) when the counter would go below zero or overflow. */
-ASYNC_API async_status_t async_waitgroup_add(async_waitgroup_t *wg, long delta);
+ASYNC_API async_status_t async_waitgroup_add(async_waitgroup_t *wg, long delta) ASYNC_NOEXCEPT;
 /* async_waitgroup_add(wg, -1). */
-ASYNC_API async_status_t async_waitgroup_done(async_waitgroup_t *wg);
+ASYNC_API async_status_t async_waitgroup_done(async_waitgroup_t *wg) ASYNC_NOEXCEPT;
 /* Park until the counter is zero (ASYNC_OK at once when it is; outside a
  * fiber ASYNC_ESTATE, as every blocking call). */
-ASYNC_API async_status_t async_waitgroup_wait(async_waitgroup_t *wg);
-ASYNC_API async_status_t async_waitgroup_wait_until(async_waitgroup_t *wg, uint64_t deadline_ns);
+ASYNC_API async_status_t async_waitgroup_wait(async_waitgroup_t *wg) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_waitgroup_wait_until(async_waitgroup_t *wg, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
 
 /* ---------------------------------------------------- reader-writer lock */
 
@@ -156,21 +160,23 @@ typedef struct async_rwlock {
   void *impl[10]; /* private */
 } async_rwlock_t;
 
-ASYNC_API async_status_t async_rwlock_init(async_rwlock_t *rw);
-ASYNC_API async_status_t async_rwlock_destroy(async_rwlock_t *rw);
+ASYNC_API async_status_t async_rwlock_init(async_rwlock_t *rw) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_rwlock_destroy(async_rwlock_t *rw) ASYNC_NOEXCEPT;
 
 /* Shared (read) lock: ASYNC_OK, or the common statuses. ASYNC_EDEADLK when
  * the calling fiber holds the write lock. */
-ASYNC_API async_status_t async_rwlock_rdlock(async_rwlock_t *rw);
-ASYNC_API async_status_t async_rwlock_rdlock_until(async_rwlock_t *rw, uint64_t deadline_ns);
-ASYNC_API async_status_t async_rwlock_try_rdlock(async_rwlock_t *rw);
+ASYNC_API async_status_t async_rwlock_rdlock(async_rwlock_t *rw) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_rwlock_rdlock_until(async_rwlock_t *rw, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_rwlock_try_rdlock(async_rwlock_t *rw) ASYNC_NOEXCEPT;
 /* Exclusive (write) lock: as the mutex's lock, lock_until and try_lock. */
-ASYNC_API async_status_t async_rwlock_wrlock(async_rwlock_t *rw);
-ASYNC_API async_status_t async_rwlock_wrlock_until(async_rwlock_t *rw, uint64_t deadline_ns);
-ASYNC_API async_status_t async_rwlock_try_wrlock(async_rwlock_t *rw);
+ASYNC_API async_status_t async_rwlock_wrlock(async_rwlock_t *rw) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_rwlock_wrlock_until(async_rwlock_t *rw, uint64_t deadline_ns)
+    ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_rwlock_try_wrlock(async_rwlock_t *rw) ASYNC_NOEXCEPT;
 /* Release the write lock when the caller holds it, else one read lock.
  * ASYNC_ESTATE when neither is held. */
-ASYNC_API async_status_t async_rwlock_unlock(async_rwlock_t *rw);
+ASYNC_API async_status_t async_rwlock_unlock(async_rwlock_t *rw) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------------ once */
 
@@ -196,7 +202,8 @@ typedef struct async_once {
  * the once stays unfinished and its waiters wait until their own runtimes
  * are shut down.
  * ASYNC_EINVAL for NULL once or fn. */
-ASYNC_API async_status_t async_once(async_once_t *once, void (*fn)(void *user), void *user);
+ASYNC_API async_status_t async_once(async_once_t *once, void (*fn)(void *user), void *user)
+    ASYNC_NOEXCEPT;
 
 /* --------------------------------------------------- fiber-local storage */
 
@@ -222,24 +229,25 @@ typedef struct async_fls_key {
  * shutdown) gets no destructor calls: its stack is gone, and the shutdown
  * frees its values' storage. ASYNC_OK; ASYNC_EFULL when ASYNC_FLS_KEYS_MAX
  * keys exist; ASYNC_EINVAL for NULL key. */
-ASYNC_API async_status_t async_fls_create(async_fls_key_t *key, void (*destructor)(void *value));
+ASYNC_API async_status_t async_fls_create(async_fls_key_t *key, void (*destructor)(void *value))
+    ASYNC_NOEXCEPT;
 /* Delete a key: values still set are dropped without their destructor (as
  * pthread_key_delete); later gets return NULL, sets ASYNC_EINVAL. A
  * destructor that a fiber's end had already begun still runs to its end. The
  * slot may be reused by a later create (a new key, never equal to this one,
  * which never sees this key's values). ASYNC_OK; ASYNC_EINVAL for a key that
  * is not live. Any thread. */
-ASYNC_API async_status_t async_fls_delete(async_fls_key_t key);
+ASYNC_API async_status_t async_fls_delete(async_fls_key_t key) ASYNC_NOEXCEPT;
 /* The calling fiber's value (NULL at first); NULL outside fibers and for a
  * key that is not live. */
-ASYNC_API void *async_fls_get(async_fls_key_t key);
+ASYNC_API void *async_fls_get(async_fls_key_t key) ASYNC_NOEXCEPT;
 /* Set the calling fiber's value. ASYNC_OK; ASYNC_EINVAL for a key that is
  * not live; ASYNC_ESTATE outside a fiber; ASYNC_ENOMEM (nothing changes)
  * when the fiber's values need storage that cannot be allocated: a small
  * block per fiber, made by its first non-NULL value (and enlarged by a later
  * one while more than 8 keys exist), recycled by its runtime. Setting NULL
  * never allocates. */
-ASYNC_API async_status_t async_fls_set(async_fls_key_t key, void *value);
+ASYNC_API async_status_t async_fls_set(async_fls_key_t key, void *value) ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -45,7 +45,7 @@ typedef int (*async_explore_fn)(const async_config_t *cfg, void *user);
  * ASYNC_EINVAL for a NULL body or failing_seed, runs == 0, or an
  * ASYNC_SCHEDULE_SEED value that is not a number (as async_runtime_init). */
 ASYNC_API async_status_t async_explore(const async_config_t *cfg, uint64_t runs, async_explore_fn body, void *user,
-                                       uint64_t *failing_seed);
+                                       uint64_t *failing_seed) ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -16,12 +16,12 @@ extern "C" {
 struct data_mover_sync;
 
 /* NULL when out of memory. */
-struct data_mover_sync *data_mover_sync_new(void);
+struct data_mover_sync *data_mover_sync_new(void) MINIASYNC_NOEXCEPT;
 /* The mover's method table; never NULL. */
-struct vdm *data_mover_sync_get_vdm(struct data_mover_sync *dms);
+struct vdm *data_mover_sync_get_vdm(struct data_mover_sync *dms) MINIASYNC_NOEXCEPT;
 /* Futures still pending afterwards complete with VDM_ERROR_JOB_CORRUPTED
  * when polled (they never touch freed memory). */
-void data_mover_sync_delete(struct data_mover_sync *dms);
+void data_mover_sync_delete(struct data_mover_sync *dms) MINIASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

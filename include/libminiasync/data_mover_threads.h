@@ -27,19 +27,22 @@ struct data_mover_threads;
  * entries (at least 1, rounded up to a power of two). NULL when a parameter
  * is 0, desired_notifier is not a notifier type, or on failure. */
 struct data_mover_threads *data_mover_threads_new(size_t nthreads,
-	size_t ringbuf_size, enum future_notifier_type desired_notifier);
+	size_t ringbuf_size, enum future_notifier_type desired_notifier) MINIASYNC_NOEXCEPT;
 /* data_mover_threads_new(12, 128, FUTURE_NOTIFIER_WAKER). */
-struct data_mover_threads *data_mover_threads_default(void);
-struct vdm *data_mover_threads_get_vdm(struct data_mover_threads *dmt);
+struct data_mover_threads *data_mover_threads_default(void) MINIASYNC_NOEXCEPT;
+struct vdm *data_mover_threads_get_vdm(struct data_mover_threads *dmt) MINIASYNC_NOEXCEPT;
 /* Finishes the operations being executed, fails the queued ones (their
  * futures complete with VDM_ERROR_JOB_CORRUPTED and their wakers are
  * called), joins the workers and frees the mover. */
-void data_mover_threads_delete(struct data_mover_threads *dmt);
+void data_mover_threads_delete(struct data_mover_threads *dmt) MINIASYNC_NOEXCEPT;
 /* NULL restores the libc function. Safe while operations run: each
  * operation uses the function set when a worker takes it. */
-void data_mover_threads_set_memcpy_fn(struct data_mover_threads *dmt, memcpy_fn op_memcpy);
-void data_mover_threads_set_memmove_fn(struct data_mover_threads *dmt, memmove_fn op_memmove);
-void data_mover_threads_set_memset_fn(struct data_mover_threads *dmt, memset_fn op_memset);
+void data_mover_threads_set_memcpy_fn(struct data_mover_threads *dmt, memcpy_fn op_memcpy)
+    MINIASYNC_NOEXCEPT;
+void data_mover_threads_set_memmove_fn(struct data_mover_threads *dmt, memmove_fn op_memmove)
+    MINIASYNC_NOEXCEPT;
+void data_mover_threads_set_memset_fn(struct data_mover_threads *dmt, memset_fn op_memset)
+    MINIASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -15,7 +15,8 @@
  *  - future_has_property() treats a NULL property function (as left by
  *    FUTURE_INIT_COMPLETE) as "no properties" instead of calling NULL;
  *  - non-LP64 targets are refused at compile time (the chain-entry layout
- *    relies on a pointer being as wide as uint64_t). */
+ *    relies on a pointer being as wide as uint64_t);
+ *  - in C++ the library's functions are declared noexcept. */
 #ifndef FUTURE_H
 #define FUTURE_H 1
 
@@ -32,6 +33,16 @@
 
 #if !defined(UINTPTR_MAX) || UINTPTR_MAX != 0xFFFFFFFFFFFFFFFFu
 #error "libminiasync supports LP64 targets only (chain entries overlay a pointer on a uint64_t)"
+#endif
+
+/* In C++ the library's functions (runtime_*, data_mover_*, vdm_synchronous_*)
+ * are noexcept, as their definitions are. Nothing in C. */
+#ifndef MINIASYNC_NOEXCEPT
+#ifdef __cplusplus
+#define MINIASYNC_NOEXCEPT noexcept
+#else
+#define MINIASYNC_NOEXCEPT
+#endif
 #endif
 
 #ifdef __cplusplus

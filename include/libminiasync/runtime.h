@@ -21,14 +21,14 @@ extern "C" {
 struct runtime;
 
 /* NULL when out of memory. */
-struct runtime *runtime_new(void);
+struct runtime *runtime_new(void) MINIASYNC_NOEXCEPT;
 /* No thread may be waiting on it. */
-void runtime_delete(struct runtime *runtime);
+void runtime_delete(struct runtime *runtime) MINIASYNC_NOEXCEPT;
 /* Returns when `fut` is COMPLETE. */
-void runtime_wait(struct runtime *runtime, struct future *fut);
+void runtime_wait(struct runtime *runtime, struct future *fut) MINIASYNC_NOEXCEPT;
 /* Returns when every one of futs[0..nfuts) is COMPLETE. */
 void runtime_wait_multiple(struct runtime *runtime, struct future *futs[],
-			   size_t nfuts);
+			   size_t nfuts) MINIASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

@@ -148,8 +148,8 @@ struct vdm {
 
 /* Declared by miniasync but never defined there; ours are a synchronous
  * mover (data_mover_sync) seen through its struct vdm. */
-struct vdm *vdm_synchronous_new(void);
-void vdm_synchronous_delete(struct vdm *vdm);
+struct vdm *vdm_synchronous_new(void) MINIASYNC_NOEXCEPT;
+void vdm_synchronous_delete(struct vdm *vdm) MINIASYNC_NOEXCEPT;
 
 /* The task of every vdm future. */
 static inline enum future_state

@@ -11,7 +11,7 @@
 
 using namespace async::detail;
 
-extern "C" ASYNC_API async_status_t async_run_blocking(async_fn fn, void* user) {
+extern "C" ASYNC_API async_status_t async_run_blocking(async_fn fn, void* user) noexcept {
   if (fn == nullptr) return ASYNC_EINVAL;
   task* self = current_fiber();
   if (self == nullptr) return ASYNC_ESTATE;
@@ -41,7 +41,7 @@ void resolve_job(void* p) noexcept {
 
 extern "C" ASYNC_API async_status_t async_getaddrinfo(const char* node, const char* service,
                                                       const struct addrinfo* hints, struct addrinfo** res,
-                                                      int* gai_error) {
+                                                      int* gai_error) noexcept {
   if (gai_error != nullptr) *gai_error = 0;
   if (res == nullptr) return ASYNC_EINVAL;
   *res = nullptr;

@@ -94,7 +94,7 @@ async_status_t select(async_select_case_t* cases, size_t n, size_t* chosen, wait
 extern "C" {
 
 ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t* rt, size_t capacity,
-                                            size_t max_waiters) {
+                                            size_t max_waiters) noexcept {
   if (ch == nullptr) return ASYNC_EINVAL;
   // A live channel is linked in its runtime's list: initialising it again
   // would corrupt the list (and leak the buffer). Left untouched.
@@ -109,69 +109,69 @@ ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t
   return channel_init(ch, *r, capacity, max_waiters, true);
 }
 
-ASYNC_API async_status_t async_channel_send(async_channel_t* ch, void* msg) {
+ASYNC_API async_status_t async_channel_send(async_channel_t* ch, void* msg) noexcept {
   return send(ch, msg, wait_mode::forever, 0);
 }
 
-ASYNC_API async_status_t async_channel_recv(async_channel_t* ch, void** msg) {
+ASYNC_API async_status_t async_channel_recv(async_channel_t* ch, void** msg) noexcept {
   return recv(ch, msg, wait_mode::forever, 0);
 }
 
-ASYNC_API async_status_t async_channel_send_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_channel_send_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) noexcept {
   return send(ch, msg, wait_mode::until, deadline_ns);
 }
 
-ASYNC_API async_status_t async_channel_recv_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_channel_recv_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) noexcept {
   return recv(ch, msg, wait_mode::until, deadline_ns);
 }
 
-ASYNC_API async_status_t async_channel_try_send(async_channel_t* ch, void* msg) {
+ASYNC_API async_status_t async_channel_try_send(async_channel_t* ch, void* msg) noexcept {
   return send(ch, msg, wait_mode::never, 0);
 }
 
-ASYNC_API async_status_t async_channel_try_recv(async_channel_t* ch, void** msg) {
+ASYNC_API async_status_t async_channel_try_recv(async_channel_t* ch, void** msg) noexcept {
   return recv(ch, msg, wait_mode::never, 0);
 }
 
-ASYNC_API async_status_t async_channel_send_blocking(async_channel_t* ch, void* msg) {
+ASYNC_API async_status_t async_channel_send_blocking(async_channel_t* ch, void* msg) noexcept {
   return send_thread(ch, msg, wait_mode::forever, 0);
 }
 
-ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t* ch, void** msg) {
+ASYNC_API async_status_t async_channel_recv_blocking(async_channel_t* ch, void** msg) noexcept {
   return recv_thread(ch, msg, wait_mode::forever, 0);
 }
 
-ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_channel_send_blocking_until(async_channel_t* ch, void* msg, uint64_t deadline_ns) noexcept {
   return send_thread(ch, msg, wait_mode::until, deadline_ns);
 }
 
-ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_channel_recv_blocking_until(async_channel_t* ch, void** msg, uint64_t deadline_ns) noexcept {
   return recv_thread(ch, msg, wait_mode::until, deadline_ns);
 }
 
-ASYNC_API async_status_t async_channel_close(async_channel_t* ch) {
+ASYNC_API async_status_t async_channel_close(async_channel_t* ch) noexcept {
   channel* c = usable(ch);
   if (c == nullptr) return ASYNC_EINVAL;
   return channel_close(*c);
 }
 
-ASYNC_API void async_channel_shutdown(async_channel_t* ch) {
+ASYNC_API void async_channel_shutdown(async_channel_t* ch) noexcept {
   if (ch == nullptr) return;
   auto* c = reinterpret_cast<channel*>(ch->impl);
   // Usable, or detached by its runtime's shutdown: either way it holds a buffer.
   if (c->magic == channel_magic || c->magic == channel_detached_magic) channel_shutdown(*c);
 }
 
-ASYNC_API async_status_t async_select(async_select_case_t* cases, size_t n, size_t* chosen) {
+ASYNC_API async_status_t async_select(async_select_case_t* cases, size_t n, size_t* chosen) noexcept {
   return select(cases, n, chosen, wait_mode::forever, 0);
 }
 
 ASYNC_API async_status_t async_select_until(async_select_case_t* cases, size_t n, size_t* chosen,
-                                            uint64_t deadline_ns) {
+                                            uint64_t deadline_ns) noexcept {
   return select(cases, n, chosen, wait_mode::until, deadline_ns);
 }
 
-ASYNC_API async_status_t async_try_select(async_select_case_t* cases, size_t n, size_t* chosen) {
+ASYNC_API async_status_t async_try_select(async_select_case_t* cases, size_t n, size_t* chosen) noexcept {
   return select(cases, n, chosen, wait_mode::never, 0);
 }
 

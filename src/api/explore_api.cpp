@@ -9,7 +9,7 @@
 extern "C" {
 
 ASYNC_API async_status_t async_explore(const async_config_t* cfg, uint64_t runs, async_explore_fn body, void* user,
-                                       uint64_t* failing_seed) {
+                                       uint64_t* failing_seed) noexcept {
   if (body == nullptr || failing_seed == nullptr || runs == 0) return ASYNC_EINVAL;
   *failing_seed = 0;
   // The seed the environment names (the config's own is replaced per run).

@@ -70,7 +70,7 @@ inline task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept 
 extern "C" {
 
 ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, void* user,
-                                              const async_spawn_options_t* opts) {
+                                              const async_spawn_options_t* opts) noexcept {
   if (rt == nullptr) rt = implicit_runtime();
   if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
   if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
@@ -82,16 +82,16 @@ ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, 
   return spawn_elsewhere(rt, fn, user, opts);
 }
 
-ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t* rt, async_fn fn, void* user) {
+ASYNC_API async_fiber_handle_t async_spawn_with(async_runtime_t* rt, async_fn fn, void* user) noexcept {
   if (rt == nullptr) return failed(ASYNC_EINVAL, rt);
   return async_spawn_ex(rt, fn, user, nullptr);
 }
 
-ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void* user) {
+ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void* user) noexcept {
   return async_spawn_ex(nullptr, fn, user, nullptr);
 }
 
-ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
+ASYNC_API async_status_t async_await(async_fiber_handle_t h) noexcept {
   task* self = current_fiber();
   if (runtime* r = owned_find(h.runtime)) {
     if (self != nullptr) {
@@ -107,7 +107,7 @@ ASYNC_API async_status_t async_await(async_fiber_handle_t h) {
   return await_elsewhere(self, h);
 }
 
-ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
+ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) noexcept {
   if (runtime* r = owned_find(h.runtime)) {
     task* t = resolve_owned(*r, h);
     if (t == nullptr) return ASYNC_EINVAL;
@@ -117,12 +117,12 @@ ASYNC_API async_status_t async_cancel(async_fiber_handle_t h) {
   return cancel_elsewhere(h);
 }
 
-ASYNC_API async_status_t async_yield(void) {
+ASYNC_API async_status_t async_yield(void) noexcept {
   task* self = current_fiber();
   return self != nullptr ? yield_fiber(self) : ASYNC_ESTATE;
 }
 
-ASYNC_API async_status_t async_sleep_ns(uint64_t ns) {
+ASYNC_API async_status_t async_sleep_ns(uint64_t ns) noexcept {
   task* self = current_fiber();
   if (self == nullptr) return ASYNC_ESTATE;
   const uint64_t now = clock_ns(*self->rt);
@@ -130,12 +130,12 @@ ASYNC_API async_status_t async_sleep_ns(uint64_t ns) {
   return sleep_until(self, deadline);
 }
 
-ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns) {
+ASYNC_API async_status_t async_sleep_until_ns(uint64_t deadline_ns) noexcept {
   task* self = current_fiber();
   return self != nullptr ? sleep_until(self, deadline_ns) : ASYNC_ESTATE;
 }
 
-ASYNC_API async_status_t async_sleep_ms(uint64_t ms) {
+ASYNC_API async_status_t async_sleep_ms(uint64_t ms) noexcept {
   const uint64_t ns = ms > UINT64_MAX / 1000000u ? UINT64_MAX : ms * 1000000u;
   return async_sleep_ns(ns);
 }
@@ -143,22 +143,22 @@ ASYNC_API async_status_t async_sleep_ms(uint64_t ms) {
 // In a fiber, or on the thread while it drives a runtime: that runtime's
 // clock. Elsewhere (no runtime, or one not being driven) nothing says which
 // runtime is meant: the real clock.
-ASYNC_API uint64_t async_now_ns(void) {
+ASYNC_API uint64_t async_now_ns(void) noexcept {
   const task* t = tls_current;
   return t != nullptr ? clock_ns(*t->rt) : real_now_ns();
 }
 
-ASYNC_API int async_now_is_virtual(void) {
+ASYNC_API int async_now_is_virtual(void) noexcept {
   const task* t = tls_current;
   return t != nullptr && t->rt->virtual_clock ? 1 : 0;
 }
 
-ASYNC_API int async_is_cancelled(void) {
+ASYNC_API int async_is_cancelled(void) noexcept {
   task* self = current_fiber();
   return self != nullptr && self->cancelled ? 1 : 0;
 }
 
-ASYNC_API async_fiber_handle_t async_self(void) {
+ASYNC_API async_fiber_handle_t async_self(void) noexcept {
   task* self = current_fiber();
   return self != nullptr ? make_handle(self) : failed(ASYNC_ESTATE, nullptr);
 }

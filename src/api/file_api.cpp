@@ -104,16 +104,16 @@ async_status_t transfer(async_fn job, int fd, const void* buf, std::size_t len, 
 
 }  // namespace
 
-extern "C" ASYNC_API async_status_t async_pread(int fd, void* buf, size_t len, uint64_t offset, size_t* n) {
+extern "C" ASYNC_API async_status_t async_pread(int fd, void* buf, size_t len, uint64_t offset, size_t* n) noexcept {
   return transfer(pread_job, fd, buf, len, offset, n);
 }
 
-extern "C" ASYNC_API async_status_t async_pwrite(int fd, const void* buf, size_t len, uint64_t offset, size_t* n) {
+extern "C" ASYNC_API async_status_t async_pwrite(int fd, const void* buf, size_t len, uint64_t offset, size_t* n) noexcept {
   // pwrite_job only reads through the pointer.
   return transfer(pwrite_job, fd, buf, len, offset, n);
 }
 
-extern "C" ASYNC_API async_status_t async_fsync(int fd) {
+extern "C" ASYNC_API async_status_t async_fsync(int fd) noexcept {
   file_call c{fd, nullptr, 0, 0};
   return run_file_call(fsync_job, c);
 }

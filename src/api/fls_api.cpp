@@ -10,7 +10,7 @@ using namespace async::detail;
 
 extern "C" {
 
-ASYNC_API async_status_t async_fls_create(async_fls_key_t* key, void (*destructor)(void* value)) {
+ASYNC_API async_status_t async_fls_create(async_fls_key_t* key, void (*destructor)(void* value)) noexcept {
   if (key == nullptr) return ASYNC_EINVAL;
   std::uint64_t id = 0;
   const async_status_t st = fls_key_create(destructor, &id);
@@ -18,15 +18,15 @@ ASYNC_API async_status_t async_fls_create(async_fls_key_t* key, void (*destructo
   return st;
 }
 
-ASYNC_API async_status_t async_fls_delete(async_fls_key_t key) { return fls_key_delete(key.id); }
+ASYNC_API async_status_t async_fls_delete(async_fls_key_t key) noexcept { return fls_key_delete(key.id); }
 
-ASYNC_API void* async_fls_get(async_fls_key_t key) {
+ASYNC_API void* async_fls_get(async_fls_key_t key) noexcept {
   task* self = current_fiber();
   if (self == nullptr || !fls_key_live(key.id)) return nullptr;
   return fls_get(self, key.id);
 }
 
-ASYNC_API async_status_t async_fls_set(async_fls_key_t key, void* value) {
+ASYNC_API async_status_t async_fls_set(async_fls_key_t key, void* value) noexcept {
   if (!fls_key_live(key.id)) return ASYNC_EINVAL;
   task* self = current_fiber();
   if (self == nullptr) return ASYNC_ESTATE;

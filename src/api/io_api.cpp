@@ -301,7 +301,7 @@ ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) {
   return unpark_fiber(*r, h.slot, h.id);
 }
 
-ASYNC_API const char* async_runtime_backend(async_runtime_t* rt) {
+ASYNC_API const char* async_runtime_backend(async_runtime_t* rt) noexcept {
   runtime* r = runtime_of(rt);
   return r != nullptr ? r->drv->name(*r) : nullptr;
 }

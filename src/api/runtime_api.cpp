@@ -39,7 +39,7 @@ void arm_reaper() noexcept {
 
 extern "C" {
 
-ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_config_t* cfg) {
+ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_config_t* cfg) noexcept {
   if (rt == nullptr) return ASYNC_EINVAL;
   if (runtime_is_live(rt)) return ASYNC_ESTATE;  // left as it is: no leak, no second runtime
   const async_status_t st = runtime_create(rt, cfg);
@@ -47,7 +47,7 @@ ASYNC_API async_status_t async_runtime_init(async_runtime_t* rt, const async_con
   return st;
 }
 
-ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
+ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) noexcept {
   runtime* r = runtime_of(rt);
   if (r == nullptr) return ASYNC_EINVAL;
   // Inside a fiber, or re-entered from the scheduler: the thread is busy.
@@ -55,13 +55,13 @@ ASYNC_API async_status_t async_runtime_run(async_runtime_t* rt) {
   return run_until_idle(*r);
 }
 
-ASYNC_API void async_runtime_shutdown(async_runtime_t* rt) {
+ASYNC_API void async_runtime_shutdown(async_runtime_t* rt) noexcept {
   runtime* r = runtime_of(rt);
   if (r == nullptr || !owned_by_caller(*r) || r->driving || r->closing) return;
   runtime_destroy(r);
 }
 
-ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_stats_t* out) {
+ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_stats_t* out) noexcept {
   runtime* r = runtime_of(rt);
   if (r == nullptr || out == nullptr) return ASYNC_EINVAL;
   if (!owned_by_caller(*r)) return ASYNC_ESTATE;
@@ -69,7 +69,7 @@ ASYNC_API async_status_t async_runtime_stats(async_runtime_t* rt, async_runtime_
   return ASYNC_OK;
 }
 
-ASYNC_API async_status_t async_runtime_dump(async_runtime_t* rt, int fd) {
+ASYNC_API async_status_t async_runtime_dump(async_runtime_t* rt, int fd) noexcept {
   if (rt == nullptr || fd < 0) return ASYNC_EINVAL;
   // The thread's own runtimes are found without the lock and without
   // trusting rt->impl; any other live one is somebody else's.
@@ -84,7 +84,7 @@ ASYNC_API async_status_t async_runtime_dump(async_runtime_t* rt, int fd) {
   return w.flush() ? ASYNC_OK : ASYNC_EIO;
 }
 
-ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
+ASYNC_API async_status_t async_global_init(const async_config_t* cfg) noexcept {
   if (g_global.created && g_global.rt.impl != nullptr) return ASYNC_ESTATE;
   async_status_t st = runtime_create(&g_global.rt, cfg);
   g_global.created = st == ASYNC_OK;
@@ -92,19 +92,19 @@ ASYNC_API async_status_t async_global_init(const async_config_t* cfg) {
   return st;
 }
 
-ASYNC_API async_runtime_t* async_global(void) {
+ASYNC_API async_runtime_t* async_global(void) noexcept {
   // Shut down through async_runtime_shutdown(async_global()): start afresh.
   if (g_global.created && g_global.rt.impl == nullptr) g_global.created = false;
   if (!g_global.created && async_global_init(nullptr) != ASYNC_OK) return nullptr;
   return &g_global.rt;
 }
 
-ASYNC_API int async_run(void) {
+ASYNC_API int async_run(void) noexcept {
   async_runtime_t* rt = async_global();
   return rt != nullptr ? async_runtime_run(rt) : ASYNC_ENOMEM;
 }
 
-ASYNC_API void async_global_shutdown(void) {
+ASYNC_API void async_global_shutdown(void) noexcept {
   if (!g_global.created) return;
   async_runtime_shutdown(&g_global.rt);
   g_global.created = g_global.rt.impl != nullptr;  // still there if shutdown was refused

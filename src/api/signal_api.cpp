@@ -11,7 +11,7 @@ using namespace async::detail;
 extern "C" {
 
 ASYNC_API async_status_t async_signal_wait_until(const int* signals, size_t count, int* signo,
-                                                 uint64_t deadline_ns) {
+                                                 uint64_t deadline_ns) noexcept {
   if (signo != nullptr) *signo = 0;
   if (signals == nullptr || signo == nullptr || count == 0) return ASYNC_EINVAL;
   for (size_t i = 0; i < count; ++i) {
@@ -23,7 +23,7 @@ ASYNC_API async_status_t async_signal_wait_until(const int* signals, size_t coun
   return signal_wait(self, signals, count, *signo, mode, deadline_ns);
 }
 
-ASYNC_API async_status_t async_signal_wait(const int* signals, size_t count, int* signo) {
+ASYNC_API async_status_t async_signal_wait(const int* signals, size_t count, int* signo) noexcept {
   return async_signal_wait_until(signals, count, signo, ASYNC_NO_DEADLINE);
 }
 

@@ -20,7 +20,7 @@ int code_of(const async_status_t& status) noexcept {
 
 extern "C" {
 
-ASYNC_API const char* async_strerror(async_status_t status) {
+ASYNC_API const char* async_strerror(async_status_t status) noexcept {
   switch (code_of(status)) {
 #define ASYNC_STATUS_TEXT_CASE_(name, value, text) \
   case ASYNC_##name:                               \
@@ -31,7 +31,7 @@ ASYNC_API const char* async_strerror(async_status_t status) {
   return "unknown status";
 }
 
-ASYNC_API const char* async_status_name(async_status_t status) {
+ASYNC_API const char* async_status_name(async_status_t status) noexcept {
   switch (code_of(status)) {
 #define ASYNC_STATUS_NAME_CASE_(name, value, text) \
   case ASYNC_##name:                               \

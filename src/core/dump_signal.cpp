@@ -76,7 +76,7 @@ void forward(int signo) noexcept {
   lock.unlock();
 }
 
-extern "C" void on_dump_signal(int signo) {
+extern "C" void on_dump_signal(int signo) noexcept {
   const int saved_errno = errno;
   bool forwarded = false;
   for (runtime* r = tls_owned; r != nullptr; r = r->owned_next) {

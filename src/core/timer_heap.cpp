@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+// timer_heap.cpp: inserting, removing and popping timers (timer_heap.h).
 #include "timer_heap.h"
 
 #include <new>

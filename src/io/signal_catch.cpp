@@ -34,7 +34,7 @@ std::atomic<int> g_wake_fd{-1};
 
 // Async-signal-safe: atomics and write(2), errno as the interrupted code
 // left it. A full pipe already holds a byte the thread will read.
-extern "C" void on_signal(int signo) {
+extern "C" void on_signal(int signo) noexcept {
   const int saved_errno = errno;
   g_arrived[signo].fetch_add(1, std::memory_order_seq_cst);
   const char byte = 0;

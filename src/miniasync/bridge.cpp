@@ -93,7 +93,7 @@ async_status_t may_start(struct vdm* vdm) {
 
 extern "C" {
 
-ASYNC_API async_status_t async_await_future(struct future* fut) {
+ASYNC_API async_status_t async_await_future(struct future* fut) noexcept {
   if (!fut) return ASYNC_EINVAL;
   async_fiber_handle_t self = async_self();
   if (self.status != ASYNC_OK || self.id == 0) return ASYNC_ESTATE;
@@ -136,7 +136,7 @@ ASYNC_API async_status_t async_await_future(struct future* fut) {
 }
 
 ASYNC_API async_status_t async_vdm_memcpy(struct vdm* vdm, void* dest, const void* src, size_t n,
-                                          uint64_t flags) {
+                                          uint64_t flags) noexcept {
   async_status_t st = may_start(vdm);
   if (st != ASYNC_OK) return st;
   vdm_operation_future f = vdm_memcpy(vdm, dest, const_cast<void*>(src), n, flags);
@@ -144,21 +144,21 @@ ASYNC_API async_status_t async_vdm_memcpy(struct vdm* vdm, void* dest, const voi
 }
 
 ASYNC_API async_status_t async_vdm_memmove(struct vdm* vdm, void* dest, const void* src, size_t n,
-                                           uint64_t flags) {
+                                           uint64_t flags) noexcept {
   async_status_t st = may_start(vdm);
   if (st != ASYNC_OK) return st;
   vdm_operation_future f = vdm_memmove(vdm, dest, const_cast<void*>(src), n, flags);
   return await_owned(f);
 }
 
-ASYNC_API async_status_t async_vdm_memset(struct vdm* vdm, void* str, int c, size_t n, uint64_t flags) {
+ASYNC_API async_status_t async_vdm_memset(struct vdm* vdm, void* str, int c, size_t n, uint64_t flags) noexcept {
   async_status_t st = may_start(vdm);
   if (st != ASYNC_OK) return st;
   vdm_operation_future f = vdm_memset(vdm, str, c, n, flags);
   return await_owned(f);
 }
 
-ASYNC_API async_status_t async_vdm_flush(struct vdm* vdm, void* dest, size_t n, uint64_t flags) {
+ASYNC_API async_status_t async_vdm_flush(struct vdm* vdm, void* dest, size_t n, uint64_t flags) noexcept {
   async_status_t st = may_start(vdm);
   if (st != ASYNC_OK) return st;
   vdm_operation_future f = vdm_flush(vdm, dest, n, flags);

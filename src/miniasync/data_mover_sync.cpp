@@ -73,7 +73,7 @@ void sync_op_delete(void* data, const vdm_operation* op, vdm_operation_output* o
 
 using namespace miniasync;
 
-MINIASYNC_EXPORT struct data_mover_sync* data_mover_sync_new(void) {
+MINIASYNC_EXPORT struct data_mover_sync* data_mover_sync_new(void) noexcept {
   auto* shell = static_cast<mover_shell*>(std::malloc(sizeof(mover_shell)));
   auto* core = new (std::nothrow) sync_core;
   if (!shell || !core || !core->pool.init(sizeof(sync_slot), pool_capacity_from_env(sync_default_capacity))) {
@@ -91,11 +91,11 @@ MINIASYNC_EXPORT struct data_mover_sync* data_mover_sync_new(void) {
   return reinterpret_cast<struct data_mover_sync*>(shell);
 }
 
-MINIASYNC_EXPORT struct vdm* data_mover_sync_get_vdm(struct data_mover_sync* dms) {
+MINIASYNC_EXPORT struct vdm* data_mover_sync_get_vdm(struct data_mover_sync* dms) noexcept {
   return &reinterpret_cast<mover_shell*>(dms)->vdm;
 }
 
-MINIASYNC_EXPORT void data_mover_sync_delete(struct data_mover_sync* dms) {
+MINIASYNC_EXPORT void data_mover_sync_delete(struct data_mover_sync* dms) noexcept {
   if (!dms) return;
   auto* shell = reinterpret_cast<mover_shell*>(dms);
   auto* core = static_cast<sync_core*>(shell->core);
@@ -108,11 +108,11 @@ MINIASYNC_EXPORT void data_mover_sync_delete(struct data_mover_sync* dms) {
     std::free(shell);
 }
 
-MINIASYNC_EXPORT struct vdm* vdm_synchronous_new(void) {
+MINIASYNC_EXPORT struct vdm* vdm_synchronous_new(void) noexcept {
   struct data_mover_sync* dms = data_mover_sync_new();
   return dms ? data_mover_sync_get_vdm(dms) : nullptr;
 }
 
-MINIASYNC_EXPORT void vdm_synchronous_delete(struct vdm* vdm) {
+MINIASYNC_EXPORT void vdm_synchronous_delete(struct vdm* vdm) noexcept {
   data_mover_sync_delete(reinterpret_cast<struct data_mover_sync*>(vdm));
 }

@@ -2,27 +2,26 @@
 // data_mover_threads.cpp: the threads mover. op_start hands a record to a
 // pool of worker threads through a lock-free bounded queue (Vyukov's MPMC
 // ring), with a mutex-protected overflow list when the ring is full, so a
-// start is never refused (miniasync retried it on every poll while telling
-// the poller to wait for a wake that never came: spec §13 D10).
+// start is never refused: a refused start would leave its future waiting
+// for a wake that never comes.
 //
 // A worker runs the operation, publishes completion (release store of the
 // record's 64-bit `done` word, which is also the POLLER monitor word), then
-// calls the waker, then marks the record retired. op_delete waits for
-// `retired`, so no waker call is still running once a future is seen
-// complete and its record freed (miniasync woke first and published after,
-// so a woken poller could find nothing done and sleep 1 ms: §13 D2).
+// calls the waker, then marks the record retired. A woken poller therefore
+// always finds the completion, and op_delete waits for `retired`, so no
+// waker call is still running once a future is seen complete and its record
+// freed.
 //
-// Idle workers (spec §16: miniasync posted a semaphore per operation to 12
-// threads, so on a 2-CPU machine most operations woke a thread that then
-// fought the others for a CPU). Here at most one worker "searches" at a
-// time: it either spins (a bounded ~50 us) for new work, or is a sleeper
-// that was just woken to become that spinner (a pending wake). A producer
-// wakes a sleeper only when nobody searches, so a burst of submissions costs
-// one futex wake, not one per operation; the woken worker, once it finds
-// work, hands the search on to one more sleeper if more is queued, while
-// fewer workers run than there are CPUs. One future at a time is then a
-// hand-off between two spinning threads, without a system call, and 64 in
-// flight keep about one worker per CPU busy instead of waking all twelve.
+// Idle workers: at most one worker "searches" at a time: it either spins (a
+// bounded ~50 us) for new work, or is a sleeper that was just woken to
+// become that spinner (a pending wake). A producer wakes a sleeper only when
+// nobody searches, so a burst of submissions costs one futex wake, not one
+// per operation, and an operation does not wake a thread that then fights
+// the others for a CPU; the woken worker, once it finds work, hands the
+// search on to one more sleeper if more is queued, while fewer workers run
+// than there are CPUs. One future at a time is then a hand-off between two
+// spinning threads, without a system call, and 64 in flight keep about one
+// worker per CPU busy instead of waking every worker.
 // (A replacement function that blocks therefore sees at most about one
 // worker per CPU start new work at a time; memcpy-like work is CPU-bound.)
 #include "libminiasync/data_mover_threads.h"
@@ -411,7 +410,7 @@ void destroy_core(threads_core* core) {
 using namespace miniasync;
 
 MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
-                                                                   enum future_notifier_type desired_notifier) {
+                                                                   enum future_notifier_type desired_notifier) noexcept {
   // A C caller may pass any int here; in C++ an enum holding a value outside
   // its enumerators is undefined (UBSan: -fsanitize=enum), so the check
   // reads the argument's bytes as an integer, never as the enum.
@@ -476,15 +475,15 @@ MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_new(size_t nthrea
   return reinterpret_cast<struct data_mover_threads*>(shell);
 }
 
-MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_default(void) {
+MINIASYNC_EXPORT struct data_mover_threads* data_mover_threads_default(void) noexcept {
   return data_mover_threads_new(12, 128, FUTURE_NOTIFIER_WAKER);
 }
 
-MINIASYNC_EXPORT struct vdm* data_mover_threads_get_vdm(struct data_mover_threads* dmt) {
+MINIASYNC_EXPORT struct vdm* data_mover_threads_get_vdm(struct data_mover_threads* dmt) noexcept {
   return &reinterpret_cast<mover_shell*>(dmt)->vdm;
 }
 
-MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) {
+MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) noexcept {
   if (!dmt) return;
   auto* shell = reinterpret_cast<mover_shell*>(dmt);
   auto* core = static_cast<threads_core*>(shell->core);
@@ -505,17 +504,17 @@ MINIASYNC_EXPORT void data_mover_threads_delete(struct data_mover_threads* dmt) 
   if (!pending) std::free(shell);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memcpy_fn(struct data_mover_threads* dmt, memcpy_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memcpy_fn(struct data_mover_threads* dmt, memcpy_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memcpy.store(fn ? fn : libc_memcpy, std::memory_order_release);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memmove_fn(struct data_mover_threads* dmt, memmove_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memmove_fn(struct data_mover_threads* dmt, memmove_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memmove.store(fn ? fn : libc_memmove, std::memory_order_release);
 }
 
-MINIASYNC_EXPORT void data_mover_threads_set_memset_fn(struct data_mover_threads* dmt, memset_fn fn) {
+MINIASYNC_EXPORT void data_mover_threads_set_memset_fn(struct data_mover_threads* dmt, memset_fn fn) noexcept {
   auto* core = static_cast<threads_core*>(reinterpret_cast<mover_shell*>(dmt)->core);
   core->fn_memset.store(fn ? fn : libc_memset, std::memory_order_release);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // runtime.cpp: runtime_wait_multiple and the thread park behind it.
 //
-// Polling order (kept from miniasync): in every pass, futures with
+// Polling order (miniasync's): in every pass, futures with
 // FUTURE_PROPERTY_ASYNC come first, ties keep the order of the previous
 // pass. We sort a private index array (stable) instead of qsort-ing the
 // caller's array (§13 D5), and a future counts as done whenever its state is
@@ -18,8 +18,8 @@
 // call after runtime_delete costs at most a spurious wake-up.
 //
 // Between a pass and the sleep the thread spins for a bounded, adaptive
-// time: up to twice the recent wait time (at most 200 us when waiting for a
-// single future, whose latency is the whole cost, 20 us when several are
+// time: four times the recent wait time (at most 200 us when waiting for
+// a single future, whose latency is the whole cost, 20 us when several are
 // pending, where the workers need the CPU more), and a few microseconds when
 // waits are longer than that. While a future asked to be polled
 // (FUTURE_NOTIFIER_NONE, or POLLER, which we treat alike) it never sleeps
@@ -27,12 +27,13 @@
 // time, and any waker still cuts that short.
 //
 // Futures from a mover that calls the waker before publishing completion
-// (miniasync's own thread mover did) are handled too: a wake-up that finds
+// (miniasync's own thread mover does) are handled too: a wake-up that finds
 // nothing new re-polls during the spin, and the sleep after it is bounded by
 // 1 ms. With wakers called after publication a sleep ends only on a wake
 // (or a 100 ms safety timeout that correct futures never need).
 #include "libminiasync/runtime.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -137,7 +138,172 @@ void order(future** futs, uint32_t* idx, int* keys, uint32_t* tmp, size_t n) {
   }
 }
 
-enum class pass_result { done, wait_waker, must_poll };
+// What one pass over the pending futures saw.
+struct pass_result {
+  bool progress = false;   // a future completed (or was found complete)
+  bool must_poll = false;  // a pending future will not call the waker
+};
+
+// Polls `f` once with the runtime's waker; true while it is still pending.
+bool poll_one(future* f, future_notifier& notifier, pass_result& pass) {
+  if (f->context.state == FUTURE_STATE_COMPLETE) {
+    pass.progress = true;
+    return false;
+  }
+  notifier.poller.ptr_to_monitor = nullptr;
+  notifier.notifier_used = FUTURE_NOTIFIER_NONE;
+  notifier.padding = 0;
+  if (future_poll(f, &notifier) == FUTURE_STATE_COMPLETE) {
+    pass.progress = true;
+    return false;
+  }
+  if (notifier.notifier_used != FUTURE_NOTIFIER_WAKER) pass.must_poll = true;
+  return true;
+}
+
+// The futures a wait still waits for, as indices into the caller's array
+// (whose order is never changed). Without memory for the indices, every
+// pass walks the caller's array in its order instead.
+class pending_futures {
+ public:
+  pending_futures(future** futs, size_t n) : futs_(futs), n_(n) {
+    // The indices are 32-bit, and n * 12 bytes must not wrap: past that, no
+    // heap (the fallback walks futs in order).
+    if (n > stack_futures && n <= UINT32_MAX) {
+      heap_ = std::malloc(n * (2 * sizeof(uint32_t) + sizeof(int)));
+      idx_ = static_cast<uint32_t*>(heap_);
+      tmp_ = idx_ ? idx_ + n : nullptr;
+      keys_ = idx_ ? reinterpret_cast<int*>(tmp_ + n) : nullptr;
+    }
+    if (idx_) {
+      for (size_t i = 0; i < n; ++i)
+        if (futs[i]->context.state != FUTURE_STATE_COMPLETE) idx_[left_++] = uint32_t(i);
+    } else {
+      left_ = n;
+    }
+  }
+  pending_futures(const pending_futures&) = delete;
+  pending_futures& operator=(const pending_futures&) = delete;
+  ~pending_futures() { std::free(heap_); }
+
+  size_t left() const { return left_; }
+
+  // Polls every pending future once, FUTURE_PROPERTY_ASYNC ones first, and
+  // forgets those that completed.
+  pass_result poll_all(future_notifier& notifier) {
+    pass_result pass;
+    if (idx_) {
+      if (left_ > 1) order(futs_, idx_, keys_, tmp_, left_);
+      size_t out = 0;
+      for (size_t k = 0; k < left_; ++k)
+        if (poll_one(futs_[idx_[k]], notifier, pass)) idx_[out++] = idx_[k];
+      left_ = out;
+    } else {
+      size_t still = 0;
+      for (size_t i = 0; i < n_; ++i) still += poll_one(futs_[i], notifier, pass);
+      left_ = still;
+    }
+    return pass;
+  }
+
+ private:
+  future** futs_;
+  size_t n_;
+  size_t left_ = 0;
+  uint32_t idx_small_[stack_futures], tmp_small_[stack_futures];
+  int keys_small_[stack_futures];
+  uint32_t* idx_ = idx_small_;
+  uint32_t* tmp_ = tmp_small_;
+  int* keys_ = keys_small_;
+  void* heap_ = nullptr;
+};
+
+// Sleeps on the wait object's counter unless it has moved past `seen`, at
+// most timeout_ns; the next waker wakes the thread.
+void sleep_unless_woken(wait_object* w, uint32_t seen, uint64_t timeout_ns) {
+  w->armed.store(1, std::memory_order_seq_cst);
+  if (w->seq.load(std::memory_order_seq_cst) == seen) word_wait(&w->seq, seen, timeout_ns);
+}
+
+// While a future must be polled: spin a few passes, then sleep 16 us, 32 us,
+// ... up to 1 ms between passes (a waker still cuts a sleep short).
+class poll_backoff {
+ public:
+  void wait(wait_object* w, uint32_t seen) {
+    if (spins_ < poll_spin_passes) {
+      ++spins_;
+      cpu_relax();
+      return;
+    }
+    sleep_unless_woken(w, seen, sleep_ns_);
+    sleep_ns_ = std::min(sleep_ns_ * 2, poll_backoff_max_ns);
+  }
+  void reset() {
+    spins_ = 0;
+    sleep_ns_ = poll_backoff_min_ns;
+  }
+
+ private:
+  unsigned spins_ = 0;
+  uint64_t sleep_ns_ = poll_backoff_min_ns;
+};
+
+// How long to spin before sleeping: four times the recent wait time, within
+// [spin_min_ns, cap], where the cap is higher for a single future (whose
+// latency is the whole cost); only spin_min_ns once waits are longer than
+// the cap.
+uint64_t spin_budget(uint64_t ewma, size_t pending) {
+  const uint64_t cap = pending == 1 ? spin_cap_single_ns : spin_cap_multi_ns;
+  if (ewma > cap) return spin_min_ns;
+  return std::clamp(4 * ewma, spin_min_ns, cap);
+}
+
+enum class spin_end {
+  woken,   // wakes came in: poll again
+  repoll,  // no wake, but a completion may have been published late: poll again
+  quiet,   // the budget is spent without a wake: sleep
+};
+
+// Spins on the wait object's counter after a pass that saw `seen`. With
+// several futures pending, a wake means one of them (probably) finished:
+// re-polling all of them at every wake costs O(n) per wake and pulls their
+// records away from the workers' caches. So it ends when as many wakes as
+// pending futures came in, or when the wakes have stopped for settle_ns, or
+// when the budget is spent; and, while late_until lies ahead, now and then
+// for a re-poll.
+spin_end spin_for_wakes(wait_object* w, uint32_t seen, size_t pending, uint64_t t0, uint64_t budget,
+                        uint64_t late_until) {
+  uint32_t last = seen;
+  uint64_t last_t = 0;
+  for (unsigned i = 1;; ++i) {
+    uint32_t cur = w->seq.load(std::memory_order_acquire);
+    if (cur != seen) {
+      if (pending == 1 || cur - seen >= pending) return spin_end::woken;
+      if (cur != last) {
+        last = cur;
+        last_t = now_ns();
+      }
+    }
+    cpu_relax();
+    if ((i & 31) == 0) {
+      uint64_t now = now_ns();
+      if (last != seen && now - last_t > settle_ns) return spin_end::woken;
+      if (late_until && (i & 255) == 0 && now < late_until) return spin_end::repoll;
+      if (now - t0 > budget) return last != seen ? spin_end::woken : spin_end::quiet;
+    }
+  }
+}
+
+// Folds a wait that began at t0 into the runtime's recent wait time. The
+// wait ended when the waker ran (woke_at, 0 if the thread did not sleep),
+// not when this thread got a CPU again: counting the wake-up latency in
+// would make a wait that once overran the spin cap look longer every time
+// (it then never spins).
+void record_wait(struct runtime* rt, uint64_t ewma, uint64_t t0, uint64_t woke_at) {
+  uint64_t now = now_ns();
+  uint64_t ended = woke_at > t0 && woke_at < now ? woke_at : now;
+  rt->wait_ewma_ns.store((3 * ewma + (ended - t0)) / 4, std::memory_order_relaxed);
+}
 
 void wait_futures(struct runtime* rt, future** futs, size_t n) {
   wait_object* w = rt->w;
@@ -145,148 +311,49 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
   notifier.waker.data = w;
   notifier.waker.wake = runtime_waker;
 
-  // Pending futures, as indices into futs (the caller's order is never
-  // changed). Without memory for them, every pass walks futs in its order.
-  uint32_t idx_small[stack_futures], tmp_small[stack_futures];
-  int keys_small[stack_futures];
-  uint32_t *idx = idx_small, *tmp = tmp_small;
-  int* keys = keys_small;
-  void* heap = nullptr;
-  // The indices are 32-bit, and n * 12 bytes must not wrap: past that, no
-  // heap (the fallback below walks futs in order).
-  if (n > stack_futures && n <= UINT32_MAX) {
-    heap = std::malloc(n * (2 * sizeof(uint32_t) + sizeof(int)));
-    idx = static_cast<uint32_t*>(heap);
-    tmp = idx ? idx + n : nullptr;
-    keys = idx ? reinterpret_cast<int*>(tmp + n) : nullptr;
-  }
-  size_t np = 0;
-  if (idx) {
-    for (size_t i = 0; i < n; ++i)
-      if (futs[i]->context.state != FUTURE_STATE_COMPLETE) idx[np++] = uint32_t(i);
-  } else {
-    np = n;
-  }
+  pending_futures pending(futs, n);
+  poll_backoff backoff;
+  bool woken = false;       // this pass follows a wake
+  uint64_t late_until = 0;  // until then, a wake that found nothing new may still be published
 
-  uint64_t backoff = poll_backoff_min_ns;
-  unsigned poll_spins = 0;
-  bool woken = false;      // this pass follows a wake
-  uint64_t late_until = 0;  // see below
-
-  while (np) {
+  while (pending.left()) {
     uint32_t seen = w->seq.load(std::memory_order_seq_cst);
-    bool must_poll = false, progress = false;
-    auto poll_one = [&](future* f) -> bool {  // true: still pending
-      if (f->context.state == FUTURE_STATE_COMPLETE) return progress = true, false;
-      notifier.poller.ptr_to_monitor = nullptr;
-      notifier.notifier_used = FUTURE_NOTIFIER_NONE;
-      notifier.padding = 0;
-      if (future_poll(f, &notifier) == FUTURE_STATE_COMPLETE) return progress = true, false;
-      if (notifier.notifier_used != FUTURE_NOTIFIER_WAKER) must_poll = true;
-      return true;
-    };
-    if (idx) {
-      if (np > 1) order(futs, idx, keys, tmp, np);
-      size_t out = 0;
-      for (size_t k = 0; k < np; ++k)
-        if (poll_one(futs[idx[k]])) idx[out++] = idx[k];
-      np = out;
-    } else {
-      size_t left = 0;
-      for (size_t i = 0; i < n; ++i) left += poll_one(futs[i]);
-      np = left;
-    }
-    if (!np) break;
+    pass_result pass = pending.poll_all(notifier);
+    if (!pending.left()) break;
 
-    if (must_poll) {
-      // Someone must be polled again: spin a little, then short sleeps.
-      if (poll_spins < poll_spin_passes) {
-        ++poll_spins;
-        cpu_relax();
-        continue;
-      }
-      w->armed.store(1, std::memory_order_seq_cst);
-      if (w->seq.load(std::memory_order_seq_cst) == seen) word_wait(&w->seq, seen, backoff);
-      backoff = backoff * 2 < poll_backoff_max_ns ? backoff * 2 : poll_backoff_max_ns;
+    if (pass.must_poll) {
+      backoff.wait(w, seen);
       continue;
     }
-    poll_spins = 0;
-    backoff = poll_backoff_min_ns;
+    backoff.reset();
 
     // Everyone pending will call the waker: spin for the adaptive budget,
     // then sleep until the counter moves.
     uint64_t t0 = now_ns();
     uint64_t ewma = rt->wait_ewma_ns.load(std::memory_order_relaxed);
-    uint64_t cap = np == 1 ? spin_cap_single_ns : spin_cap_multi_ns;
-    uint64_t budget = ewma <= cap ? (4 * ewma < spin_min_ns ? spin_min_ns : 4 * ewma > cap ? cap : 4 * ewma)
-                                  : spin_min_ns;
+    uint64_t budget = spin_budget(ewma, pending.left());
     // A wake that found nothing new: the completion may be published just
     // after the wake. Re-poll now and then until the budget is spent, and
     // sleep at most 1 ms at a time while that goes on.
-    if (progress)
+    if (pass.progress)
       late_until = 0;
     else if (woken)
       late_until = t0 + budget;
-    // With several futures pending, a wake means one of them (probably)
-    // finished: re-polling all of them at every wake costs O(n) per wake and
-    // pulls their records away from the workers' caches. Re-poll when as
-    // many wakes as pending futures came in, or when the wakes have stopped
-    // for settle_ns, or when the budget is spent.
-    bool changed = false, repoll = false;
-    uint32_t last = seen;
-    uint64_t last_t = 0;
-    for (unsigned i = 1;; ++i) {
-      uint32_t cur = w->seq.load(std::memory_order_acquire);
-      if (cur != seen) {
-        if (np == 1 || cur - seen >= np) {
-          changed = true;
-          break;
-        }
-        if (cur != last) {
-          last = cur;
-          last_t = now_ns();
-        }
-      }
-      cpu_relax();
-      if ((i & 31) == 0) {
-        uint64_t now = now_ns();
-        if (last != seen && now - last_t > settle_ns) {
-          changed = true;
-          break;
-        }
-        if (late_until && (i & 255) == 0 && now < late_until) {
-          repoll = true;
-          break;
-        }
-        if (now - t0 > budget) {
-          changed = last != seen;
-          break;
-        }
-      }
-    }
-    if (repoll) {
+
+    spin_end spun = spin_for_wakes(w, seen, pending.left(), t0, budget, late_until);
+    if (spun == spin_end::repoll) {
       woken = false;
       continue;
     }
-    uint64_t t1 = 0;  // when the waker ran, if this thread slept
-    if (!changed) {
-      w->armed.store(1, std::memory_order_seq_cst);
-      if (w->seq.load(std::memory_order_seq_cst) == seen)
-        word_wait(&w->seq, seen, late_until ? fruitless_timeout_ns : safety_timeout_ns);
-      changed = w->seq.load(std::memory_order_relaxed) != seen;
-      t1 = w->woke_at.load(std::memory_order_relaxed);
+    uint64_t woke_at = 0;  // when the waker ran, if this thread slept
+    woken = spun == spin_end::woken;
+    if (!woken) {
+      sleep_unless_woken(w, seen, late_until ? fruitless_timeout_ns : safety_timeout_ns);
+      woken = w->seq.load(std::memory_order_relaxed) != seen;
+      woke_at = w->woke_at.load(std::memory_order_relaxed);
     }
-    woken = changed;
-    if (changed) {
-      // The wait ended when the waker ran, not when this thread got a CPU
-      // again: counting the wake-up latency in would make a wait that once
-      // overran the spin cap look longer every time (it then never spins).
-      uint64_t now = now_ns();
-      uint64_t dt = (t1 > t0 && t1 < now ? t1 : now) - t0;
-      rt->wait_ewma_ns.store((3 * ewma + dt) / 4, std::memory_order_relaxed);
-    }
+    if (woken) record_wait(rt, ewma, t0, woke_at);
   }
-  std::free(heap);
 }
 
 }  // namespace
@@ -294,7 +361,7 @@ void wait_futures(struct runtime* rt, future** futs, size_t n) {
 
 using namespace miniasync;
 
-MINIASYNC_EXPORT struct runtime* runtime_new(void) {
+MINIASYNC_EXPORT struct runtime* runtime_new(void) noexcept {
   auto* rt = static_cast<struct runtime*>(std::malloc(sizeof(struct runtime)));
   if (!rt) return nullptr;
   rt->w = wait_object_get();
@@ -306,18 +373,18 @@ MINIASYNC_EXPORT struct runtime* runtime_new(void) {
   return rt;
 }
 
-MINIASYNC_EXPORT void runtime_delete(struct runtime* rt) {
+MINIASYNC_EXPORT void runtime_delete(struct runtime* rt) noexcept {
   if (!rt) return;
   wait_object_put(rt->w);
   std::free(rt);
 }
 
-MINIASYNC_EXPORT void runtime_wait_multiple(struct runtime* rt, struct future* futs[], size_t nfuts) {
+MINIASYNC_EXPORT void runtime_wait_multiple(struct runtime* rt, struct future* futs[], size_t nfuts) noexcept {
   if (nfuts == 0) return;
   wait_futures(rt, futs, nfuts);
 }
 
-MINIASYNC_EXPORT void runtime_wait(struct runtime* rt, struct future* fut) {
+MINIASYNC_EXPORT void runtime_wait(struct runtime* rt, struct future* fut) noexcept {
   if (fut->context.state == FUTURE_STATE_COMPLETE) return;
   wait_futures(rt, &fut, 1);
 }

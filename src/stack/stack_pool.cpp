@@ -15,6 +15,7 @@
 #include <new>
 
 #include "../arch/sanitizer.h"
+#include "../util/scope_exit.h"
 #include "overflow.h"
 
 #ifndef MADV_GUARD_INSTALL
@@ -138,10 +139,13 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
   }
   auto* meta = new (std::nothrow) stack_slot[slots];
   auto* s = new (std::nothrow) slab{};
-  if (meta == nullptr || s == nullptr) {
+  // Every failure below gives all three back; success keeps them.
+  scope_exit undo([&]() noexcept {
     delete[] meta;
     delete s;
     munmap(mem, bytes);
+  });
+  if (meta == nullptr || s == nullptr) {
     report_once("no memory for the pool's records", ENOMEM);
     return ASYNC_ENOMEM;
   }
@@ -166,9 +170,6 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
           g_madv_guard_works.store(0, std::memory_order_relaxed);  // older kernel
         } else {
           report_once("MADV_GUARD_INSTALL failed", errno);
-          delete[] meta;
-          delete s;
-          munmap(mem, bytes);
           return ASYNC_ENOMEM;
         }
       }
@@ -178,14 +179,12 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
             "mprotect of a guard page failed (vm.max_map_count reached?); raise "
             "vm.max_map_count or set ASYNC_CONFIG_NO_GUARD_PAGES",
             errno);
-        delete[] meta;
-        delete s;
-        munmap(mem, bytes);
         return ASYNC_ENOMEM;
       }
     }
     if (method == guard_method::mprotect) vmas = 2 * slots;
   }
+  undo.release();  // nothing below fails: the slab is the pool's
   method_ = method;
   for (std::size_t i = slots; i-- > 0;) {
     stack_slot& slot = meta[i];

@@ -25,7 +25,12 @@ struct stack_slot {
   bool dirty = false;  // touched since the last madvise
 };
 
-enum class guard_method : int { none = 0, madv_guard_install = 1, mprotect = 2 };
+// The values are async_runtime_stats_t.guard_method's (async.h).
+enum class guard_method : int {
+  none = ASYNC_GUARD_NONE,
+  madv_guard_install = ASYNC_GUARD_MADVISE,
+  mprotect = ASYNC_GUARD_MPROTECT,
+};
 
 class stack_pool {
  public:
