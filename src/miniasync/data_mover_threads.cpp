@@ -3,16 +3,16 @@
 // pool of worker threads through a lock-free bounded queue (Vyukov's MPMC
 // ring), with a mutex-protected overflow list when the ring is full, so a
 // start is never refused (miniasync retried it on every poll while telling
-// the poller to wait for a wake that never came: spec §13 D10).
+// the poller to wait for a wake that never came: D10 in docs/miniasync.md).
 //
 // A worker runs the operation, publishes completion (release store of the
 // record's 64-bit `done` word, which is also the POLLER monitor word), then
 // calls the waker, then marks the record retired. op_delete waits for
 // `retired`, so no waker call is still running once a future is seen
 // complete and its record freed (miniasync woke first and published after,
-// so a woken poller could find nothing done and sleep 1 ms: §13 D2).
+// so a woken poller could find nothing done and sleep 1 ms: D2).
 //
-// Idle workers (spec §16: miniasync posted a semaphore per operation to 12
+// Idle workers (docs/miniasync.md, Performance: miniasync posted a semaphore per operation to 12
 // threads, so on a 2-CPU machine most operations woke a thread that then
 // fought the others for a CPU). Here at most one worker "searches" at a
 // time: it either spins (a bounded ~50 us) for new work, or is a sleeper
