@@ -27,8 +27,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-# The measures: (group, what is measured, our label, [(peer name, peer label), ...]).
-# Labels are the ones the benchmark programs print (docs/benchmarks.md, Method).
+# The measures: (group, suite, what is measured, our label, [(peer name, peer label), ...]).
+# Labels are the ones the benchmark programs print (docs/benchmarks.md, Method); the suite is
+# the script whose samples count (Tokio's blocking round trip, say, is printed by two).
 FIBER_PEERS = (("Boost.Fiber", "bfiber"), ("Go", "go"), ("Tokio", "tokio"))
 
 
@@ -42,32 +43,35 @@ def micro(bfiber, go, tokio):
     return [("Boost.Fiber", "bfiber." + bfiber), ("Go", "go." + go), ("Tokio", "tokio." + tokio)]
 
 
-CORE, SYNC, MULTI = "fiber core, 1 thread", "synchronisation, 1 thread", "across 2 threads"
+CORE = ("fiber core, 1 thread", "micro")
+SYNC = ("synchronisation, 1 thread", "sync")
+MULTI = ("across 2 threads", "multi")
+BLOCKING = ("across 2 threads", "blocking")
 MEASURES = [
-    (CORE, "yield (2 fibers)", "async.BM_YieldSameLoop/fibers:2",
+    (*CORE, "yield (2 fibers)", "async.BM_YieldSameLoop/fibers:2",
      micro("yield", "gosched_yield", "yield_now")
      + [("Boost.Context jump_fcontext", "ctx.boost_jump_fcontext.roundtrip")]),
-    (CORE, "spawn+run+await, one at a time", "async.BM_SpawnAwait/batch:1",
+    (*CORE, "spawn+run+await, one at a time", "async.BM_SpawnAwait/batch:1",
      micro("spawn_join.batch1.pooled_stack", "spawn_join.batch1", "spawn_join.batch1")),
-    (CORE, "spawn+run+await, batches of 1000", "async.BM_SpawnAwait/batch:1000",
+    (*CORE, "spawn+run+await, batches of 1000", "async.BM_SpawnAwait/batch:1000",
      micro("spawn_join.batch1000.pooled_stack", "spawn_join.batch1000", "spawn_join.batch1000")),
-    (CORE, "channel round trip, buffered (64)", "async.BM_ChannelPingPong/capacity:64",
+    (*CORE, "channel round trip, buffered (64)", "async.BM_ChannelPingPong/capacity:64",
      micro("chan_buffered64.roundtrip", "chan_buffered64.roundtrip", "mpsc_cap64.roundtrip")),
-    (CORE, "channel round trip, unbuffered", "async.BM_ChannelPingPong/capacity:0",
+    (*CORE, "channel round trip, unbuffered", "async.BM_ChannelPingPong/capacity:0",
      micro("chan_unbuffered.roundtrip", "chan_unbuffered.roundtrip", "mpsc_cap1.roundtrip")),
-    (CORE, "memory per parked fiber (100k)", "mem.async.n100000.rss_per_fiber",
+    (*CORE, "memory per parked fiber (100k)", "mem.async.n100000.rss_per_fiber",
      [("Boost.Fiber", "mem.bfiber.default.n100000.rss_per_fiber"),
       ("Go", "mem.go.n100000.rss_per_goroutine"), ("Tokio", "mem.tokio.n100000.rss_per_task")]),
-    (SYNC, "mutex hand-off", "async.mutex_handoff", same_shape(".", "mutex_handoff")),
-    (SYNC, "uncontended lock+unlock", "async.mutex_uncontended",
+    (*SYNC, "mutex hand-off", "async.mutex_handoff", same_shape(".", "mutex_handoff")),
+    (*SYNC, "uncontended lock+unlock", "async.mutex_uncontended",
      [("pthread_mutex", "async.pthread_uncontended")] + same_shape(".", "mutex_uncontended")),
-    (SYNC, "semaphore hand-off", "async.sem_handoff", same_shape(".", "sem_handoff")),
-    (SYNC, "condition variable ping-pong", "async.cond_pingpong", same_shape(".", "cond_pingpong")),
-    (MULTI, "channel ping-pong, unbuffered", "async_pingpong_cap0", same_shape("_", "pingpong_cap0")),
-    (MULTI, "channel ping-pong, capacity 1", "async_pingpong_cap1", same_shape("_", "pingpong_cap1")),
-    (MULTI, "channel stream, capacity 1024", "async_stream", same_shape("_", "stream")),
-    (MULTI, "spawn 1000 from another thread", "async_spawn1000", same_shape("_", "spawn1000", FIBER_PEERS[1:])),
-    (MULTI, "blocking-pool round trip", "async_blocking_roundtrip",
+    (*SYNC, "semaphore hand-off", "async.sem_handoff", same_shape(".", "sem_handoff")),
+    (*SYNC, "condition variable ping-pong", "async.cond_pingpong", same_shape(".", "cond_pingpong")),
+    (*MULTI, "channel ping-pong, unbuffered", "async_pingpong_cap0", same_shape("_", "pingpong_cap0")),
+    (*MULTI, "channel ping-pong, capacity 1", "async_pingpong_cap1", same_shape("_", "pingpong_cap1")),
+    (*MULTI, "channel stream, capacity 1024", "async_stream", same_shape("_", "stream")),
+    (*MULTI, "spawn 1000 from another thread", "async_spawn1000", same_shape("_", "spawn1000", FIBER_PEERS[1:])),
+    (*BLOCKING, "blocking-pool round trip", "async_blocking_roundtrip",
      same_shape("_", "blocking_roundtrip", FIBER_PEERS[2:])),
 ]
 HTTP_PEERS = [("nginx", "nginx"), ("Go net/http", "go"), ("libuv", "libuv"), ("epoll by hand", "epoll")]
@@ -120,26 +124,28 @@ def collect(args):
 
 # ---------------------------------------------------------------- draw
 def load(path):
+    """The median of every (suite, label) in a samples file."""
     samples = defaultdict(list)
     for line in open(path):
         p = line.rstrip("\n").split("\t")
         if len(p) >= 4:
-            samples[p[1]].append(float(p[2]))
+            samples[(p[0], p[1])].append(float(p[2]))
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
 def ratios(med):
     """[(group, measure, peer, ours, theirs, ratio)] for every pair both sides of which ran."""
     rows = []
-    for group, what, ours, peers in MEASURES:
+    for group, suite, what, ours, peers in MEASURES:
         for peer, label in peers:
-            if ours in med and label in med:
-                rows.append((group, what, peer, med[ours], med[label], med[ours] / med[label]))
-    conns = sorted({int(k.rsplit(".c", 1)[1]) for k in med if k.startswith("http.")})
+            if (suite, ours) in med and (suite, label) in med:
+                o, p = med[(suite, ours)], med[(suite, label)]
+                rows.append((group, what, peer, o, p, o / p))
+    conns = sorted({int(label.rsplit(".c", 1)[1]) for suite, label in med if suite == "http"})
     for c in conns:
-        ours = "http.async.c%d" % c
+        ours = ("http", "http.async.c%d" % c)
         for peer, name in HTTP_PEERS:
-            label = "http.%s.c%d" % (name, c)
+            label = ("http", "http.%s.c%d" % (name, c))
             if ours in med and label in med:
                 rows.append(("HTTP server, 1 core", "time per request, %d connections" % c, peer,
                              med[ours], med[label], med[ours] / med[label]))
@@ -158,8 +164,10 @@ def draw(args):
         sys.exit("chart.py: no measure has both ours and a peer in %s" % args.samples)
     if args.table:
         print("| measure | peer | ours | peer | ours / peer |\n|---|---|---:|---:|---:|")
+        def number(x):
+            return "{:,.0f}".format(x) if x >= 100 else "%.1f" % x
         for group, what, peer, o, p, r in rows:
-            print("| %s: %s | %s | %.4g | %.4g | %.2fx |" % (group, what, peer, o, p, r))
+            print("| %s: %s | %s | %s | %s | %.2fx |" % (group, what, peer, number(o), number(p), r))
 
     # One line per (measure, peer), measures grouped, a gap between groups; top to bottom.
     ys, labels, y = [], [], 0.0
