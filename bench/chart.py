@@ -15,7 +15,8 @@ Two steps, so that the chart can always be drawn again from committed numbers:
       draws, for every measure and every peer that ran it, the ratio
       median(ours) / median(peer) as a horizontal bar on a log scale, with the 1.0 line.
       Every measure is a cost (ns per operation, bytes per fiber; HTTP throughput is
-      turned into ns per request), so lower is better throughout: a bar left of 1.0
+      turned into ns per request, and the server's own CPU time per request is a second
+      HTTP measure), so lower is better throughout: a bar left of 1.0
       means ours is cheaper. --table also prints the ratios as a Markdown table.
 
 Needs python3-matplotlib (Debian) for draw; collect needs the standard library only.
@@ -108,14 +109,17 @@ def collect(args):
             for label, value, unit in tsv_rows(os.path.join(d, name)):
                 out.append((suite, label, value, unit))
     if args.http:
-        # results-<client>.tsv: run, server, conns, requests/s, p50, p99, ...; a cell with no
-        # throughput (a server that failed) is left out.
+        # results-<client>.tsv: run, server, conns, requests/s, p50, p99, ..., and last the
+        # server process's own CPU time per response in us; a cell with no throughput (a
+        # server that failed) is left out.
         path = os.path.join(args.http, "results-%s.tsv" % args.http_client)
         if os.path.isfile(path):
             with open(path) as f:
                 for p in csv.reader(f, delimiter="\t"):
-                    if len(p) >= 4 and p[3] not in ("", "0"):
-                        out.append(("http", "http.%s.c%s" % (p[1], p[2]), 1e9 / float(p[3]), "ns/request"))
+                    if len(p) >= 13 and p[3] not in ("", "0"):
+                        cell = "http.%s.c%s" % (p[1], p[2])
+                        out.append(("http", cell, 1e9 / float(p[3]), "ns/request"))
+                        out.append(("http", cell + ".cpu", 1e3 * float(p[12]), "ns/request"))
     with open(args.output, "w") as f:
         for row in out:
             f.write("%s\t%s\t%.6g\t%s\n" % row)
@@ -141,14 +145,15 @@ def ratios(med):
             if (suite, ours) in med and (suite, label) in med:
                 o, p = med[(suite, ours)], med[(suite, label)]
                 rows.append((group, what, peer, o, p, o / p))
-    conns = sorted({int(label.rsplit(".c", 1)[1]) for suite, label in med if suite == "http"})
-    for c in conns:
-        ours = ("http", "http.async.c%d" % c)
-        for peer, name in HTTP_PEERS:
-            label = ("http", "http.%s.c%d" % (name, c))
-            if ours in med and label in med:
-                rows.append(("HTTP server, 1 core", "time per request, %d connections" % c, peer,
-                             med[ours], med[label], med[ours] / med[label]))
+    conns = sorted({int(label.split(".")[2][1:]) for suite, label in med if suite == "http"})
+    for what, tail in (("time per request", ""), ("server CPU per request", ".cpu")):
+        for c in conns:
+            ours = ("http", "http.async.c%d%s" % (c, tail))
+            for peer, name in HTTP_PEERS:
+                label = ("http", "http.%s.c%d%s" % (name, c, tail))
+                if ours in med and label in med:
+                    rows.append(("HTTP server, 1 core", "%s, %d connections" % (what, c), peer,
+                                 med[ours], med[label], med[ours] / med[label]))
     return rows
 
 
