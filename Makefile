@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# A thin front end to CMake giving the seed's commands. Honours PREFIX,
+# A thin front end to CMake giving the README's commands. Honours PREFIX,
 # DESTDIR and BUILD; everything else is CMake's.
 BUILD  ?= build
 PREFIX ?= /usr/local

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # .ci/portable.sh: what Linux can check of the sources' portability to macOS
-# and the BSDs without their headers or kernels (low-level.md §7.3):
+# and the BSDs without their headers or kernels (docs/low_level.md, kqueue without macOS):
 #   1. src/io/backend_kqueue.cpp includes nothing but <sys/event.h>, POSIX
 #      headers, C++ standard headers and backend.h;
 #   2. it compiles (-fsyntax-only) for x86_64-apple-macos11 and

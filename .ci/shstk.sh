@@ -68,7 +68,8 @@ log "context_x86_64.S.o: SHSTK property and the CET switch path present"
 
 # Informational: the linker keeps the property in libasync only if every
 # input object has it. Objects without it are listed, not failed on: on
-# Debian 12 the system's crti.o/crtn.o lack it anyway (low-level.md §3.1).
+# Debian 12 the system's crti.o/crtn.o lack it anyway (docs/low_level.md,
+# Shadow stacks: what must line up).
 missing=()
 while IFS= read -r obj; do
   readelf -n "$obj" 2>/dev/null | grep -Eq 'x86 feature:.*SHSTK' || missing+=("${obj#"$OBJDIR"/}")

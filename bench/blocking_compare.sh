@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # blocking_compare.sh: the blocking pool's figures of issue #11 in one run.
-# Builds bench/blocking_bench (Release) and the Tokio peer of
-# ../shared/peers/multi (`tokiomulti blocking N`: spawn_blocking(empty).await
-# from a current-thread runtime; skipped when cargo or Debian's tokio crate is
-# missing), alternates ours and Tokio's round trip ROUNDS times, then runs the
+# Builds bench/blocking_bench (Release) and the Tokio peer of the peers'
+# multi set (docs/benchmarks.md, Peers; `tokiomulti blocking N`:
+# spawn_blocking(empty).await from a current-thread runtime; skipped when
+# cargo or Debian's tokio crate is missing), alternates ours and Tokio's round trip ROUNDS times, then runs the
 # ticker's lateness beside 8 fibers in 100 ms calls and 10,000 concurrent
 # resolutions of "localhost"; prints medians.
 #

@@ -3,10 +3,10 @@
 # compare.sh: the fiber core next to its peers, in one go.
 #
 # Builds our benchmarks (Release, -O2 -DNDEBUG) in $ASYNC_BUILD, runs the
-# peers' side-by-side micro-benchmarks (/work/shared/peers/micro/run.sh:
-# Boost.Context, Boost.Fiber, Go, Tokio) and ours, everything pinned to the
-# same CPU, and prints: operation | ours | each peer's median | ours/peer,
-# then whether the targets are met.
+# peers' side-by-side micro-benchmarks (the micro set's run.sh, see
+# docs/benchmarks.md, Peers: Boost.Context, Boost.Fiber, Go, Tokio) and ours,
+# everything pinned to the same CPU, and prints: operation | ours | each
+# peer's median | ours/peer, then whether the targets are met.
 #
 #   bench/compare.sh                                   # full run, ~8-11 minutes here
 #   MICRO_SCALE=0.1 MICRO_REPS=2 MEM_REPS=1 ASYNC_1M=0 INTERLEAVE_ROUNDS=1 bench/compare.sh   # smoke run

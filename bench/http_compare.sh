@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # bench/http_compare.sh: examples/http_server against the single-core HTTP
-# peers of ../shared/peers/http (nginx 1 worker, Go net/http GOMAXPROCS=1,
-# libuv, the hand-written edge-triggered epoll server), in ONE run: tiny
+# peers (the http set: docs/benchmarks.md, Peers; nginx 1 worker, Go
+# net/http GOMAXPROCS=1, libuv, the hand-written edge-triggered epoll
+# server), in ONE run: tiny
 # keep-alive "hello world\n" responses over loopback, every server pinned to
 # CPU $SERVER_CPU and the load generator to CPU $CLIENT_CPU.
 #

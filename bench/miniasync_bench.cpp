@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// miniasync_bench.cpp: the shapes of spec §16 for libminiasync.
+// miniasync_bench.cpp: the shapes of docs/miniasync.md, Performance.
 //   BM_MiniMemcpy/mover/size/batch   vdm_memcpy through the sync (0) or the
 //                                    default threads mover (1), or the threads
 //                                    mover with every operation handed to a

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* multi_bench.c: the cross-thread shapes of ../shared/peers/multi (Go with
+/* multi_bench.c: the cross-thread shapes of the peers' multi set
+ * (docs/benchmarks.md, Peers; Go with
  * GOMAXPROCS=2, Tokio with 2 workers, Boost.Fiber on 2 threads), on a group
  * of runtimes. Same modes, same output (label<TAB>value<TAB>unit, one line
  * per timed repetition after one warm-up; MULTI_REPS repetitions, default 5):

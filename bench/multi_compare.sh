@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # multi_compare.sh: the cross-thread benchmarks of issue #9, ours next to the
 # peers in one run. Builds bench/multi_bench (Release), builds and runs the
-# peers with ../shared/peers/multi/run.sh (Go GOMAXPROCS=2, Tokio 2 workers,
-# Boost.Fiber 2 threads: whichever this machine can build), runs ours on the
+# peers with the multi set's run.sh (docs/benchmarks.md, Peers; Go
+# GOMAXPROCS=2, Tokio 2 workers, Boost.Fiber 2 threads: whichever this machine can build), runs ours on the
 # same shapes, and prints medians and the ratio of ours to the best peer.
 #
 #   bench/multi_compare.sh [OUT]     # OUT default /tmp/async-multi; MULTI_REPS=5

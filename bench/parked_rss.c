@@ -24,7 +24,7 @@
  * (must fault), for the first, middle and last fiber.
  *
  * Output: one sample per line, "label<TAB>value<TAB>unit", like the peers'
- * programs in /work/shared/peers/micro; a summary goes to stderr. Exits 0
+ * micro programs (docs/benchmarks.md, Peers); a summary goes to stderr. Exits 0
  * when every check passed. */
 #define _POSIX_C_SOURCE 200809L
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // scheduler_bench.cpp: scheduler-level costs, in the shapes of the peers'
-// micro-benchmarks (/work/shared/peers/micro): yield between fibers, and
+// micro-benchmarks (docs/benchmarks.md, Peers): yield between fibers, and
 // spawn + run + await of an empty fiber, one at a time or in batches.
 #include <vector>
 

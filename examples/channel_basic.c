@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* channel_basic.c: the seed's channel snippet grown into a producer and a
+/* channel_basic.c: the smallest channel program grown into a producer and a
  * consumer on the global runtime. The producer sends five jobs through a
  * channel of capacity 2 and closes it; the consumer receives until the channel
  * is closed and drained. The output is the same on every run. */

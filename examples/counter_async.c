@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* counter_async.c: the seed's first example. Two fibers on the global
+/* counter_async.c: the README's first example. Two fibers on the global
  * runtime count to ten, yielding after each number; the FIFO scheduler
  * interleaves them exactly: 0 0 1 1 2 2 ... 10 10 */
 #include <stdio.h>

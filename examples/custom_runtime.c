@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* custom_runtime.c: the seed's custom-runtime snippet, as a whole program.
- * A runtime of our own, with a small configuration, run to completion. */
+/* custom_runtime.c: a runtime of our own (not the global one), with a
+ * small configuration, run to completion. */
 #include <stdio.h>
 #include <string.h>
 

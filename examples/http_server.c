@@ -21,8 +21,9 @@
  *              (SO_REUSEPORT); the kernel spreads connections by a hash of
  *              their addresses and ports, blind to how busy each worker is.
  * With -w 1 both are the one-thread server: one plain listening socket.
- * Measured with bench/http_workers.sh (docs/benchmarks.md, runs W1 and W2,
- * both on a loaded machine), handoff had the higher req/s in 3 of 4 cells.
+ * Measured with bench/http_workers.sh (runs W1 and W2, both on a loaded
+ * machine: git show c5fa483:docs/benchmarks.md), handoff had the higher
+ * req/s in 3 of 4 cells.
  * max_connections is shared out between the workers (at least one each).
  * At exit stderr has the totals, and with -v or more than one worker a line
  * with the connections each worker took ("per worker: 20 20"), to check the

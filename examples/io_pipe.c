@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* io_pipe.c: the seed's reader and writer over a pipe. The reader fiber runs
+/* io_pipe.c: a reader and a writer over a pipe. The reader fiber runs
  * first and parks in async_read on the empty pipe; the writer then writes,
  * and the reader wakes with the message. A second round shows end of file:
  * once the write end is closed, a read returns ASYNC_OK with n == 0. */

@@ -133,7 +133,7 @@ TEST_P(BackendTest, EdgeTriggeredNoRepeatWithoutNewData) {
   ASSERT_EQ(ops_->add(p_, r, &reader_tag_), add_result::ok);
   ASSERT_EQ(write(w, "x", 1), 1);
   EXPECT_EQ(wait().count(&reader_tag_), 1u);
-  EXPECT_EQ(wait().count(&reader_tag_), 0u);  // nothing new (§6.1: try first, then wait)
+  EXPECT_EQ(wait().count(&reader_tag_), 0u);  // nothing new (try first, then wait)
   ASSERT_EQ(write(w, "y", 1), 1);
   EXPECT_EQ(wait().count(&reader_tag_), 1u);
 }

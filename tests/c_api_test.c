@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* c_api_test.c: the C API used from C11, compiled with -Wall -Wextra
- * -Wpedantic -Werror: the seed's snippets, whole traces of the scheduler,
+ * -Wpedantic -Werror: the README's examples, whole traces of the scheduler,
  * await/cancel/sleep, and each misuse's status. Exits non-zero on the first
  * failed check, naming it. */
 #include <stdint.h>
@@ -23,7 +23,7 @@ static void note(const char *token)
 
 static void reset_trace(void) { trace[0] = '\0'; }
 
-/* --- the seed's counter, on the global runtime -------------------------- */
+/* --- the README's counter, on the global runtime ------------------------ */
 
 static void counter(void *user)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// channel_test.cpp: the channel rules of the contract (§6) one by one, as
+// channel_test.cpp: the channel rules (docs/design.md, "The order rules",
+// and include/async.h) one by one, as
 // whole traces, plus a randomized stress test with a fixed seed.
 #include <algorithm>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// fiber_test.cpp: await, cancel, self and their error paths (contract §4).
+// fiber_test.cpp: await, cancel, self and their error paths (include/async.h, "fibers").
 #include <atomic>
 #include <thread>
 

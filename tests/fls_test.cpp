@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fls_test.cpp: fiber-local storage where C++ is handier than C11 (the C
-// contract is c_fls_test.c): a destructor whose set grows the block under
+// API's checks are in c_fls_test.c): a destructor whose set grows the block under
 // the destructor pass, cancelled fibers, ASYNC_ENOMEM (this binary replaces
 // the nothrow operator new, which the library allocates blocks with; not
 // under TSan), and keys created and deleted by threads while fibers of a

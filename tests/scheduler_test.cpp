@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// scheduler_test.cpp: the deterministic FIFO rules of the contract (§4),
+// scheduler_test.cpp: the deterministic FIFO rules (docs/design.md, "The
+// order rules"),
 // asserted as whole traces.
 #include "support/runtime_fixture.h"
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // shadow_stack_test.cpp: CET shadow stacks (ASYNC_FIBER_SHADOW_STACK=1,
-// low-level.md §3, docs/shadow_stacks.md).
+// docs/low_level.md, docs/shadow_stacks.md).
 //
 // EXPECTED ON THE DEVELOPMENT MACHINE (Debian 12 VM, glibc 2.36, kernel
 // without CONFIG_X86_USER_SHADOW_STACK, no user_shstk CPU flag): shadow stacks

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
-// contract names returns its status here and changes nothing else.
+// header (include/async.h) names returns its status here and changes nothing else.
 #include <mutex>
 
 #include "../core/fiber.h"

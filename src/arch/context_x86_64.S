@@ -26,7 +26,7 @@
 /* Restore a frame that rsp points at, then return into its context. */
 .macro ASYNC_RESTORE_FRAME
 #if ASYNC_CTX_SHSTK
-  /* CET shadow stacks (low-level.md section 3.4, design A). On entry rax
+  /* CET shadow stacks (docs/low_level.md, Shadow stacks: the switch). On entry rax
    * holds the SSP of the context being left, read with rdsspq into a zeroed
    * register: 0 means shadow stacks are off for this thread, and then no CET
    * instruction may run (rstorssp and saveprevssp would raise #UD). When on,
@@ -164,8 +164,8 @@ ASYNC_ASM_END(async_impl_ctx_trampoline)
 /* void *async_impl_shstk_seed(void *restore_token)
  * rdi: the restore token that map_shadow_stack(SHADOW_STACK_SET_TOKEN) wrote
  * at the top of a fresh, empty shadow stack (base + size - 8).
- * Prepares that shadow stack for a fresh fiber (low-level.md section 3.4,
- * "Fresh fiber"): the first switch into the fiber ends in a ret, which pops
+ * Prepares that shadow stack for a fresh fiber (docs/low_level.md,
+ * Shadow stacks: the switch): the first switch into the fiber ends in a ret, which pops
  * one shadow-stack entry, so the entry must be there and match the return
  * address in the fiber's initial frame. Returns the fiber's SSP, to store in
  * that frame's SSP slot (the return address slot must then hold

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // sanitizer.h: what AddressSanitizer, ThreadSanitizer and Valgrind must be
-// told about fiber switches and fiber stacks (low-level.md §4). Switched on
+// told about fiber switches and fiber stacks (docs/low_level.md,
+// Sanitizers and fiber switches). Switched on
 // automatically when the build is instrumented; otherwise every hook is an
 // empty inline function and costs nothing.
 #pragma once

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// shadow_stack.cpp: a CET shadow stack per fiber (low-level.md §3). Compiled
+// shadow_stack.cpp: a CET shadow stack per fiber (docs/low_level.md). Compiled
 // only with ASYNC_FIBER_SHADOW_STACK=1 (Linux x86_64); empty otherwise.
 //
 // With shadow stacks active, every ret pops the normal stack and the shadow
@@ -102,7 +102,7 @@ bool shstk_active() noexcept {
 }
 
 bool shstk_prepare(shstk_context& c, void* sp, std::size_t stack_bytes) noexcept {
-  if (!shstk_active()) return true;  // never map when inactive (§3.5)
+  if (!shstk_active()) return true;  // never map when inactive (docs/low_level.md)
   shstk_release(c);                  // a leftover would only leak
   const std::size_t size = shstk_size_for(stack_bytes, page_bytes());
   void* mapped = map_shadow_stack(size);

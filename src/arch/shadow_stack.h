@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // shadow_stack.h: CET shadow stacks for fibers (ASYNC_FIBER_SHADOW_STACK=1,
-// Linux x86_64 only; low-level.md §3). Each fiber then gets its own shadow
+// Linux x86_64 only; docs/low_level.md, docs/shadow_stacks.md). Each fiber then gets its own shadow
 // stack, seeded so that the first switch into it returns to the trampoline.
 // Whether shadow stacks are active is detected at run time: when they are
 // not (always on Debian 12, and on every CPU without CET), nothing is mapped
@@ -26,7 +26,7 @@ struct shstk_context {
 #endif
 };
 
-// --- Arithmetic (low-level.md §3.2, §3.3, §3.4) ---------------------------
+// --- Arithmetic (docs/low_level.md, Shadow stacks: mapping, tokens and size)
 
 // One shadow-stack entry per call: 8 bytes, the return address.
 inline constexpr std::size_t shstk_entry_bytes = 8;

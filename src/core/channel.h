@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// channel.h: bounded FIFO channels of pointers (contract §6) and the select
+// channel.h: bounded FIFO channels of pointers (include/async.h) and the select
 // over several of their operations. The state lives in the user's
 // async_channel_t; the ring buffer is allocated at init. Parked senders and
 // receivers wait on two FIFO lists; a message meets a parked receiver

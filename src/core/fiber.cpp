@@ -169,7 +169,7 @@ void cancel_fiber(task* t) noexcept {
 
 void leave_run_queue(runtime& rt, task* t) noexcept {
   // The current pass is the first pass_left entries of the queue: if `t` is
-  // one of them, the pass is one dispatch shorter (contract §4 rule 4). Rare
+  // one of them, the pass is one dispatch shorter (docs/design.md, order rule 4). Rare
   // (cancelling a fiber that never ran), so a walk is fine.
   std::size_t position = 0;
   for (task* q = rt.run_queue.head; q != t && position < rt.pass_left; q = q->next) ++position;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // timer_heap.h: a binary min-heap of armed timers keyed by (deadline,
 // sequence), so timers that expire together fire in deadline order, then in
-// the order they were set (the contract's rule 3). Each task has at most one
+// the order they were set (docs/design.md, order rule 3). Each task has at most one
 // timer; it stores its heap index, which makes removal O(log n). Storage is
 // allocated once, for every task the runtime can hold.
 #pragma once

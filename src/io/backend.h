@@ -5,7 +5,7 @@
 // backend_epoll.cpp (Linux), backend_kqueue.cpp (macOS, the BSDs; on Linux
 // only in test builds, over tests/kqueue_shim).
 //
-// The strategy every backend follows (low-level.md §6.1): an fd is
+// The strategy every backend follows (docs/low_level.md, The poller strategy): an fd is
 // registered once, for both directions, edge-triggered; I/O calls try the
 // system call first and wait only after EAGAIN. An edge that arrives after
 // the EAGAIN stays queued in the kernel until the next wait, so none is lost.

@@ -94,7 +94,7 @@ void discard_pending_sigpipe() noexcept {
 }
 
 // write(2) on a pipe or other non-socket without ever raising SIGPIPE
-// (low-level.md §6.2). The signal is blocked in the driving thread from the
+// (docs/low_level.md, SIGPIPE). The signal is blocked in the driving thread from the
 // runtime's first such write until the drive ends (sigpipe_end_drive), not
 // around every write: that would cost two more system calls per write. One
 // a write raises is consumed at once.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // record_pool.h: the bounded pool the movers allocate their per-operation
 // records from. miniasync's pool reclaimed space only in allocation order,
-// so one never-completed future blocked every later one (spec §13 D11); this
+// so one never-completed future blocked every later one (D11 in docs/miniasync.md); this
 // one reuses any freed slot at once. Still bounded, as callers rely on:
 // past `capacity` live records alloc() fails and vdm_* returns an
 // out-of-memory future. Records belong to the pool, not to the thread that

@@ -4,7 +4,7 @@
 // Polling order (miniasync's): in every pass, futures with
 // FUTURE_PROPERTY_ASYNC come first, ties keep the order of the previous
 // pass. We sort a private index array (stable) instead of qsort-ing the
-// caller's array (§13 D5), and a future counts as done whenever its state is
+// caller's array (D5 in docs/miniasync.md), and a future counts as done whenever its state is
 // COMPLETE, so pre-completed and duplicated futures return at once (D3).
 //
 // Waiting: every call hands out one waker whose data is the runtime's wait

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// overflow.cpp: the guard-page fault handler (low-level.md §5.4). Everything
+// overflow.cpp: the guard-page fault handler (docs/low_level.md,
+// Reporting a stack overflow). Everything
 // the handler touches is static memory written before a slab is published,
 // and it calls only async-signal-safe functions (write, sigaction), with one
 // exception: dladdr, to name the fiber's entry function (see report()).

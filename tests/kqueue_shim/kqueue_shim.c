@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kqueue_shim.c: kqueue() and kevent() over epoll, test-only, so that the
- * kqueue backend runs on Linux (low-level.md §7.2). It implements what
+ * kqueue backend runs on Linux (docs/low_level.md, kqueue without macOS). It implements what
  * src/io/backend_kqueue.cpp uses and a little around it: EVFILT_READ,
  * EVFILT_WRITE and EVFILT_USER; EV_ADD, EV_DELETE, EV_ENABLE, EV_DISABLE,
  * EV_CLEAR, EV_ONESHOT, EV_DISPATCH, EV_RECEIPT; EV_EOF and EV_ERROR. It is

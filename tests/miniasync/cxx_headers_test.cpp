@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // cxx_headers_test.cpp: the miniasync headers compile as C++ (miniasync's
-// chain macros did not: spec §13 D14 H1), including the chain macros, and
+// chain macros did not: D14 in docs/miniasync.md), including the chain macros, and
 // behave as in C.
 #include <libminiasync.h>
 #include <libminiasync/data_mover_threads.h>

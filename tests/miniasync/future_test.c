@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "mini_test.h" /* first: it sets _POSIX_C_SOURCE */
-/* future_test.c: futures and chains (spec §3, §5; checklist §11 "future"):
+/* future_test.c: futures and chains (libminiasync/future.h):
  * polling, states, notifier pass-through, maps, lazy init, nested chains,
  * FUTURE_INIT_COMPLETE, skipping and re-running entries. */
 #include <string.h>

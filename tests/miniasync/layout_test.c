@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "mini_test.h" /* first: it sets _POSIX_C_SOURCE */
-/* layout_test.c: every struct, enum value and flag the miniasync spec sizes
- * (§2-§4), checked from C at compile time (LP64). */
+/* layout_test.c: every struct, enum value and flag of miniasync 0.2.1's
+ * future.h and vdm.h whose size or value is ABI, checked from C at compile time (LP64). */
 #include <libminiasync.h>
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime_test.c: runtime_wait / runtime_wait_multiple (spec §6, checklist
- * §11 "future_properties") and the defects of §13 it fixes: pre-completed and
+/* runtime_test.c: runtime_wait / runtime_wait_multiple (libminiasync/runtime.h;
+ * future properties) and the defects it fixes (docs/miniasync.md, D<n>): pre-completed and
  * duplicated futures (D3), NULL property functions (D4), the caller's array
  * left alone (D5), a real park with no lost wake (D2), late wakers. */
 #define _GNU_SOURCE

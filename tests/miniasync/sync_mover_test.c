@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "mini_test.h" /* first: it sets _POSIX_C_SOURCE */
-/* sync_mover_test.c: the synchronous mover and the vdm inline layer (spec
- * §4, §7, §9; checklist §11 memmove_sync, memset_sync, vdm), and the fixes
+/* sync_mover_test.c: the synchronous mover and the vdm inline layer
+ * (libminiasync/vdm.h, data_mover_sync.h; memmove, memset, the record
+ * pool), and the fixes (docs/miniasync.md, D<n>)
  * for D1 (vdm_is_supported), D9 (FLUSH), D11 (record reuse), D7 (delete with
  * pending futures). */
 #include <string.h>
@@ -164,7 +165,7 @@ static void strdup_chain(int lazy)
 static void strdup_chain_eager(void) { strdup_chain(0); }
 static void strdup_chain_lazy(void) { strdup_chain(1); }
 
-/* §9: the pool is bounded (unpolled futures end in an out-of-memory
+/* The record pool is bounded (unpolled futures end in an out-of-memory
  * future) and, D11, any completed future's record is reused at once, not
  * only the oldest one's. */
 static void pending_records_are_bounded_and_any_freed_one_is_reused(void)

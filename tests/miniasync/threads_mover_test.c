@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* threads_mover_test.c: the threads mover (spec §8; checklist §11
+/* threads_mover_test.c: the threads mover (libminiasync/data_mover_threads.h:
  * memcpy_threads, memmove_threads, memset_threads, vdm_operation_future_poll)
- * and the fixes for D2 (publish before wake), D7 (shutdown), D8 (parameters),
+ * and the fixes (docs/miniasync.md) for D2 (publish before wake), D7 (shutdown), D8 (parameters),
  * D9 (FLUSH), D10 (full queue), D12 (replacement functions), #107 (create on
  * one thread, poll on another). Runs under TSan in CI. */
 #define _GNU_SOURCE
