@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -65,30 +66,12 @@ struct parse_error : std::runtime_error {
   parse_error(const std::string& what, int l) : std::runtime_error(what), line(l) {}
 };
 
-// A private runtime per test; TearDown proves every fiber ended and every
-// stack went back to the pool before the runtime is destroyed.
-class CppApiTest : public ::testing::Test {
+// A private runtime per test; LeakCheckedTest's TearDown proves a clean end.
+class CppApiTest : public async_test::CppRuntimeFixture {
  protected:
-  async::config cfg_ = async::config{}.fiber_stack_size(32 * 1024);
-
-  async::runtime& rt() {
-    if (!rt_) rt_.emplace(cfg_);
-    return *rt_;
-  }
-
-  void TearDown() override {
-    if (!rt_) return;
-    const async::runtime_stats s = rt_->stats();
-    EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-    EXPECT_EQ(s.stacks_in_use, 0u);
-    EXPECT_EQ(s.timers_pending, 0u);
-    rt_.reset();
-  }
+  CppApiTest() { cfg_ = async::config{}.fiber_stack_size(32 * 1024); }
 
   Trace trace;
-
- private:
-  std::optional<async::runtime> rt_;
 };
 
 // ------------------------------------------------------------------ status
@@ -207,14 +190,16 @@ TEST(CppConfigTest, ZeroSizesMeanTheCDefaults) {
 
 // ----------------------------------------------------------------- runtime
 
-TEST(CppRuntimeTest, IsNeitherCopyableNorMovable) {
+class CppRuntimeTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppRuntimeTest, IsNeitherCopyableNorMovable) {
   static_assert(!std::is_copy_constructible_v<async::runtime>);
   static_assert(!std::is_move_constructible_v<async::runtime>);
   static_assert(!std::is_copy_assignable_v<async::runtime>);
   static_assert(!std::is_move_assignable_v<async::runtime>);
 }
 
-TEST(CppRuntimeTest, ConstructorThrowsWhatInitReturned) {
+TEST_F(CppRuntimeTest, ConstructorThrowsWhatInitReturned) {
   try {
     async::runtime rt(async::config{}.fiber_stack_size(ASYNC_MIN_STACK_SIZE - 1));
     FAIL() << "no exception";
@@ -224,7 +209,7 @@ TEST(CppRuntimeTest, ConstructorThrowsWhatInitReturned) {
   }
 }
 
-TEST(CppRuntimeTest, OwnsAnInitialisedCRuntime) {
+TEST_F(CppRuntimeTest, OwnsAnInitialisedCRuntime) {
   async::runtime rt;
   async_runtime_t* native = rt.native();
   ASSERT_NE(native->impl, nullptr);
@@ -274,7 +259,7 @@ TEST_F(CppApiTest, RunReportsDeadlockAndCancelReleasesTheFibers) {
   b.join();
 }
 
-TEST(CppRuntimeTest, GlobalRuntimeSpawnJoinAndRun) {
+TEST_F(CppRuntimeTest, GlobalRuntimeSpawnJoinAndRun) {
   auto f = async::spawn([] {
     // Inside a fiber, spawn goes to the fiber's own runtime.
     auto inner = async::spawn([] { return 20; });
@@ -883,7 +868,9 @@ TEST_F(CppApiTest, SleepUntilTheEndOfTimeSleepsUntilCancelled) {
   c.join();
 }
 
-TEST(CppSleepTest, DurationsRoundUpToWholeNanosecondsAndSaturate) {
+class CppSleepTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppSleepTest, DurationsRoundUpToWholeNanosecondsAndSaturate) {
   using async::detail::to_ns;
   EXPECT_EQ(to_ns(0ns), 0u);
   EXPECT_EQ(to_ns(-5s), 0u);
@@ -899,7 +886,7 @@ TEST(CppSleepTest, DurationsRoundUpToWholeNanosecondsAndSaturate) {
 }
 
 #if defined(__linux__)
-TEST(CppSleepTest, SteadyClockIsTheRuntimesClockOnLinux) {
+TEST_F(CppSleepTest, SteadyClockIsTheRuntimesClockOnLinux) {
   const auto before = std::chrono::steady_clock::now();
   const std::uint64_t now = async_now_ns();
   const auto after = std::chrono::steady_clock::now();
@@ -909,7 +896,7 @@ TEST(CppSleepTest, SteadyClockIsTheRuntimesClockOnLinux) {
 }
 #endif
 
-TEST(CppSleepTest, DeadlinesCarryOverFromSteadyClocksNow) {
+TEST_F(CppSleepTest, DeadlinesCarryOverFromSteadyClocksNow) {
   using async::detail::deadline_from;
   using std::chrono::steady_clock;
   const steady_clock::time_point now(1h);
@@ -924,7 +911,7 @@ TEST(CppSleepTest, DeadlinesCarryOverFromSteadyClocksNow) {
   EXPECT_EQ(deadline_from(now + 1s, now, UINT64_MAX - 10), UINT64_MAX);
 }
 
-TEST(CppSleepTest, SuspendingCallsOutsideAFiberThrowEstate) {
+TEST_F(CppSleepTest, SuspendingCallsOutsideAFiberThrowEstate) {
   EXPECT_EQ(outcome_of([] { async::this_fiber::yield(); }), "error ESTATE");
   EXPECT_EQ(outcome_of([] { async::this_fiber::sleep_for(1ms); }), "error ESTATE");
   EXPECT_EQ(outcome_of([] { async::this_fiber::sleep_until(std::chrono::steady_clock::now()); }), "error ESTATE");
@@ -1068,7 +1055,9 @@ struct destruction_probe {
   }
 };
 
-TEST(CppDiscardTest, DetachedFiberCancelledThroughARawHandleFreesItsState) {
+class CppDiscardTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppDiscardTest, DetachedFiberCancelledThroughARawHandleFreesItsState) {
   async::runtime rt;
   int destroyed = 0;
   int ran = 0;
@@ -1082,7 +1071,7 @@ TEST(CppDiscardTest, DetachedFiberCancelledThroughARawHandleFreesItsState) {
   EXPECT_EQ(ran, 0);
 }
 
-TEST(CppDiscardTest, ADetachedFiberParkedAtShutdownFreesItsState) {
+TEST_F(CppDiscardTest, ADetachedFiberParkedAtShutdownFreesItsState) {
   ASYNC_FIFO_ONLY();
   int destroyed = 0;
   {
@@ -1100,7 +1089,7 @@ TEST(CppDiscardTest, ADetachedFiberParkedAtShutdownFreesItsState) {
 // A detached fiber's callable whose destructor cancels a sibling: the
 // destructor runs inside the shutdown's discard of its own fiber, after the
 // sibling's state was freed. The cancel must only mark (no second discard).
-TEST(CppDiscardTest, ADestructorCancellingASiblingDuringShutdownIsHarmless) {
+TEST_F(CppDiscardTest, ADestructorCancellingASiblingDuringShutdownIsHarmless) {
   int destroyed = 0;
   {
     async::runtime rt;
@@ -1120,7 +1109,7 @@ TEST(CppDiscardTest, ADestructorCancellingASiblingDuringShutdownIsHarmless) {
   EXPECT_EQ(destroyed, 1);
 }
 
-TEST(CppDiscardTest, UnstartedDetachedFiberIsFreedAtShutdown) {
+TEST_F(CppDiscardTest, UnstartedDetachedFiberIsFreedAtShutdown) {
   int destroyed = 0;
   {
     async::runtime rt;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -47,27 +48,11 @@ std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
 // A private runtime per test; TearDown proves every fiber ended and no timer
 // was left armed (a timed wait that returned early disarms its deadline).
-class CppSyncTest : public ::testing::Test {
+class CppSyncTest : public async_test::CppRuntimeFixture {
  protected:
-  async::runtime& rt() {
-    if (!rt_) rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
-    return *rt_;
-  }
-
   void run_all() { ASSERT_EQ(rt().run(), async::status::ok); }
 
-  void TearDown() override {
-    if (!rt_) return;
-    const async::runtime_stats s = rt_->stats();
-    EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-    EXPECT_EQ(s.timers_pending, 0u);
-    rt_.reset();
-  }
-
   Trace trace;
-
- private:
-  std::optional<async::runtime> rt_;
 };
 
 // -------------------------------------------------------------------- mutex
