@@ -15,6 +15,7 @@
 #include "async.h"
 #include "core/blocking_pool.h"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -63,7 +64,9 @@ void many_calls(void* p) {
   for (int i = 0; i < 1000 && *st == ASYNC_OK; ++i) *st = async_run_blocking(empty_call, nullptr);
 }
 
-TEST(BlockingPool, WorkersStartUpToTheBoundAndCallsQueueInOrder) {
+class BlockingPool : public async_test::LeakCheckedTest {};
+
+TEST_F(BlockingPool, WorkersStartUpToTheBoundAndCallsQueueInOrder) {
   ASYNC_FIFO_ONLY();
   blocking_pool_configure(2, 3600ull * 1000000000ull);  // idle workers stay for the test
   const auto before = blocking_pool_snapshot();

@@ -17,6 +17,7 @@
 
 #include "async.h"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -63,7 +64,9 @@ struct caller {
   }
 };
 
-TEST(BlockingThreads, FibersOfAGroupShareThePoolWhileAThreadCancels) {
+class BlockingThreads : public async_test::LeakCheckedTest {};
+
+TEST_F(BlockingThreads, FibersOfAGroupShareThePoolWhileAThreadCancels) {
   ASYNC_FIFO_ONLY();
   for (int round = 0; round < 3; ++round) {
     async_group_t g;
@@ -104,7 +107,7 @@ struct forever {
   }
 };
 
-TEST(BlockingThreads, AGroupShutDownWhileItsFibersWaitInThePool) {
+TEST_F(BlockingThreads, AGroupShutDownWhileItsFibersWaitInThePool) {
   for (int round = 0; round < 20; ++round) {
     async_group_t g;
     ASSERT_EQ(async_group_init(&g, 2, nullptr), ASYNC_OK);
@@ -152,7 +155,7 @@ void ticker(void* p) {
   }
 }
 
-TEST(BlockingThreads, TenThousandResolutionsWhileATickerRuns) {
+TEST_F(BlockingThreads, TenThousandResolutionsWhileATickerRuns) {
   async_config_t cfg{};
   cfg.task_capacity = 10240;
   cfg.fiber_capacity = 10240;

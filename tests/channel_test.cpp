@@ -294,11 +294,13 @@ TEST_F(ChannelTest, MisuseIsRefused) {
   (void)m;
 }
 
+class ChannelDetachTest : public async_test::LeakCheckedTest {};
+
 // Producers and consumers with random yields (fixed seed): every message is
 // received exactly once, and every consumer sees each producer's messages in
 // the order they were sent. (Across consumers, recording order is execution
 // order, not delivery order: a receiver handed a message runs later.)
-TEST(ChannelDetachTest, ChannelsOutlivingTheirRuntimeAreDetached) {
+TEST_F(ChannelDetachTest, ChannelsOutlivingTheirRuntimeAreDetached) {
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   async_channel_t buffered{}, parked{}, sel{}, gone{};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.h"
+#include "support/group_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -41,21 +42,7 @@ std::uint64_t stress_messages() {
 #endif
 }
 
-class ChannelThreadTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_EQ(async_group_init(&g_, 2, nullptr), ASYNC_OK); }
-  void TearDown() override { async_group_shutdown(&g_); }
-  async_runtime_t* rt(std::size_t i) { return async_group_runtime(&g_, i); }
-
-  template <class F>
-  async_fiber_handle_t spawn_on(std::size_t i, F* f) {
-    async_fiber_handle_t h = async_spawn_with(rt(i), [](void* p) { (*static_cast<F*>(p))(); }, f);
-    EXPECT_EQ(h.status, ASYNC_OK);
-    return h;
-  }
-
-  async_group_t g_{};
-};
+class ChannelThreadTest : public async_test::GroupRuntimeTest {};
 
 // Two producers (one per runtime) and two consumers (one per runtime) on one
 // channel: every message arrives exactly once, and each consumer sees each
@@ -219,10 +206,12 @@ TEST_F(ChannelThreadTest, SelectingSenderMeetsSelectingReceiverAcrossRuntimes) {
   async_channel_shutdown(&b);
 }
 
+class ChannelThreads : public async_test::LeakCheckedTest {};
+
 // A sender thread and a receiver thread (no fiber at all), capacity 0 and 1,
 // the channel initialised on a runtime that neither thread owns: order kept,
 // back-pressure holds (never more than capacity + 1 sent ahead).
-TEST(ChannelThreads, PlainThreadsSendAndReceiveWithBackPressure) {
+TEST_F(ChannelThreads, PlainThreadsSendAndReceiveWithBackPressure) {
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
   for (std::size_t capacity : {0u, 1u}) {
@@ -282,7 +271,7 @@ TEST_F(ChannelThreadTest, AFiberAndAPlainThreadExchangeOverAnUnbufferedChannel) 
   async_channel_shutdown(&to_thread);
 }
 
-TEST(ChannelThreads, BlockingCallsTimeOutAndDeliverNothing) {
+TEST_F(ChannelThreads, BlockingCallsTimeOutAndDeliverNothing) {
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
   async_channel_t ch;
@@ -421,7 +410,7 @@ TEST_F(ChannelThreadTest, CancelRacingWithACrossThreadSendLosesNothing) {
 // A runtime shut down while its fibers are parked on channels that other
 // threads keep using: its fibers are taken off them (a later send is
 // buffered, not handed to a dead fiber), nothing crashes (ASan, TSan).
-TEST(ChannelThreads, RuntimeShutdownTakesItsParkedFibersOffSharedChannels) {
+TEST_F(ChannelThreads, RuntimeShutdownTakesItsParkedFibersOffSharedChannels) {
   ASYNC_FIFO_ONLY();
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
@@ -478,7 +467,7 @@ TEST(ChannelThreads, RuntimeShutdownTakesItsParkedFibersOffSharedChannels) {
 // The home thread's fibers stream through the channel lock-free; a plain
 // thread joins in mid-stream (the switch to shared happens while the home
 // thread is busy on the channel): nothing lost or duplicated.
-TEST(ChannelThreads, AnotherThreadJoiningMidStreamSwitchesTheChannelToShared) {
+TEST_F(ChannelThreads, AnotherThreadJoiningMidStreamSwitchesTheChannelToShared) {
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
   for (int round = 0; round < 5; ++round) {
@@ -519,7 +508,7 @@ TEST(ChannelThreads, AnotherThreadJoiningMidStreamSwitchesTheChannelToShared) {
 
 // A thread blocked on a channel whose owner shuts it down (and then the
 // runtime) wakes with ECLOSED; every later call returns EINVAL.
-TEST(ChannelThreads, ShutdownWakesABlockedThreadAndLaterCallsAreInvalid) {
+TEST_F(ChannelThreads, ShutdownWakesABlockedThreadAndLaterCallsAreInvalid) {
   async_runtime_t home;
   ASSERT_EQ(async_runtime_init(&home, nullptr), ASYNC_OK);
   async_channel_t ch;

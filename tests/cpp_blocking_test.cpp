@@ -15,12 +15,15 @@
 
 #include "async/blocking.hpp"
 #include "gtest/gtest.h"
+#include "support/leak_check.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(CppBlockingTest, RunBlockingReturnsResultsAndRethrows) {
+class CppBlockingTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppBlockingTest, RunBlockingReturnsResultsAndRethrows) {
   async::runtime rt;
   auto f = async::spawn(rt, [] {
     const auto caller = std::this_thread::get_id();
@@ -43,7 +46,7 @@ TEST(CppBlockingTest, RunBlockingReturnsResultsAndRethrows) {
   }
 }
 
-TEST(CppBlockingTest, CancelledWhileTheCallRunsThrowsAfterIt) {
+TEST_F(CppBlockingTest, CancelledWhileTheCallRunsThrowsAfterIt) {
   async::runtime rt;
   std::atomic<bool> started{false}, release{false}, finished{false};
   std::vector<std::string> trace;
@@ -83,7 +86,7 @@ struct temp_path {
   ~temp_path() { ::unlink(path.c_str()); }
 };
 
-TEST(CppBlockingTest, FileReadsAndWritesAtOffsets) {
+TEST_F(CppBlockingTest, FileReadsAndWritesAtOffsets) {
   temp_path tmp;
   async::runtime rt;
   async::spawn(rt, [&] {
@@ -137,7 +140,7 @@ TEST(CppBlockingTest, FileReadsAndWritesAtOffsets) {
   }).join();
 }
 
-TEST(CppBlockingTest, ResolveLooksNamesUpThroughThePool) {
+TEST_F(CppBlockingTest, ResolveLooksNamesUpThroughThePool) {
   async::runtime rt;
   async::spawn(rt, [] {
     auto local = async::resolve("localhost", 80);
@@ -156,7 +159,7 @@ TEST(CppBlockingTest, ResolveLooksNamesUpThroughThePool) {
   }).join();
 }
 
-TEST(CppBlockingTest, ConnectByNameTriesTheAddressesInOrder) {
+TEST_F(CppBlockingTest, ConnectByNameTriesTheAddressesInOrder) {
   async::runtime rt;
   auto listener = async::tcp_listener::bind(rt, "127.0.0.1", 0);
   const std::uint16_t port = listener.local_endpoint().port;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -55,26 +56,11 @@ struct scope_log {
   ~scope_log() { trace->push_back(std::string("~") + name); }
 };
 
-class CppChannelTest : public ::testing::Test {
+class CppChannelTest : public async_test::CppRuntimeFixture {
  protected:
-  async::runtime& rt() {
-    if (!rt_) rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
-    return *rt_;
-  }
-
   void run() { ASSERT_EQ(rt().run(), async::status::ok); }
 
-  void TearDown() override {
-    if (!rt_) return;
-    const async::runtime_stats s = rt_->stats();
-    EXPECT_EQ(s.fibers_live, 0u);
-    EXPECT_EQ(s.timers_pending, 0u);
-  }
-
   Trace trace;
-
- private:
-  std::optional<async::runtime> rt_;
 };
 
 static_assert(!std::is_copy_constructible_v<async::channel<int>>);
@@ -769,8 +755,10 @@ TEST_F(CppChannelTest, AStressMixingSelectAndPlainCallsLosesNothing) {
 
 namespace {
 
+class CppChannelThreads : public async_test::LeakCheckedTest {};
+
 // Fibers of two runtimes of a group move owned values through one channel.
-TEST(CppChannelThreads, ValuesMoveBetweenFibersOfTwoRuntimes) {
+TEST_F(CppChannelThreads, ValuesMoveBetweenFibersOfTwoRuntimes) {
   async_group_t g{};
   ASSERT_EQ(async_group_init(&g, 2, nullptr), ASYNC_OK);
   constexpr int n = 20000;
@@ -810,7 +798,7 @@ TEST(CppChannelThreads, ValuesMoveBetweenFibersOfTwoRuntimes) {
 
 // Plain threads with back-pressure: send_blocking / recv_blocking, capacity
 // 0 and 1, and the timed forms.
-TEST(CppChannelThreads, PlainThreadsSendAndReceiveBlocking) {
+TEST_F(CppChannelThreads, PlainThreadsSendAndReceiveBlocking) {
   async::runtime home;
   for (std::size_t capacity : {0u, 1u}) {
     async::channel<std::string> ch(home, capacity);
@@ -840,7 +828,7 @@ TEST(CppChannelThreads, PlainThreadsSendAndReceiveBlocking) {
 }
 
 // A close from another thread wakes a blocked receiver thread.
-TEST(CppChannelThreads, CloseWakesABlockedThread) {
+TEST_F(CppChannelThreads, CloseWakesABlockedThread) {
   async::runtime home;
   async::channel<int> ch(home, 0);
   std::thread closer([&] {
@@ -851,7 +839,7 @@ TEST(CppChannelThreads, CloseWakesABlockedThread) {
   closer.join();
 }
 
-TEST(CppChannelThreads, BlockingCallsThrowInsideAFiber) {
+TEST_F(CppChannelThreads, BlockingCallsThrowInsideAFiber) {
   async::runtime home;
   async::channel<int> ch(home, 1);
   auto f = async::spawn(home, [&] {

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "async/io.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/fd_count.h"
 #include "support/seeded.h"
 
@@ -23,28 +24,19 @@ namespace {
 using namespace std::chrono_literals;
 using async_test::open_fd_count;
 
-class CppDgramTest : public ::testing::Test {
+class CppDgramTest : public async_test::CppRuntimeFixture {
  protected:
+  // Made before the test body, whose fd counts must not see its poller open.
   void SetUp() override {
-    fds_at_start_ = open_fd_count();
-    rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
-  }
-  void TearDown() override {
-    if (rt_) {
-      const async::runtime_stats s = rt_->stats();
-      EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-      EXPECT_EQ(s.io_registered, 0u) << "an io is still registered at the end of the test";
-      rt_.reset();
-    }
-    EXPECT_EQ(open_fd_count(), fds_at_start_) << "a file descriptor leaked";
+    CppRuntimeFixture::SetUp();
+    rt();
   }
 
-  async::runtime& rt() { return *rt_; }
   template <class F>
   auto spawn(F&& f) {
-    return async::spawn(*rt_, std::forward<F>(f));
+    return async::spawn(rt(), std::forward<F>(f));
   }
-  void run() { ASSERT_EQ(rt_->run(), async::status::ok); }
+  void run() { ASSERT_EQ(rt().run(), async::status::ok); }
 
   // Three rounds: a sends "ping i", b answers "pong i" to the sender.
   void ping_pong(async::udp_socket& a, async::udp_socket& b) {
@@ -80,8 +72,6 @@ class CppDgramTest : public ::testing::Test {
   }
 
   std::vector<std::string> trace;
-  int fds_at_start_ = 0;
-  std::optional<async::runtime> rt_;
 };
 
 TEST_F(CppDgramTest, PingPongOverIPv4Loopback) {

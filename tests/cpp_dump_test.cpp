@@ -15,6 +15,7 @@
 
 #include "async.hpp"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -38,7 +39,9 @@ std::string normalized(const std::string& text) {
   return std::regex_replace(s, std::regex("stack=[0-9]+/"), "stack=D/");
 }
 
-TEST(CppDumpTest, AFiberDumpsItsRuntime) {
+class CppDumpTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppDumpTest, AFiberDumpsItsRuntime) {
   ASYNC_FIFO_ONLY();  // which fiber runs first decides the states dumped
   async::runtime rt;
   auto sleeper = async::spawn(rt, [] {
@@ -60,7 +63,7 @@ TEST(CppDumpTest, AFiberDumpsItsRuntime) {
             "  2 \"\" running fn=F stack=D/65536\n");
 }
 
-TEST(CppDumpTest, StatusesWithoutThrowing) {
+TEST_F(CppDumpTest, StatusesWithoutThrowing) {
   async::runtime rt;
   EXPECT_EQ(rt.dump(-1), async::status::einval);
   async::status from_other = async::status::ok;

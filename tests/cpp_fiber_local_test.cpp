@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -32,32 +33,22 @@ struct tracked {
   ~tracked() { g_trace->push_back("drop " + std::to_string(id)); }
 };
 
-class CppFiberLocalTest : public ::testing::Test {
+class CppFiberLocalTest : public async_test::CppRuntimeFixture {
  protected:
   void SetUp() override {
+    CppRuntimeFixture::SetUp();
     g_trace = &trace;
     g_made = 0;
-  }
-
-  async::runtime& rt() {
-    if (!rt_) rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
-    return *rt_;
   }
 
   void run_all() { ASSERT_EQ(rt().run(), async::status::ok); }
 
   void TearDown() override {
-    if (rt_) {
-      EXPECT_EQ(rt_->stats().fibers_live, 0u);
-    }
-    rt_.reset();
+    CppRuntimeFixture::TearDown();
     g_trace = nullptr;
   }
 
   Trace trace;
-
- private:
-  std::optional<async::runtime> rt_;
 };
 
 TEST_F(CppFiberLocalTest, EachFiberHasItsOwnValueDestroyedWhenTheFiberEnds) {

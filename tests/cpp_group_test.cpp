@@ -9,12 +9,15 @@
 
 #include "async.hpp"
 #include "gtest/gtest.h"
+#include "support/leak_check.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(CppGroupTest, SpawnJoinsResultsOnTheCallingThread) {
+class CppGroupTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppGroupTest, SpawnJoinsResultsOnTheCallingThread) {
   async::group g(2);
   EXPECT_EQ(g.size(), 2u);
   std::vector<async::fiber<int>> fibers;
@@ -25,7 +28,7 @@ TEST(CppGroupTest, SpawnJoinsResultsOnTheCallingThread) {
   g.wait();
 }
 
-TEST(CppGroupTest, ExceptionsCrossJoinBetweenThreads) {
+TEST_F(CppGroupTest, ExceptionsCrossJoinBetweenThreads) {
   async::group g(2);
   auto f = async::spawn(g, []() -> std::string { throw std::runtime_error("from a group thread"); });
   try {
@@ -36,7 +39,7 @@ TEST(CppGroupTest, ExceptionsCrossJoinBetweenThreads) {
   }
 }
 
-TEST(CppGroupTest, AFiberJoinsAFiberOfTheOtherRuntime) {
+TEST_F(CppGroupTest, AFiberJoinsAFiberOfTheOtherRuntime) {
   async::group g(2);
   auto producer = async::spawn(g, 1, [] {
     async::this_fiber::sleep_for(1ms);
@@ -47,7 +50,7 @@ TEST(CppGroupTest, AFiberJoinsAFiberOfTheOtherRuntime) {
   EXPECT_THROW((void)async::spawn(g, 2, [] {}), async::error);
 }
 
-TEST(CppGroupTest, CancelFromTheMainThreadUnwindsTheFiber) {
+TEST_F(CppGroupTest, CancelFromTheMainThreadUnwindsTheFiber) {
   async::group g(1);
   std::atomic<bool> started{false};
   std::atomic<bool> unwound{false};
@@ -66,7 +69,7 @@ TEST(CppGroupTest, CancelFromTheMainThreadUnwindsTheFiber) {
   EXPECT_TRUE(unwound);
 }
 
-TEST(CppGroupTest, DetachedFibersFreeTheirStateOnTheirThread) {
+TEST_F(CppGroupTest, DetachedFibersFreeTheirStateOnTheirThread) {
   std::atomic<int> ran{0};
   {
     async::group g(2, async::config{}.task_capacity(1024));  // room for all 1000 at once
@@ -76,14 +79,14 @@ TEST(CppGroupTest, DetachedFibersFreeTheirStateOnTheirThread) {
   EXPECT_EQ(ran.load(), 1000);
 }
 
-TEST(CppGroupTest, SpawnOnARuntimeFromAnotherThread) {
+TEST_F(CppGroupTest, SpawnOnARuntimeFromAnotherThread) {
   async::runtime rt;
   async::fiber<int> f;
   std::thread([&] { f = async::spawn(rt, [] { return 42; }); }).join();
   EXPECT_EQ(f.join(), 42);  // drives rt: the spawn arrives through the inbox
 }
 
-TEST(CppGroupTest, WaitFromAGroupThreadThrowsEstate) {
+TEST_F(CppGroupTest, WaitFromAGroupThreadThrowsEstate) {
   async::group g(1);
   auto f = async::spawn(g, [&g] {
     try {

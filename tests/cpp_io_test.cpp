@@ -2,7 +2,7 @@
 // cpp_io_test.cpp: the C++ I/O wrappers (async/io.hpp): io_handle, pipes,
 // tcp_stream, tcp_listener; their errors (thrown and std::error_code),
 // timeouts, cancellation and RAII. Every test ends with as many open file
-// descriptors as it began with (CppIoTest::TearDown counts them).
+// descriptors as it began with (LeakCheckedTest, support/leak_check.h, counts them).
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "async/io.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/fd_count.h"
 #include "support/seeded.h"
 
@@ -31,29 +32,19 @@ using namespace std::chrono_literals;
 
 using async_test::open_fd_count;
 
-class CppIoTest : public ::testing::Test {
+class CppIoTest : public async_test::CppRuntimeFixture {
  protected:
+  // Made before the test body, whose fd counts must not see its poller open.
   void SetUp() override {
-    fds_at_start_ = open_fd_count();
-    rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
+    CppRuntimeFixture::SetUp();
+    rt();
   }
-  void TearDown() override {
-    if (rt_) {
-      const async::runtime_stats s = rt_->stats();
-      EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-      EXPECT_EQ(s.io_registered, 0u) << "an io is still registered at the end of the test";
-      rt_.reset();
-    }
-    EXPECT_EQ(open_fd_count(), fds_at_start_) << "a file descriptor leaked";
-  }
-
-  async::runtime& rt() { return *rt_; }
 
   template <class F>
   auto spawn(F&& f) {
-    return async::spawn(*rt_, std::forward<F>(f));
+    return async::spawn(rt(), std::forward<F>(f));
   }
-  void run() { ASSERT_EQ(rt_->run(), async::status::ok); }
+  void run() { ASSERT_EQ(rt().run(), async::status::ok); }
 
   // Fills the pipe's buffer until a write would block.
   static std::size_t fill(async::pipe_writer& w) {
@@ -68,8 +59,6 @@ class CppIoTest : public ::testing::Test {
   }
 
   std::vector<std::string> trace;
-  int fds_at_start_ = 0;
-  std::optional<async::runtime> rt_;
 };
 
 // ------------------------------------------------------------------ buffers

@@ -12,12 +12,22 @@
 
 #include "async/signal.hpp"
 #include "support/seeded.h"
+#include "support/leak_check.h"
+#include "support/signal_catcher.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(CppSignalTest, WaitReturnsTheSignalKeptOrDelivered) {
+class CppSignalTest : public async_test::LeakCheckedTest {
+ protected:
+  void SetUp() override {
+    async_test::start_signal_catcher();
+    LeakCheckedTest::SetUp();
+  }
+};
+
+TEST_F(CppSignalTest, WaitReturnsTheSignalKeptOrDelivered) {
   const int a = SIGRTMIN + 6, b = SIGRTMIN + 7;
   async::runtime rt;
   auto f = async::spawn(rt, [&] {
@@ -35,7 +45,7 @@ TEST(CppSignalTest, WaitReturnsTheSignalKeptOrDelivered) {
   EXPECT_EQ(f.join(), std::optional<int>(a));
 }
 
-TEST(CppSignalTest, FailuresThrow) {
+TEST_F(CppSignalTest, FailuresThrow) {
   const int a = SIGRTMIN + 8;
   try {
     (void)async::signal_wait({a});  // outside a fiber
@@ -63,7 +73,7 @@ TEST(CppSignalTest, FailuresThrow) {
   f.join();
 }
 
-TEST(CppSignalTest, CancelWhileWaitingThrowsCancelled) {
+TEST_F(CppSignalTest, CancelWhileWaitingThrowsCancelled) {
   ASYNC_FIFO_ONLY();
   const int a = SIGRTMIN + 9;
   async::runtime rt;

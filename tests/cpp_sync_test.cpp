@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/cpp_api_fixture.h"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -27,47 +29,18 @@ using namespace std::chrono_literals;
 using Trace = std::vector<std::string>;
 using steady = std::chrono::steady_clock;
 
-// What a call ended with: "ok", "cancelled", "error EINVAL" (an async::error
-// and its status), or "other: <what>".
-template <class Fn>
-std::string outcome_of(Fn&& fn) {
-  try {
-    fn();
-    return "ok";
-  } catch (const async::cancelled&) {
-    return "cancelled";
-  } catch (const async::error& e) {
-    return std::string("error ") + async_status_name(static_cast<async_status_t>(e.status_code()));
-  } catch (const std::exception& e) {
-    return std::string("other: ") + e.what();
-  }
-}
+using async_test::outcome_of;
 
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
-// A private runtime per test; TearDown proves every fiber ended and no timer
-// was left armed (a timed wait that returned early disarms its deadline).
-class CppSyncTest : public ::testing::Test {
+// A private runtime per test; LeakCheckedTest's TearDown proves every fiber
+// ended and no timer was left armed (a timed wait that returned early
+// disarms its deadline).
+class CppSyncTest : public async_test::CppRuntimeFixture {
  protected:
-  async::runtime& rt() {
-    if (!rt_) rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
-    return *rt_;
-  }
-
   void run_all() { ASSERT_EQ(rt().run(), async::status::ok); }
 
-  void TearDown() override {
-    if (!rt_) return;
-    const async::runtime_stats s = rt_->stats();
-    EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-    EXPECT_EQ(s.timers_pending, 0u);
-    rt_.reset();
-  }
-
   Trace trace;
-
- private:
-  std::optional<async::runtime> rt_;
 };
 
 // -------------------------------------------------------------------- mutex

@@ -14,12 +14,15 @@
 #include <vector>
 
 #include "async.hpp"
+#include "support/leak_check.h"
 
 namespace {
 
 constexpr int kFibers = 8;  // spread over both runtimes
 
-TEST(CppSyncThreadTest, MutexSerialisesFibersOfTwoThreads) {
+class CppSyncThreadTest : public async_test::LeakCheckedTest {};
+
+TEST_F(CppSyncThreadTest, MutexSerialisesFibersOfTwoThreads) {
   async::group g(2);
   async::mutex m;
   long counter = 0;  // guarded by m
@@ -38,7 +41,7 @@ TEST(CppSyncThreadTest, MutexSerialisesFibersOfTwoThreads) {
   EXPECT_EQ(counter, kFibers * 500L);
 }
 
-TEST(CppSyncThreadTest, ConditionVariableBoundedQueueBetweenThreads) {
+TEST_F(CppSyncThreadTest, ConditionVariableBoundedQueueBetweenThreads) {
   async::group g(2);
   async::mutex m;
   async::condition_variable not_empty;
@@ -87,7 +90,7 @@ TEST(CppSyncThreadTest, ConditionVariableBoundedQueueBetweenThreads) {
   EXPECT_EQ(total, 2L * kItems * (kItems + 1) / 2);
 }
 
-TEST(CppSyncThreadTest, SemaphoreBoundsHowManyFibersAreInside) {
+TEST_F(CppSyncThreadTest, SemaphoreBoundsHowManyFibersAreInside) {
   async::group g(2);
   async::counting_semaphore<3> slots(3);
   std::atomic<int> inside{0};
@@ -123,7 +126,7 @@ TEST(CppSyncThreadTest, SemaphoreBoundsHowManyFibersAreInside) {
   EXPECT_FALSE(slots.try_acquire());
 }
 
-TEST(CppSyncThreadTest, WaitGroupWaitersOnBothThreadsSeeEveryWorkersWrite) {
+TEST_F(CppSyncThreadTest, WaitGroupWaitersOnBothThreadsSeeEveryWorkersWrite) {
   async::group g(2);
   async::wait_group wg;
   std::vector<int> results(kFibers, 0);  // each slot written by one worker before its done()
@@ -148,7 +151,7 @@ TEST(CppSyncThreadTest, WaitGroupWaitersOnBothThreadsSeeEveryWorkersWrite) {
   g.wait();
 }
 
-TEST(CppSyncThreadTest, SharedMutexReadersNeverSeeAHalfWrite) {
+TEST_F(CppSyncThreadTest, SharedMutexReadersNeverSeeAHalfWrite) {
   async::group g(2);
   async::shared_mutex rw;
   long a = 0;  // guarded by rw: writers keep a == b
@@ -181,7 +184,7 @@ TEST(CppSyncThreadTest, SharedMutexReadersNeverSeeAHalfWrite) {
   EXPECT_EQ(b, a);
 }
 
-TEST(CppSyncThreadTest, CallOnceRunsOnceAcrossThreads) {
+TEST_F(CppSyncThreadTest, CallOnceRunsOnceAcrossThreads) {
   async::group g(2);
   async::once_flag flag;
   int runs = 0;       // written by f only
@@ -201,7 +204,7 @@ TEST(CppSyncThreadTest, CallOnceRunsOnceAcrossThreads) {
   EXPECT_EQ(runs, 1);
 }
 
-TEST(CppSyncThreadTest, FiberLocalValuesOnBothThreadsAreTheirOwnAndAllDestroyed) {
+TEST_F(CppSyncThreadTest, FiberLocalValuesOnBothThreadsAreTheirOwnAndAllDestroyed) {
   std::atomic<int> destroyed{0};
   struct counter {
     int n = 0;

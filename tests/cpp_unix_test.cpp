@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "async/io.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/fd_count.h"
 
 namespace {
@@ -29,38 +30,29 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
-class CppUnixTest : public ::testing::Test {
+class CppUnixTest : public async_test::CppRuntimeFixture {
  protected:
   void SetUp() override {
-    fds_at_start_ = open_fd_count();
+    CppRuntimeFixture::SetUp();
     char tmpl[] = "/tmp/async_unix_cpp_XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    rt_.emplace(async::config{}.fiber_stack_size(64 * 1024));
+    rt();  // made before the test body, whose fd counts must not see its poller open
   }
   void TearDown() override {
-    if (rt_) {
-      const async::runtime_stats s = rt_->stats();
-      EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-      EXPECT_EQ(s.io_registered, 0u) << "an io is still registered at the end of the test";
-      rt_.reset();
-    }
+    CppRuntimeFixture::TearDown();
     EXPECT_EQ(::rmdir(dir_.c_str()), 0) << "a file was left in " << dir_;
-    EXPECT_EQ(open_fd_count(), fds_at_start_) << "a file descriptor leaked";
   }
 
   std::string path(const char* name) const { return dir_ + "/" + name; }
-  async::runtime& rt() { return *rt_; }
   template <class F>
   auto spawn(F&& f) {
-    return async::spawn(*rt_, std::forward<F>(f));
+    return async::spawn(rt(), std::forward<F>(f));
   }
-  void run() { ASSERT_EQ(rt_->run(), async::status::ok); }
+  void run() { ASSERT_EQ(rt().run(), async::status::ok); }
 
   std::vector<std::string> trace;
   std::string dir_;
-  int fds_at_start_ = 0;
-  std::optional<async::runtime> rt_;
 };
 
 TEST_F(CppUnixTest, EchoWithHalfCloseAndTheListenerRemovesItsPath) {

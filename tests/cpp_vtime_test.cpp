@@ -16,6 +16,7 @@
 
 #include "async.hpp"
 #include "async/sync.hpp"
+#include "support/cpp_runtime_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -26,9 +27,10 @@ using Trace = std::vector<std::string>;
 constexpr std::uint64_t minute_ns = 60'000'000'000ull;
 constexpr std::uint64_t hour_ns = 60 * minute_ns;
 
-class CppVtimeTest : public ::testing::Test {
+class CppVtimeTest : public async_test::CppRuntimeFixture {
  protected:
-  async::runtime rt_{async::config{}.virtual_time(true)};
+  CppVtimeTest() { cfg_ = async::config{}.virtual_time(true); }
+
   std::uint64_t t0_ = 0;
   Trace trace_;
 
@@ -39,13 +41,7 @@ class CppVtimeTest : public ::testing::Test {
   }
 
   void start() {
-    async::spawn(rt_, [this] { t0_ = async_now_ns(); });
-  }
-
-  void TearDown() override {
-    const async::runtime_stats s = rt_.stats();
-    EXPECT_EQ(s.fibers_live, 0u);
-    EXPECT_EQ(s.timers_pending, 0u);
+    async::spawn(rt(), [this] { t0_ = async_now_ns(); });
   }
 };
 
@@ -59,11 +55,11 @@ TEST_F(CppVtimeTest, ConfigCarriesTheFlag) {
 
 TEST_F(CppVtimeTest, ForFormsMoveTheClockByExactlyTheirDuration) {
   ASYNC_FIFO_ONLY();  // the holder must lock before try_lock_for runs
-  async::channel<int> ch(rt_, 0);
+  async::channel<int> ch(rt(), 0);
   async::mutex m;
   async::counting_semaphore<> sem(0);
   start();
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     async::this_fiber::sleep_for(1h);
     at("slept");
     EXPECT_FALSE(ch.recv_for(10min).has_value());
@@ -76,15 +72,15 @@ TEST_F(CppVtimeTest, ForFormsMoveTheClockByExactlyTheirDuration) {
     EXPECT_FALSE(sem.try_acquire_for(3min));
     at("try_acquire_for");
   });
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     std::lock_guard<async::mutex> hold(m);
     async::this_fiber::sleep_for(2h);
   });
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     EXPECT_FALSE(m.try_lock_for(7min));
     at("try_lock_for");
   });
-  ASSERT_EQ(rt_.run(), async::status::ok);
+  ASSERT_EQ(rt().run(), async::status::ok);
   EXPECT_EQ(trace_, (Trace{"try_lock_for@7", "slept@60", "recv_for@70", "send_for@75", "select_for@77",
                            "try_acquire_for@80"}));
 }
@@ -93,13 +89,13 @@ TEST_F(CppVtimeTest, ConditionVariableWaitForTimesOutHoldingTheLock) {
   async::mutex m;
   async::condition_variable cv;
   start();
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     std::unique_lock<async::mutex> lk(m);
     EXPECT_EQ(cv.wait_for(lk, 10min), std::cv_status::timeout);
     EXPECT_TRUE(lk.owns_lock());
     at("cv");
   });
-  ASSERT_EQ(rt_.run(), async::status::ok);
+  ASSERT_EQ(rt().run(), async::status::ok);
   EXPECT_EQ(trace_, (Trace{"cv@10"}));
 }
 
@@ -107,9 +103,9 @@ TEST_F(CppVtimeTest, ConditionVariableWaitForTimesOutHoldingTheLock) {
 // from now, so it lands within the nanoseconds between two clock reads of
 // the virtual deadline, never after it.
 TEST_F(CppVtimeTest, SteadyClockUntilFormsKeepTheirDistanceFromNow) {
-  async::channel<int> ch(rt_, 0);
+  async::channel<int> ch(rt(), 0);
   std::uint64_t slept = 0, waited = 0;
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     const std::uint64_t n0 = async_now_ns();
     async::this_fiber::sleep_until(std::chrono::steady_clock::now() + 1h);
     slept = async_now_ns() - n0;
@@ -117,7 +113,7 @@ TEST_F(CppVtimeTest, SteadyClockUntilFormsKeepTheirDistanceFromNow) {
     EXPECT_FALSE(ch.recv_until(std::chrono::steady_clock::now() + 10min).has_value());
     waited = async_now_ns() - n1;
   });
-  ASSERT_EQ(rt_.run(), async::status::ok);
+  ASSERT_EQ(rt().run(), async::status::ok);
   EXPECT_LE(slept, hour_ns);
   EXPECT_GT(slept, hour_ns - minute_ns);
   EXPECT_LE(waited, 10 * minute_ns);
@@ -126,13 +122,13 @@ TEST_F(CppVtimeTest, SteadyClockUntilFormsKeepTheirDistanceFromNow) {
 
 // A time point already past on steady_clock is past on the virtual clock too.
 TEST_F(CppVtimeTest, SteadyClockPastDeadlineTimesOutAtOnce) {
-  async::channel<int> ch(rt_, 0);
+  async::channel<int> ch(rt(), 0);
   start();
-  async::spawn(rt_, [&] {
+  async::spawn(rt(), [&] {
     EXPECT_FALSE(ch.recv_until(std::chrono::steady_clock::now() - 1s).has_value());
     at("past");
   });
-  ASSERT_EQ(rt_.run(), async::status::ok);
+  ASSERT_EQ(rt().run(), async::status::ok);
   EXPECT_EQ(trace_, (Trace{"past@0"}));
 }
 

@@ -9,6 +9,7 @@
 
 #include "async/testing.hpp"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -82,14 +83,16 @@ Bug run_once(std::uint64_t seed) {
   return bug;
 }
 
-TEST(ExploreTest, TheLateFlagPassesUnderFifo) {
+class ExploreTest : public async_test::LeakCheckedTest {};
+
+TEST_F(ExploreTest, TheLateFlagPassesUnderFifo) {
   ASYNC_FIFO_ONLY();
   const late_flag bug = run_once<late_flag>(0);
   EXPECT_FALSE(bug.failed);
   EXPECT_EQ(bug.trace, (Trace{"p: data", "p: ready", "c: ok"}));
 }
 
-TEST(ExploreTest, TheDoubleLoadPassesUnderFifo) {
+TEST_F(ExploreTest, TheDoubleLoadPassesUnderFifo) {
   ASYNC_FIFO_ONLY();
   const double_load bug = run_once<double_load>(0);
   EXPECT_FALSE(bug.failed);
@@ -135,19 +138,19 @@ void find_and_replay(const Trace& fifo_trace, std::uint64_t want_seed, const Tra
   EXPECT_EQ(replayed, failing_trace);
 }
 
-TEST(ExploreTest, FindsAndReplaysTheLateFlag) {
+TEST_F(ExploreTest, FindsAndReplaysTheLateFlag) {
   ASYNC_FIFO_ONLY();
   find_and_replay<late_flag>({"p: data", "p: ready", "c: ok"}, 1,
                              {"c: not ready", "p: data", "p: ready"});
 }
 
-TEST(ExploreTest, FindsAndReplaysTheDoubleLoad) {
+TEST_F(ExploreTest, FindsAndReplaysTheDoubleLoad) {
   ASYNC_FIFO_ONLY();
   find_and_replay<double_load>({"w0: miss", "w0: loaded", "w1: hit", "w2: hit"}, 2,
                                {"w1: miss", "w0: miss", "w0: loaded", "w1: loaded", "w2: hit"});
 }
 
-TEST(ExploreTest, EverySeedPassingReportsNone) {
+TEST_F(ExploreTest, EverySeedPassingReportsNone) {
   ASYNC_FIFO_ONLY();
   int runs = 0;
   const async::testing::explore_result r = async::testing::explore(25, [&](async::runtime& rt) {
@@ -161,14 +164,14 @@ TEST(ExploreTest, EverySeedPassingReportsNone) {
   EXPECT_EQ(runs, 25);
 }
 
-TEST(ExploreTest, AThrowingBodyIsAFailure) {
+TEST_F(ExploreTest, AThrowingBodyIsAFailure) {
   ASYNC_FIFO_ONLY();
   const async::testing::explore_result r =
       async::testing::explore(5, [](async::runtime&) -> bool { throw std::runtime_error("boom"); });
   EXPECT_EQ(r.failing_seed, 1u);
 }
 
-TEST(ExploreTest, ZeroRunsOrABadEnvironmentSeedThrows) {
+TEST_F(ExploreTest, ZeroRunsOrABadEnvironmentSeedThrows) {
   auto body = [](async::runtime&) { return true; };
   EXPECT_THROW(async::testing::explore(0, body), async::error);
   async_test::scoped_env env("ASYNC_SCHEDULE_SEED", "seventeen");

@@ -11,6 +11,7 @@
 #include "core/fls.h"
 #include "core/runtime.h"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -57,7 +58,9 @@ void set_and_note_block(void* user) {
 const async_fls_key_t* forever_key;
 void forever(void* value) { (void)async_fls_set(*forever_key, value); }
 
-TEST(FlsInternalTest, SequentialFibersReuseOneCleanBlock) {
+class FlsInternalTest : public async_test::LeakCheckedTest {};
+
+TEST_F(FlsInternalTest, SequentialFibersReuseOneCleanBlock) {
   runtime_guard g;
   // Its destructor sets the value again every round: after the last round
   // the value is still set when the block goes back, and must not leak into
@@ -76,7 +79,7 @@ TEST(FlsInternalTest, SequentialFibersReuseOneCleanBlock) {
   EXPECT_EQ(g.spare(), 1u);
 }
 
-TEST(FlsInternalTest, LargerBlocksAreNotKept) {
+TEST_F(FlsInternalTest, LargerBlocksAreNotKept) {
   runtime_guard g;
   std::vector<key_guard> keys(9);
   // Nine live keys: one of them lies beyond the smallest block's entries.
@@ -96,7 +99,7 @@ void set_and_yield(void* user) {
   async_yield();
 }
 
-TEST(FlsInternalTest, AtMost64SpareBlocks) {
+TEST_F(FlsInternalTest, AtMost64SpareBlocks) {
   ASYNC_FIFO_ONLY();
   runtime_guard g;
   key_guard kg;

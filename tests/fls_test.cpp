@@ -216,7 +216,9 @@ void churn_fiber(void* user) {
   }
 }
 
-TEST(FlsStressTest, KeysChurnWhileGroupFibersUseThem) {
+class FlsStressTest : public async_test::LeakCheckedTest {};
+
+TEST_F(FlsStressTest, KeysChurnWhileGroupFibersUseThem) {
   churn_bad = 0;  // (--gtest_repeat)
   churn_cycles = 0;
   stable_dtor_calls = 0;

@@ -14,6 +14,7 @@
 #include "async.h"
 #include "gtest/gtest.h"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -50,7 +51,9 @@ async_fiber_handle_t spawn_retrying(async_group_t* g, async_fn fn, void* user) {
   }
 }
 
-TEST(GroupTest, InitGivesOneRuntimePerThread) {
+class GroupTest : public async_test::LeakCheckedTest {};
+
+TEST_F(GroupTest, InitGivesOneRuntimePerThread) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 3, nullptr), ASYNC_OK);
   EXPECT_EQ(async_group_size(&gg.g), 3u);
@@ -65,7 +68,7 @@ TEST(GroupTest, InitGivesOneRuntimePerThread) {
   EXPECT_EQ(async_group_wait(&gg.g), ASYNC_OK);  // nothing alive
 }
 
-TEST(GroupTest, ZeroThreadsMeansTheCpusTheProcessMayUse) {
+TEST_F(GroupTest, ZeroThreadsMeansTheCpusTheProcessMayUse) {
   cpu_set_t set;
   CPU_ZERO(&set);
   ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
@@ -74,7 +77,7 @@ TEST(GroupTest, ZeroThreadsMeansTheCpusTheProcessMayUse) {
   EXPECT_EQ(async_group_size(&gg.g), static_cast<size_t>(CPU_COUNT(&set)));
 }
 
-TEST(GroupTest, PinnedThreadsRunOnTheirCpu) {
+TEST_F(GroupTest, PinnedThreadsRunOnTheirCpu) {
   async_config_t cfg{};
   cfg.flags = ASYNC_CONFIG_PIN_THREADS;
   group_guard gg;
@@ -98,7 +101,7 @@ TEST(GroupTest, PinnedThreadsRunOnTheirCpu) {
   EXPECT_EQ(allowed_cpus[1].load(), 1);
 }
 
-TEST(GroupTest, MisuseReturnsItsStatus) {
+TEST_F(GroupTest, MisuseReturnsItsStatus) {
   async_group_t zeroed{};
   EXPECT_EQ(async_group_init(nullptr, 1, nullptr), ASYNC_EINVAL);
   EXPECT_EQ(async_group_size(nullptr), 0u);
@@ -118,7 +121,7 @@ TEST(GroupTest, MisuseReturnsItsStatus) {
   EXPECT_EQ(async_group_spawn(&gg.g, nullptr, nullptr).status, ASYNC_EINVAL);
 }
 
-TEST(GroupTest, WaitFromTheGroupsOwnThreadIsRefused) {
+TEST_F(GroupTest, WaitFromTheGroupsOwnThreadIsRefused) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   static async_status_t st;
@@ -159,7 +162,7 @@ struct trace_program {
 };
 std::string* trace_program::trace = nullptr;
 
-TEST(GroupTest, AGroupOfOneRunsExactlyLikeAPlainRuntime) {
+TEST_F(GroupTest, AGroupOfOneRunsExactlyLikeAPlainRuntime) {
   ASYNC_FIFO_ONLY();
   std::string plain;
   trace_program::trace = &plain;
@@ -180,7 +183,7 @@ TEST(GroupTest, AGroupOfOneRunsExactlyLikeAPlainRuntime) {
   EXPECT_EQ(grouped, plain);
 }
 
-TEST(GroupTest, SpawnsFromManyPlainThreadsAllRunOnce) {
+TEST_F(GroupTest, SpawnsFromManyPlainThreadsAllRunOnce) {
   const async_config_t cfg = capacity(1024);
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, &cfg), ASYNC_OK);
@@ -202,7 +205,7 @@ TEST(GroupTest, SpawnsFromManyPlainThreadsAllRunOnce) {
   EXPECT_EQ(ran.load(), long{threads} * per_thread);
 }
 
-TEST(GroupTest, PlacementPrefersTheRuntimeWithFewerLiveFibers) {
+TEST_F(GroupTest, PlacementPrefersTheRuntimeWithFewerLiveFibers) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   // Runtime 0 gets a fiber that stays (parked); the next two group spawns
@@ -218,7 +221,7 @@ TEST(GroupTest, PlacementPrefersTheRuntimeWithFewerLiveFibers) {
   ASSERT_EQ(async_group_wait(&gg.g), ASYNC_OK);
 }
 
-TEST(GroupTest, AFiberAwaitsAFiberOfAnotherRuntime) {
+TEST_F(GroupTest, AFiberAwaitsAFiberOfAnotherRuntime) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   struct ctx {
@@ -250,7 +253,7 @@ TEST(GroupTest, AFiberAwaitsAFiberOfAnotherRuntime) {
   EXPECT_EQ(c.cancelled_target, ASYNC_ECANCELED);
 }
 
-TEST(GroupTest, AwaitingFromAThreadAndCancellingTheAwaiter) {
+TEST_F(GroupTest, AwaitingFromAThreadAndCancellingTheAwaiter) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   async_fiber_handle_t sleeper =
@@ -281,7 +284,7 @@ TEST(GroupTest, AwaitingFromAThreadAndCancellingTheAwaiter) {
   ASSERT_EQ(async_group_wait(&gg.g), ASYNC_OK);
 }
 
-TEST(GroupTest, CancelRacingTheEndOfAFiber) {
+TEST_F(GroupTest, CancelRacingTheEndOfAFiber) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   const int rounds = 2000 / stress_scale;
@@ -304,7 +307,7 @@ TEST(GroupTest, CancelRacingTheEndOfAFiber) {
   ASSERT_EQ(async_group_wait(&gg.g), ASYNC_OK);
 }
 
-TEST(GroupTest, AForeignSpawnKnowsAFullRuntimeAtTheCall) {
+TEST_F(GroupTest, AForeignSpawnKnowsAFullRuntimeAtTheCall) {
   async_runtime_t rt;
   const async_config_t cfg = capacity(4);  // too small for an owner's cache
   ASSERT_EQ(async_runtime_init(&rt, &cfg), ASYNC_OK);
@@ -320,7 +323,7 @@ TEST(GroupTest, AForeignSpawnKnowsAFullRuntimeAtTheCall) {
   async_runtime_shutdown(&rt);
 }
 
-TEST(GroupTest, SpawnsThatNeverArriveAreDiscardedAtShutdown) {
+TEST_F(GroupTest, SpawnsThatNeverArriveAreDiscardedAtShutdown) {
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   static int discarded;
@@ -334,7 +337,7 @@ TEST(GroupTest, SpawnsThatNeverArriveAreDiscardedAtShutdown) {
   EXPECT_EQ(discarded, 3);
 }
 
-TEST(GroupTest, AwaitOfAFiberWhoseRuntimeShutsDown) {
+TEST_F(GroupTest, AwaitOfAFiberWhoseRuntimeShutsDown) {
   // A runtime on its own thread, whose fiber never ends; this thread awaits
   // that fiber and the owner shuts the runtime down meanwhile.
   async_runtime_t rt;
@@ -365,7 +368,7 @@ TEST(GroupTest, AwaitOfAFiberWhoseRuntimeShutsDown) {
   EXPECT_TRUE(st == ASYNC_ECANCELED || st == ASYNC_EINVAL) << async_status_name(st);
 }
 
-TEST(GroupTest, ShutdownDropsLiveFibersAndAnswersTheirAwaiters) {
+TEST_F(GroupTest, ShutdownDropsLiveFibersAndAnswersTheirAwaiters) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   static int discarded;
@@ -387,7 +390,7 @@ TEST(GroupTest, ShutdownDropsLiveFibersAndAnswersTheirAwaiters) {
   EXPECT_EQ(async_cancel(parked), ASYNC_EINVAL);
 }
 
-TEST(GroupTest, AnIdleGroupSleeps) {
+TEST_F(GroupTest, AnIdleGroupSleeps) {
   group_guard gg;
   ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
   // Once its threads reach their wait, an idle group uses (almost) no CPU;

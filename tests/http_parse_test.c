@@ -9,16 +9,7 @@
 #include <string.h>
 
 #include "http_parse.h"
-
-static int failures;
-
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            ++failures;                                                               \
-        }                                                                             \
-    } while (0)
+#include "support/c_check.h"
 
 static http_parse_status_t parse(const char *s, http_request_t *r)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// io_test.cpp: fiber-blocking I/O (async/io.h), run on the backend that
-// ASYNC_BACKEND names (CI runs the suite once per backend). Every test ends
-// with no fd left open that it opened (IoTest::TearDown counts them).
+// io_test.cpp: fiber-blocking I/O (async/io.h), every test once per poller
+// backend this build has (async_config_t.backend; kqueue on Linux only with
+// -DASYNC_KQUEUE_SHIM=ON, .ci/kqueue.sh). Every test ends with no fd left
+// open that it opened (LeakCheckedTest, support/leak_check.h, counts them).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,20 +18,30 @@
 #include <string>
 #include <vector>
 
-#include "support/fd_count.h"
 #include "support/runtime_fixture.h"
 
 namespace {
 
-using async_test::open_fd_count;
 
-class IoTest : public async_test::RuntimeTest {
- protected:
-  void SetUp() override { fds_at_start_ = open_fd_count(); }
-  void TearDown() override {
-    RuntimeTest::TearDown();  // shuts the runtime (and its poller) down
-    EXPECT_EQ(open_fd_count(), fds_at_start_) << "a file descriptor leaked";
+// The backends this build has: those a runtime can be made with.
+std::vector<uint32_t> built_in_backends() {
+  std::vector<uint32_t> backends;
+  for (uint32_t backend : {ASYNC_BACKEND_EPOLL, ASYNC_BACKEND_KQUEUE}) {
+    async_config_t cfg{};
+    cfg.backend = backend;
+    async_runtime_t rt{};
+    if (async_runtime_init(&rt, &cfg) != ASYNC_OK) continue;
+    async_runtime_shutdown(&rt);
+    backends.push_back(backend);
   }
+  return backends;
+}
+
+std::string backend_name(uint32_t backend) { return backend == ASYNC_BACKEND_KQUEUE ? "kqueue" : "epoll"; }
+
+class IoTest : public async_test::RuntimeTest, public ::testing::WithParamInterface<uint32_t> {
+ protected:
+  IoTest() { cfg_.backend = GetParam(); }
 
   // A pipe, both ends registered: p[0] read end, p[1] write end.
   void make_pipe(async_io_t* r, async_io_t* w) {
@@ -68,18 +79,14 @@ class IoTest : public async_test::RuntimeTest {
   }
 
   uint64_t in_ms(uint64_t ms) { return async_now_ns() + ms * 1000000u; }
-
-  int fds_at_start_ = 0;
 };
 
-TEST_F(IoTest, TheRuntimeNamesItsBackend) {
-  const char* env = std::getenv("ASYNC_BACKEND");
-  const std::string expected = env != nullptr && env[0] != '\0' ? env : "epoll";
-  EXPECT_EQ(std::string(async_runtime_backend(runtime())), expected);
+TEST_P(IoTest, TheRuntimeNamesItsBackend) {
+  EXPECT_EQ(std::string(async_runtime_backend(runtime())), backend_name(GetParam()));
   EXPECT_EQ(async_runtime_backend(nullptr), nullptr);
 }
 
-TEST_F(IoTest, AReaderParksUntilTheWriterWrites) {
+TEST_P(IoTest, AReaderParksUntilTheWriterWrites) {
   ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
@@ -103,7 +110,7 @@ TEST_F(IoTest, AReaderParksUntilTheWriterWrites) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, EndOfFileIsOkWithZeroBytes) {
+TEST_P(IoTest, EndOfFileIsOkWithZeroBytes) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -122,7 +129,7 @@ TEST_F(IoTest, EndOfFileIsOkWithZeroBytes) {
   EXPECT_EQ(async_io_close(&r), ASYNC_OK);
 }
 
-TEST_F(IoTest, CloseWakesParkedFibersInOrderWithEclosed) {
+TEST_P(IoTest, CloseWakesParkedFibersInOrderWithEclosed) {
   ASYNC_FIFO_ONLY();
   async_io_t r{}, r_unused{}, w_unused{}, w{};
   make_pipe(&r, &w_unused);  // readers wait on an empty pipe
@@ -154,7 +161,7 @@ TEST_F(IoTest, CloseWakesParkedFibersInOrderWithEclosed) {
   EXPECT_EQ(async_io_close(&w_unused), ASYNC_OK);
 }
 
-TEST_F(IoTest, CancelWhileParkedLeavesTheIoUsable) {
+TEST_P(IoTest, CancelWhileParkedLeavesTheIoUsable) {
   ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
@@ -184,7 +191,7 @@ TEST_F(IoTest, CancelWhileParkedLeavesTheIoUsable) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, ACancelledFiberDoesNotTouchTheIo) {
+TEST_P(IoTest, ACancelledFiberDoesNotTouchTheIo) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -205,7 +212,7 @@ TEST_F(IoTest, ACancelledFiberDoesNotTouchTheIo) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, DeadlinesAndSleepsShareOneTimerOrder) {
+TEST_P(IoTest, DeadlinesAndSleepsShareOneTimerOrder) {
   ASYNC_FIFO_ONLY();
   async_io_t r{}, r_unused{}, w_unused{}, w{};
   make_pipe(&r, &w_unused);  // r stays empty
@@ -238,7 +245,7 @@ TEST_F(IoTest, DeadlinesAndSleepsShareOneTimerOrder) {
   for (async_io_t* io : {&r, &w, &r_unused, &w_unused}) EXPECT_EQ(async_io_close(io), ASYNC_OK);
 }
 
-TEST_F(IoTest, APastDeadlineStillTriesOnce) {
+TEST_P(IoTest, APastDeadlineStillTriesOnce) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -255,7 +262,7 @@ TEST_F(IoTest, APastDeadlineStillTriesOnce) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, PartialWritesOnAFullPipeAndWriteAllCompletes) {
+TEST_P(IoTest, PartialWritesOnAFullPipeAndWriteAllCompletes) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   const size_t total = 1 << 20;
@@ -289,7 +296,7 @@ TEST_F(IoTest, PartialWritesOnAFullPipeAndWriteAllCompletes) {
   EXPECT_EQ(async_io_close(&r), ASYNC_OK);
 }
 
-TEST_F(IoTest, ReadExactReportsEndOfFileAndWhatItGot) {
+TEST_P(IoTest, ReadExactReportsEndOfFileAndWhatItGot) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -307,7 +314,7 @@ TEST_F(IoTest, ReadExactReportsEndOfFileAndWhatItGot) {
   EXPECT_EQ(async_io_close(&r), ASYNC_OK);
 }
 
-TEST_F(IoTest, WritingToAGonePipeReaderIsEpipeWithoutSigpipe) {
+TEST_P(IoTest, WritingToAGonePipeReaderIsEpipeWithoutSigpipe) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   EXPECT_EQ(async_io_close(&r), ASYNC_OK);
@@ -324,7 +331,7 @@ TEST_F(IoTest, WritingToAGonePipeReaderIsEpipeWithoutSigpipe) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, ARegularFileIsAlwaysReady) {
+TEST_P(IoTest, ARegularFileIsAlwaysReady) {
   char path[] = "/tmp/async_io_test_XXXXXX";
   const int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
@@ -345,7 +352,7 @@ TEST_F(IoTest, ARegularFileIsAlwaysReady) {
   EXPECT_EQ(async_io_close(&f), ASYNC_OK);
 }
 
-TEST_F(IoTest, MisuseIsRefusedWithoutTouchingFdZero) {
+TEST_P(IoTest, MisuseIsRefusedWithoutTouchingFdZero) {
   async_io_t zeroed{};
   size_t n = 5;
   char c;
@@ -398,7 +405,7 @@ TEST_F(IoTest, MisuseIsRefusedWithoutTouchingFdZero) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, AnFdTheOsRejectsIsEio) {
+TEST_P(IoTest, AnFdTheOsRejectsIsEio) {
   runtime();  // its poller's fds first, so they cannot take the numbers below
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
@@ -409,7 +416,7 @@ TEST_F(IoTest, AnFdTheOsRejectsIsEio) {
   EXPECT_EQ(async_io_errno(&io), EBADF);
 }
 
-TEST_F(IoTest, AnIoOfAnotherRuntimeIsRefused) {
+TEST_P(IoTest, AnIoOfAnotherRuntimeIsRefused) {
   async_runtime_t other;
   ASSERT_EQ(async_runtime_init(&other, nullptr), ASYNC_OK);
   async_io_t r{}, w{};
@@ -426,7 +433,7 @@ TEST_F(IoTest, AnIoOfAnotherRuntimeIsRefused) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, ShutdownDetachesOpenIosAndCloseStillClosesTheFd) {
+TEST_P(IoTest, ShutdownDetachesOpenIosAndCloseStillClosesTheFd) {
   async_runtime_t other;
   ASSERT_EQ(async_runtime_init(&other, nullptr), ASYNC_OK);
   int fds[2];
@@ -446,7 +453,7 @@ TEST_F(IoTest, ShutdownDetachesOpenIosAndCloseStillClosesTheFd) {
   EXPECT_EQ(async_io_close(&r), ASYNC_EINVAL);
 }
 
-TEST_F(IoTest, TcpAcceptConnectAndEcho) {
+TEST_P(IoTest, TcpAcceptConnectAndEcho) {
   sockaddr_in addr;
   const int lfd = listen_tcp(&addr);
   async_io_t listener{};
@@ -481,7 +488,7 @@ TEST_F(IoTest, TcpAcceptConnectAndEcho) {
   EXPECT_EQ(async_io_close(&listener), ASYNC_OK);
 }
 
-TEST_F(IoTest, AcceptStormServesEveryClient) {
+TEST_P(IoTest, AcceptStormServesEveryClient) {
   cfg_.task_capacity = 1024;
   cfg_.fiber_capacity = 1024;  // every fiber holds a stack at once
   cfg_.fiber_stack_size = 32 * 1024;
@@ -529,7 +536,7 @@ TEST_F(IoTest, AcceptStormServesEveryClient) {
   EXPECT_EQ(async_io_close(&listener), ASYNC_OK);
 }
 
-TEST_F(IoTest, ConnectRefusedIsEioWithTheErrno) {
+TEST_P(IoTest, ConnectRefusedIsEioWithTheErrno) {
   sockaddr_in addr;
   const int lfd = listen_tcp(&addr);
   close(lfd);  // nobody listens on that port any more
@@ -543,7 +550,7 @@ TEST_F(IoTest, ConnectRefusedIsEioWithTheErrno) {
   EXPECT_EQ(run(), ASYNC_OK);
 }
 
-TEST_F(IoTest, APeerResetIsEioEconnreset) {
+TEST_P(IoTest, APeerResetIsEioEconnreset) {
   sockaddr_in addr;
   const int lfd = listen_tcp(&addr);
   async_io_t listener{};
@@ -574,7 +581,7 @@ TEST_F(IoTest, APeerResetIsEioEconnreset) {
   EXPECT_EQ(async_io_close(&listener), ASYNC_OK);
 }
 
-TEST_F(IoTest, AcceptTimesOutAndAFullTableIsReportedAtOnce) {
+TEST_P(IoTest, AcceptTimesOutAndAFullTableIsReportedAtOnce) {
   sockaddr_in addr;
   const int lfd = listen_tcp(&addr);
   async_io_t listener{};
@@ -593,7 +600,7 @@ TEST_F(IoTest, AcceptTimesOutAndAFullTableIsReportedAtOnce) {
   EXPECT_EQ(async_io_close(&listener), ASYNC_OK);
 }
 
-TEST_F(IoTest, ReadinessWaits) {
+TEST_P(IoTest, ReadinessWaits) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -616,7 +623,7 @@ TEST_F(IoTest, ReadinessWaits) {
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, RunWaitsForIoThenReturnsIdle) {
+TEST_P(IoTest, RunWaitsForIoThenReturnsIdle) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -643,7 +650,7 @@ TEST_F(IoTest, RunWaitsForIoThenReturnsIdle) {
 
 namespace {
 
-TEST_F(IoTest, ReleaseHandsTheFdBackOpenAndWakesWaiters) {
+TEST_P(IoTest, ReleaseHandsTheFdBackOpenAndWakesWaiters) {
   ASYNC_FIFO_ONLY();
   async_io_t r{}, w{};
   make_pipe(&r, &w);
@@ -693,7 +700,7 @@ bool sigpipe_pending() {
   return sigismember(&pending, SIGPIPE) == 1;
 }
 
-TEST_F(IoTest, SigpipeIsBlockedOnlyWhileTheRuntimeDrivesAndNothingIsLeftPending) {
+TEST_P(IoTest, SigpipeIsBlockedOnlyWhileTheRuntimeDrivesAndNothingIsLeftPending) {
   ASSERT_FALSE(sigpipe_blocked());
   async_io_t r{}, w{};
   make_pipe(&r, &w);
@@ -716,7 +723,7 @@ TEST_F(IoTest, SigpipeIsBlockedOnlyWhileTheRuntimeDrivesAndNothingIsLeftPending)
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
 
-TEST_F(IoTest, AThreadThatBlockedSigpipeKeepsItsMaskAndItsOwnPendingSignal) {
+TEST_P(IoTest, AThreadThatBlockedSigpipeKeepsItsMaskAndItsOwnPendingSignal) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
@@ -745,7 +752,7 @@ TEST_F(IoTest, AThreadThatBlockedSigpipeKeepsItsMaskAndItsOwnPendingSignal) {
 
 namespace {
 
-TEST_F(IoTest, NoDeadlineMakesAnUntilCallItsPlainForm) {
+TEST_P(IoTest, NoDeadlineMakesAnUntilCallItsPlainForm) {
   async_io_t r{}, w{};
   make_pipe(&r, &w);
   spawn([&] {
@@ -765,5 +772,12 @@ TEST_F(IoTest, NoDeadlineMakesAnUntilCallItsPlainForm) {
   EXPECT_EQ(async_io_close(&r), ASYNC_OK);
   EXPECT_EQ(async_io_close(&w), ASYNC_OK);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, IoTest, ::testing::ValuesIn(built_in_backends()),
+                         [](const ::testing::TestParamInfo<uint32_t>& info) {
+                           std::string name = backend_name(info.param);
+                           name[0] = static_cast<char>(name[0] - 'a' + 'A');
+                           return name;
+                         });
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "core/registry.h"
 #include "core/runtime.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -23,7 +24,9 @@ std::vector<runtime*> registered() {
   return all;
 }
 
-TEST(RegistryTest, RuntimesAreRegisteredFromInitToShutdown) {
+class RegistryTest : public async_test::LeakCheckedTest {};
+
+TEST_F(RegistryTest, RuntimesAreRegisteredFromInitToShutdown) {
   const std::size_t before = registered().size();
   async_runtime_t a, b, c;
   ASSERT_EQ(async_runtime_init(&a, nullptr), ASYNC_OK);
@@ -51,7 +54,7 @@ TEST(RegistryTest, RuntimesAreRegisteredFromInitToShutdown) {
   EXPECT_EQ(registered().size(), before);
 }
 
-TEST(RegistryTest, AFailedInitRegistersNothing) {
+TEST_F(RegistryTest, AFailedInitRegistersNothing) {
   const std::size_t before = registered().size();
   async_runtime_t rt;
   async_config_t cfg{};

@@ -10,7 +10,9 @@ namespace {
 
 using Trace = std::vector<std::string>;
 
-TEST(RuntimeTest, NullAndZeroConfigsGiveTheDefaults) {
+class RuntimeTest : public async_test::LeakCheckedTest {};
+
+TEST_F(RuntimeTest, NullAndZeroConfigsGiveTheDefaults) {
   async_config_t zero{};
   const async_config_t* configs[] = {nullptr, &zero};
   for (const async_config_t* cfg : configs) {
@@ -31,7 +33,7 @@ TEST(RuntimeTest, NullAndZeroConfigsGiveTheDefaults) {
   }
 }
 
-TEST(RuntimeTest, BadConfigsAreRefused) {
+TEST_F(RuntimeTest, BadConfigsAreRefused) {
   async_runtime_t rt;
   rt.impl = &rt;  // garbage, as in an uninitialised variable
   async_config_t cfg{};
@@ -49,7 +51,7 @@ TEST(RuntimeTest, BadConfigsAreRefused) {
   EXPECT_EQ(async_runtime_init(nullptr, nullptr), ASYNC_EINVAL);
 }
 
-TEST(RuntimeTest, InitOfALiveRuntimeIsRefusedFromAnyThread) {
+TEST_F(RuntimeTest, InitOfALiveRuntimeIsRefusedFromAnyThread) {
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   void* impl = rt.impl;
@@ -65,7 +67,7 @@ TEST(RuntimeTest, InitOfALiveRuntimeIsRefusedFromAnyThread) {
   async_runtime_shutdown(&rt);
 }
 
-TEST(RuntimeTest, CallsOnNullOrUninitialisedRuntimesAreInvalid) {
+TEST_F(RuntimeTest, CallsOnNullOrUninitialisedRuntimesAreInvalid) {
   async_runtime_t zeroed{};
   async_runtime_stats_t s{};
   EXPECT_EQ(async_runtime_run(nullptr), ASYNC_EINVAL);
@@ -80,7 +82,7 @@ TEST(RuntimeTest, CallsOnNullOrUninitialisedRuntimesAreInvalid) {
   async_runtime_shutdown(&rt);
 }
 
-TEST(RuntimeTest, ShutdownFromInsideItsOwnFiberDoesNothing) {
+TEST_F(RuntimeTest, ShutdownFromInsideItsOwnFiberDoesNothing) {
   async_runtime_t rt;
   ASSERT_EQ(async_runtime_init(&rt, nullptr), ASYNC_OK);
   async_spawn_with(&rt, [](void* p) { async_runtime_shutdown(static_cast<async_runtime_t*>(p)); }, &rt);
@@ -90,7 +92,9 @@ TEST(RuntimeTest, ShutdownFromInsideItsOwnFiberDoesNothing) {
   EXPECT_EQ(rt.impl, nullptr);
 }
 
-TEST(GlobalRuntimeTest, IsCreatedOnFirstUseAndInitAfterThatIsWrongState) {
+class GlobalRuntimeTest : public async_test::LeakCheckedTest {};
+
+TEST_F(GlobalRuntimeTest, IsCreatedOnFirstUseAndInitAfterThatIsWrongState) {
   async_global_shutdown();  // a clean slate for this thread
   async_config_t cfg{};
   cfg.task_capacity = 2;
@@ -111,7 +115,7 @@ TEST(GlobalRuntimeTest, IsCreatedOnFirstUseAndInitAfterThatIsWrongState) {
   async_global_shutdown();
 }
 
-TEST(GlobalRuntimeTest, ShutDownThroughItsPointerItStartsAfresh) {
+TEST_F(GlobalRuntimeTest, ShutDownThroughItsPointerItStartsAfresh) {
   async_global_shutdown();
   async_runtime_t* rt = async_global();
   ASSERT_NE(rt, nullptr);
@@ -123,7 +127,7 @@ TEST(GlobalRuntimeTest, ShutDownThroughItsPointerItStartsAfresh) {
   async_global_shutdown();
 }
 
-TEST(GlobalRuntimeTest, EachThreadHasItsOwn) {
+TEST_F(GlobalRuntimeTest, EachThreadHasItsOwn) {
   std::set<async_runtime_t*> runtimes;
   std::vector<std::string> outputs(3);
   std::vector<std::thread> threads;

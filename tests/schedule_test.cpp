@@ -15,6 +15,7 @@
 
 #include "async.h"
 #include "support/seeded.h"
+#include "support/leak_check.h"
 
 namespace {
 
@@ -90,19 +91,21 @@ std::string joined(const Trace& t) {
   return out;
 }
 
-TEST(ScheduleTest, SeedZeroIsFifo) {
+class ScheduleTest : public async_test::LeakCheckedTest {};
+
+TEST_F(ScheduleTest, SeedZeroIsFifo) {
   ASYNC_FIFO_ONLY();
   EXPECT_EQ(joined(four_fibers(seeded(0))), "a0 b0 c0 d0 a1 b1 b2 d1 a2 c1 c2 d2");
 }
 
 // The generator and the pick rule are what a recorded seed relies on: these
 // traces change only if splitmix64 or the rule does.
-TEST(ScheduleTest, ASeedGivesItsOwnInterleaving) {
+TEST_F(ScheduleTest, ASeedGivesItsOwnInterleaving) {
   EXPECT_EQ(joined(four_fibers(seeded(1))), "b0 c0 a0 a1 d0 d1 b1 b2 a2 d2 c1 c2");
   EXPECT_EQ(joined(four_fibers(seeded(2))), "d0 a0 b0 b1 a1 d1 d2 a2 c0 c1 b2 c2");
 }
 
-TEST(ScheduleTest, TheSameSeedReplaysByteForByte) {
+TEST_F(ScheduleTest, TheSameSeedReplaysByteForByte) {
   for (std::uint64_t seed : {1u, 2u, 17u, 12345u}) {
     const Trace first = four_fibers(seeded(seed));
     EXPECT_EQ(four_fibers(seeded(seed)), first) << "seed " << seed;
@@ -110,7 +113,7 @@ TEST(ScheduleTest, TheSameSeedReplaysByteForByte) {
   }
 }
 
-TEST(ScheduleTest, FiftySeedsGiveManyInterleavings) {
+TEST_F(ScheduleTest, FiftySeedsGiveManyInterleavings) {
   std::set<Trace> distinct;
   for (std::uint64_t seed = 1; seed <= 50; ++seed) distinct.insert(four_fibers(seeded(seed)));
   EXPECT_GE(distinct.size(), 40u);
@@ -177,7 +180,7 @@ Trace readers_of_one_pipe(const async_config_t& cfg) {
   return s.trace;
 }
 
-TEST(ScheduleTest, FifoWakesRunInTheOrderTheyWaited) {
+TEST_F(ScheduleTest, FifoWakesRunInTheOrderTheyWaited) {
   ASYNC_FIFO_ONLY();
   EXPECT_EQ(joined(awaiters_of_one_end(seeded(0))), "w x y z");
   EXPECT_EQ(joined(timers_due_together(seeded(0))), "w x y z");
@@ -198,21 +201,21 @@ void expect_seeded_orders(Trace (*shape)(const async_config_t&), const char* wha
   EXPECT_GE(distinct.size(), 12u) << what;
 }
 
-TEST(ScheduleTest, FibersWokenByOneEndRunInASeededOrder) {
+TEST_F(ScheduleTest, FibersWokenByOneEndRunInASeededOrder) {
   expect_seeded_orders(awaiters_of_one_end, "awaiters");
 }
 
-TEST(ScheduleTest, TimersExpiringTogetherRunInASeededOrder) {
+TEST_F(ScheduleTest, TimersExpiringTogetherRunInASeededOrder) {
   expect_seeded_orders(timers_due_together, "timers");
 }
 
-TEST(ScheduleTest, ReadersWokenByOneReadinessRunInASeededOrder) {
+TEST_F(ScheduleTest, ReadersWokenByOneReadinessRunInASeededOrder) {
   expect_seeded_orders(readers_of_one_pipe, "pipe readers");
 }
 
 // --- PCT ---------------------------------------------------------------------
 
-TEST(ScheduleTest, PctReplaysAndExplores) {
+TEST_F(ScheduleTest, PctReplaysAndExplores) {
   EXPECT_EQ(joined(four_fibers(seeded(1, 3))), "a0 d0 b0 c0 b1 b2 c1 c2 a1 d1 a2 d2");
   std::set<Trace> distinct;
   for (std::uint64_t seed = 1; seed <= 50; ++seed) {
@@ -228,7 +231,7 @@ TEST(ScheduleTest, PctReplaysAndExplores) {
 // The highest priority runs until it suspends: with depth 1 (no change
 // points) the first of three fibers to record is the one PCT ranked first,
 // and every fiber comes first under some seed.
-TEST(ScheduleTest, PctRunsTheHighestPriorityFirst) {
+TEST_F(ScheduleTest, PctRunsTheHighestPriorityFirst) {
   std::set<std::string> firsts;
   for (std::uint64_t seed = 1; seed <= 30; ++seed) {
     Session s(seeded(seed, 1));
@@ -242,7 +245,7 @@ TEST(ScheduleTest, PctRunsTheHighestPriorityFirst) {
 
 // A yield drops the yielding fiber below the others: a fiber that yields
 // until another sets a flag lets that one run, whatever the priorities.
-TEST(ScheduleTest, PctYieldLoopsMakeProgress) {
+TEST_F(ScheduleTest, PctYieldLoopsMakeProgress) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Session s(seeded(seed, 2));
     bool flag = false;
@@ -259,7 +262,7 @@ TEST(ScheduleTest, PctYieldLoopsMakeProgress) {
   }
 }
 
-TEST(ScheduleTest, PctDepthAboveTheLimitIsRefused) {
+TEST_F(ScheduleTest, PctDepthAboveTheLimitIsRefused) {
   async_config_t c = seeded(1, ASYNC_SCHEDULE_PCT_MAX_DEPTH + 1);
   async_runtime_t rt;
   EXPECT_EQ(async_runtime_init(&rt, &c), ASYNC_EINVAL);
@@ -271,7 +274,7 @@ TEST(ScheduleTest, PctDepthAboveTheLimitIsRefused) {
 
 // --- the environment ------------------------------------------------------------
 
-TEST(ScheduleTest, TheEnvironmentSeedsARuntimeWhoseConfigSaysZero) {
+TEST_F(ScheduleTest, TheEnvironmentSeedsARuntimeWhoseConfigSaysZero) {
   const Trace want = four_fibers(seeded(17));
   {
     async_test::scoped_env env("ASYNC_SCHEDULE_SEED", "17");
@@ -288,14 +291,14 @@ TEST(ScheduleTest, TheEnvironmentSeedsARuntimeWhoseConfigSaysZero) {
   }
 }
 
-TEST(ScheduleTest, ZeroOrEmptyInTheEnvironmentIsFifo) {
+TEST_F(ScheduleTest, ZeroOrEmptyInTheEnvironmentIsFifo) {
   for (const char* v : {"0", "", "0x0"}) {
     async_test::scoped_env env("ASYNC_SCHEDULE_SEED", v);
     EXPECT_EQ(joined(four_fibers(seeded(0))), "a0 b0 c0 d0 a1 b1 b2 d1 a2 c1 c2 d2") << "'" << v << "'";
   }
 }
 
-TEST(ScheduleTest, ABadEnvironmentSeedFailsInit) {
+TEST_F(ScheduleTest, ABadEnvironmentSeedFailsInit) {
   for (const char* v : {"abc", "-1", "+1", "12x", " 1", "0x", "0xg", "1.5", "18446744073709551616",
                         "0x10000000000000000"}) {
     async_test::scoped_env env("ASYNC_SCHEDULE_SEED", v);
@@ -314,7 +317,7 @@ TEST(ScheduleTest, ABadEnvironmentSeedFailsInit) {
 
 // The calling thread's global runtime is made from the environment too (a
 // fresh thread gets a fresh one).
-TEST(ScheduleTest, TheEnvironmentSeedsTheGlobalRuntime) {
+TEST_F(ScheduleTest, TheEnvironmentSeedsTheGlobalRuntime) {
   auto program = [](async_runtime_t* rt) {
     Trace trace;
     std::function<void()> bodies[3];
@@ -388,7 +391,7 @@ std::vector<Trace> group_traces(std::uint64_t seed) {
   return {jobs[0].trace, jobs[1].trace};
 }
 
-TEST(ScheduleTest, EachRuntimeOfAGroupReplaysItsOwnSeed) {
+TEST_F(ScheduleTest, EachRuntimeOfAGroupReplaysItsOwnSeed) {
   for (std::uint64_t seed : {3u, 4u}) {
     const std::vector<Trace> first = group_traces(seed);
     ASSERT_EQ(first.size(), 2u);

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "async.h"
+#include "support/group_fixture.h"
+#include "support/signal_catcher.h"
 #include "support/seeded.h"
 
 namespace {
@@ -76,11 +78,12 @@ void wait_until(F done) {
   while (!done()) std::this_thread::sleep_for(std::chrono::microseconds(200));
 }
 
-class SignalThreadTest : public ::testing::Test {
+class SignalThreadTest : public async_test::GroupRuntimeTest {
  protected:
-  void SetUp() override { ASSERT_EQ(async_group_init(&g_, 2, nullptr), ASYNC_OK); }
-  void TearDown() override { async_group_shutdown(&g_); }
-  async_runtime_t* rt(std::size_t i) { return async_group_runtime(&g_, i); }
+  void SetUp() override {
+    async_test::start_signal_catcher();
+    GroupRuntimeTest::SetUp();
+  }
 
   template <class F>
   async_fiber_handle_t spawn_on(async_runtime_t* r, F* f) {
@@ -88,8 +91,6 @@ class SignalThreadTest : public ::testing::Test {
     EXPECT_EQ(h.status, ASYNC_OK);
     return h;
   }
-
-  async_group_t g_{};
 };
 
 // A waits on runtime 0. M, after A on the same runtime (so after A parked),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "async.h"
+#include "support/group_fixture.h"
 #include "support/seeded.h"
 
 namespace {
@@ -33,21 +34,7 @@ constexpr int rounds = 2000;
 constexpr int rounds = 20000;
 #endif
 
-class SyncThreadTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_EQ(async_group_init(&g_, 2, nullptr), ASYNC_OK); }
-  void TearDown() override { async_group_shutdown(&g_); }
-  async_runtime_t* rt(std::size_t i) { return async_group_runtime(&g_, i); }
-
-  template <class F>
-  async_fiber_handle_t spawn_on(std::size_t i, F* f) {
-    async_fiber_handle_t h = async_spawn_with(rt(i), [](void* p) { (*static_cast<F*>(p))(); }, f);
-    EXPECT_EQ(h.status, ASYNC_OK);
-    return h;
-  }
-
-  async_group_t g_{};
-};
+class SyncThreadTest : public async_test::GroupRuntimeTest {};
 
 // Fibers on both runtimes and a plain thread (try_lock) increment a plain
 // counter under one mutex: no increment is lost, and the mutex ends free.
@@ -361,10 +348,12 @@ TEST_F(SyncThreadTest, SignalFromAThreadHoldingTheMutex) {
   EXPECT_EQ(async_mutex_destroy(&m), ASYNC_OK);
 }
 
+class SyncSharedTest : public async_test::LeakCheckedTest {};
+
 // Once another thread has used an object, a runtime whose only fiber waits on
 // it keeps waiting (the other thread may release it) instead of reporting
 // ASYNC_EDEADLK, and the release from that thread ends the wait.
-TEST(SyncSharedTest, ASharedObjectIsNotADeadlock) {
+TEST_F(SyncSharedTest, ASharedObjectIsNotADeadlock) {
   async_sem_t s;
   ASSERT_EQ(async_sem_init(&s, 0), ASYNC_OK);
   std::thread([&] { EXPECT_EQ(async_sem_try_acquire(&s), ASYNC_EAGAIN); }).join();  // now shared
@@ -393,9 +382,11 @@ TEST(SyncSharedTest, ASharedObjectIsNotADeadlock) {
   EXPECT_EQ(async_sem_destroy(&s), ASYNC_OK);
 }
 
+class SyncShutdownTest : public async_test::LeakCheckedTest {};
+
 // A runtime shut down while its fiber waits on a mutex another thread holds:
 // the fiber is taken off the mutex, which the holder then unlocks to nobody.
-TEST(SyncShutdownTest, ARuntimeShutDownLeavesTheMutexConsistent) {
+TEST_F(SyncShutdownTest, ARuntimeShutDownLeavesTheMutexConsistent) {
   async_mutex_t m;
   ASSERT_EQ(async_mutex_init(&m), ASYNC_OK);
   ASSERT_EQ(async_mutex_try_lock(&m), ASYNC_OK);  // the main thread holds it

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* mini_test.h: the few checks the miniasync C tests share. A failed CHECK
- * prints where and exits 1. */
+/* mini_test.h: what the miniasync C tests share: the checks of
+ * tests/support/c_check.h, where a failed one prints where and exits 1, a
+ * RUN line per test, and clocks. */
 #ifndef MINI_TEST_H
 #define MINI_TEST_H
 
@@ -14,22 +15,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-      exit(1);                                                                   \
-    }                                                                            \
-  } while (0)
-#define CHECK_EQ(a, b)                                                           \
-  do {                                                                           \
-    long long a_ = (long long)(a), b_ = (long long)(b);                          \
-    if (a_ != b_) {                                                              \
-      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__, \
-              __LINE__, #a, #b, a_, b_);                                         \
-      exit(1);                                                                   \
-    }                                                                            \
-  } while (0)
+#define C_CHECK_EXIT /* a failed check ends the test program */
+#include "../support/c_check.h"
 
 #define RUN(test)                                                                \
   do {                                                                           \

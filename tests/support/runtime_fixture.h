@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // runtime_fixture.h: a private runtime per test, with C++ lambdas as fibers
-// and a trace to assert whole interleavings. TearDown proves a clean end:
-// no fiber alive, every stack back in the pool.
+// and a trace to assert whole interleavings. LeakCheckedTest's TearDown
+// proves a clean end (leak_check.h) before it shuts the runtime down.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "async.h"
+#include "leak_check.h"
 #include "seeded.h"
 
 namespace async_test {
 
-class RuntimeTest : public ::testing::Test {
+class RuntimeTest : public LeakCheckedTest {
  protected:
   // Tests may adjust the config before the first spawn (runtime() inits lazily).
   async_config_t cfg_{};
@@ -43,17 +44,8 @@ class RuntimeTest : public ::testing::Test {
     return s;
   }
 
-  // Set when a test leaves fibers blocked on purpose (EDEADLK tests).
-  bool expect_live_fibers_at_end_ = false;
-
-  void TearDown() override {
+  void shut_down_runtimes() override {
     if (!initialised_) return;
-    async_runtime_stats_t s = stats();
-    if (!expect_live_fibers_at_end_) {
-      EXPECT_EQ(s.fibers_live, 0u) << "a fiber is still alive at the end of the test";
-      EXPECT_EQ(s.stacks_in_use, 0u) << "a stack was not returned to the pool";
-      EXPECT_EQ(s.timers_pending, 0u);
-    }
     async_runtime_shutdown(&rt_);
     EXPECT_EQ(rt_.impl, nullptr);
   }
