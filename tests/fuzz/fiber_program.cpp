@@ -16,6 +16,11 @@ select_case select_case_of(std::uint8_t arg, int which, int channels) {
 
 namespace {
 
+std::uint8_t timed(int object, std::uint8_t arg) {
+  const int ms = 1 + (arg >> 4) % 3;
+  return static_cast<std::uint8_t>(ms << 4 | object);
+}
+
 std::uint8_t resolve(op code, std::uint8_t arg, const program& p) {
   switch (code) {
     case op::sleep: return static_cast<std::uint8_t>(1 + arg % 3);
@@ -28,6 +33,9 @@ std::uint8_t resolve(op code, std::uint8_t arg, const program& p) {
     case op::await: return static_cast<std::uint8_t>(arg % max_fibers);
     case op::lock:
     case op::unlock: return static_cast<std::uint8_t>(arg % p.mutexes);
+    case op::send_until:
+    case op::recv_until: return timed(arg % p.channels, arg);
+    case op::lock_until: return timed(arg % p.mutexes, arg);
     default: return arg;
   }
 }
@@ -63,14 +71,16 @@ program decode(const std::uint8_t* data, std::size_t size) {
 
 namespace {
 
-const char* const op_names[] = {"end",      "spawn",  "yield", "sleep",  "send",  "recv", "try_send",
-                                 "try_recv", "select", "close", "cancel", "await", "lock", "unlock"};
+const char* const op_names[] = {"end",        "spawn",      "yield",      "sleep",       "send",
+                                 "recv",       "try_send",   "try_recv",   "select",      "close",
+                                 "cancel",     "await",      "lock",       "unlock",      "send_until",
+                                 "recv_until", "lock_until", "select_until"};
 static_assert(sizeof op_names / sizeof op_names[0] == static_cast<std::size_t>(op::count));
 
 std::string describe(const step& s, const program& p) {
   char buf[96];
-  if (s.code == op::select) {
-    std::string text = "select(";
+  if (s.code == op::select || s.code == op::select_until) {
+    std::string text = s.code == op::select ? "select(" : "select_until(";
     for (int i = 0; i < 2; ++i) {
       const select_case c = select_case_of(s.arg, i, p.channels);
       std::snprintf(buf, sizeof buf, "%s%s", i ? ", " : "", c.enabled ? "" : "off");
@@ -80,9 +90,14 @@ std::string describe(const step& s, const program& p) {
         text += buf;
       }
     }
-    return text + ")";
+    return text + (s.code == op::select ? ")" : ", " + std::to_string(select_timeout_ms) + "ms)");
   }
-  std::snprintf(buf, sizeof buf, "%s %d", op_names[static_cast<int>(s.code)], s.arg);
+  const char* name = op_names[static_cast<int>(s.code)];
+  if (s.code == op::send_until || s.code == op::recv_until || s.code == op::lock_until) {
+    std::snprintf(buf, sizeof buf, "%s %d %dms", name, object_of(s.arg), timeout_ms_of(s.arg));
+  } else {
+    std::snprintf(buf, sizeof buf, "%s %d", name, s.arg);
+  }
   return buf;
 }
 

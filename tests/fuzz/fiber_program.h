@@ -46,15 +46,25 @@ enum class op : std::uint8_t {
   await,     // async_await(the same handle)
   lock,      // async_mutex_lock on mutex arg % mutexes
   unlock,    // async_mutex_unlock
+  // The timed forms, with a deadline 1-3 ms ahead on the virtual clock:
+  // object_of(arg) is the channel or mutex, timeout_ms_of(arg) the timeout.
+  send_until,    // async_channel_send_until
+  recv_until,    // async_channel_recv_until
+  lock_until,    // async_mutex_lock_until
+  select_until,  // async_select_until, the cases as select's, 2 ms
   count,
 };
+
+constexpr int select_timeout_ms = 2;
+inline int object_of(std::uint8_t arg) { return arg & 0xf; }
+inline int timeout_ms_of(std::uint8_t arg) { return arg >> 4; }
 
 struct step {
   op code;
   std::uint8_t arg;  // resolved: channel, mutex, fiber, sleep ms or raw select bits
 };
 
-// One case of a select op, from its argument's bits: case 0 from bits 0-2,
+// One case of a select (or select_until) op, from its argument's bits: case 0 from bits 0-2,
 // case 1 from bits 3-5 (channel in the low two, send when the third is set);
 // bit 6 disables case 1 and bit 7 case 0 (both: a select with nothing enabled).
 struct select_case {

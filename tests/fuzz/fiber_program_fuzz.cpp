@@ -2,7 +2,8 @@
 // fiber_program_fuzz.cpp: libFuzzer target that runs a small fiber program
 // (fiber_program.h: up to 16 fibers, 4 channels, 2 mutexes, 64 steps each:
 // spawn, yield, sleep, send, recv, try_send, try_recv, select, close, cancel,
-// await, lock, unlock) on one runtime with virtual time, and checks that
+// await, lock, unlock, and the _until forms with 1-3 ms timeouts) on one
+// runtime with virtual time, and checks that
 //   - the trace of every call's result, in the order the calls returned,
 //     equals what the reference model (fiber_program_model.cpp) predicts from
 //     the documented FIFO rules, as do the run's status, the messages left in
@@ -97,7 +98,9 @@ async_fiber_handle_t spawn(async_runtime_t* rt, int g) {
 void* as_message(std::uint64_t m) { return reinterpret_cast<void*>(static_cast<std::uintptr_t>(m)); }
 std::uint64_t of_message(void* m) { return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m)); }
 
-event select_step(real_run& r, int g, int pc, std::uint8_t arg) {
+std::uint64_t deadline(int timeout_ms) { return async_now_ns() + static_cast<std::uint64_t>(timeout_ms) * 1000000u; }
+
+event select_step(real_run& r, int g, int pc, std::uint8_t arg, bool timed) {
   const program& p = *r.p;
   async_select_case_t cases[2] = {};
   for (int i = 0; i < 2; ++i) {
@@ -108,7 +111,8 @@ event select_step(real_run& r, int g, int pc, std::uint8_t arg) {
     cases[i].msg = sc.send ? as_message(message_of(g, pc)) : nullptr;
   }
   std::size_t chosen = 0;
-  const async_status_t st = async_select(cases, 2, &chosen);
+  const async_status_t st = timed ? async_select_until(cases, 2, &chosen, deadline(select_timeout_ms))
+                                  : async_select(cases, 2, &chosen);
   event e{event_kind::step, static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(pc), 0xff, st, 0};
   for (int i = 0; i < 2; ++i) {
     const bool is_chosen = chosen == static_cast<std::size_t>(i);
@@ -133,12 +137,23 @@ event run_step(real_run& r, int g, int pc, const step& s) {
     case op::recv: e.status = async_channel_recv(&r.channels[s.arg], &got); break;
     case op::try_send: e.status = async_channel_try_send(&r.channels[s.arg], as_message(message_of(g, pc))); break;
     case op::try_recv: e.status = async_channel_try_recv(&r.channels[s.arg], &got); break;
-    case op::select: return select_step(r, g, pc, s.arg);
+    case op::select: return select_step(r, g, pc, s.arg, false);
     case op::close: e.status = async_channel_close(&r.channels[s.arg]); break;
     case op::cancel: e.status = async_cancel(r.handles[s.arg]); break;
     case op::await: e.status = async_await(r.handles[s.arg]); break;
     case op::lock: e.status = async_mutex_lock(&r.mutexes[s.arg]); break;
     case op::unlock: e.status = async_mutex_unlock(&r.mutexes[s.arg]); break;
+    case op::send_until:
+      e.status = async_channel_send_until(&r.channels[object_of(s.arg)], as_message(message_of(g, pc)),
+                                          deadline(timeout_ms_of(s.arg)));
+      break;
+    case op::recv_until:
+      e.status = async_channel_recv_until(&r.channels[object_of(s.arg)], &got, deadline(timeout_ms_of(s.arg)));
+      break;
+    case op::lock_until:
+      e.status = async_mutex_lock_until(&r.mutexes[object_of(s.arg)], deadline(timeout_ms_of(s.arg)));
+      break;
+    case op::select_until: return select_step(r, g, pc, s.arg, true);
     case op::end:
     case op::count: std::abort();
   }
@@ -209,8 +224,8 @@ void check_nothing_lost(const program& p, const outcome& o) {
   for (const event& e : o.trace) {
     if (e.kind != event_kind::step) continue;
     const step& s = p.ops[e.fiber][e.pc];
-    bool sends = s.code == op::send || s.code == op::try_send;
-    if (s.code == op::select && e.chosen != 0xff) sends = select_case_of(s.arg, e.chosen, p.channels).send;
+    bool sends = s.code == op::send || s.code == op::try_send || s.code == op::send_until;
+    if ((s.code == op::select || s.code == op::select_until) && e.chosen != 0xff) sends = select_case_of(s.arg, e.chosen, p.channels).send;
     if (sends) (e.status == ASYNC_OK ? sent : failed).insert(message_of(e.fiber, e.pc));
     if (e.message != 0) arrive(e.message);
   }

@@ -14,7 +14,10 @@
 // - Virtual time: the clock moves only when nothing is runnable; it then
 //   jumps to the earliest deadline and every timer due fires, in (deadline,
 //   order set) (async.h at ASYNC_CONFIG_VIRTUAL_TIME; async_sleep_ms). Sleeps
-//   here are at least 1 ms, so no timer is ever due before a jump.
+//   and timeouts here are at least 1 ms, so no timer is ever due before a
+//   jump. A timed wait whose timer fires returns ASYNC_ETIMEDOUT with nothing
+//   done; one completed first has its timer disarmed (the _until calls of
+//   async.h and sync.h; design.md, "Channels").
 // - Channels (async.h, design.md "Channels", "Select"): a send hands its
 //   message to the longest-parked receiver, else buffers it, else parks; a
 //   receive takes the oldest buffered message and pulls the longest-parked
@@ -24,7 +27,9 @@
 //   senders (first, in order) and then the receivers with ASYNC_ECLOSED;
 //   receivers still drain the buffer. Select does the first ready case in
 //   argument order, else parks one case per enabled channel, in case order,
-//   and the first completion of any case is the only one.
+//   and the first completion of any case is the only one. With no case
+//   enabled select returns ASYNC_EINVAL and select_until sleeps to its
+//   deadline.
 // - Cancel (async_cancel, sync.h common rules): a fiber that never ran never
 //   will (its awaiters get ASYNC_ECANCELED, its on_discard runs); a parked
 //   one is woken with ASYNC_ECANCELED and nothing done; a runnable one (its
@@ -70,6 +75,7 @@ struct fiber {
   int pc = 0;
   int outcome = ASYNC_OK;
   waits on = waits::nothing;
+  bool armed = false;  // its timer: a sleep's or a timed wait's
   std::uint64_t deadline = 0;
   std::uint64_t timer_order = 0;
   // The result of the step it is suspended in, recorded when it runs again.
@@ -188,10 +194,16 @@ class model {
     }
   }
 
-  // Parks g on `on`; `pending` keeps the step's place for when it resumes.
-  result park(int g, waits on) {
-    f_[g].st = state::parked;
-    f_[g].on = on;
+  // Parks g on `on`, with a timer when `timeout_ms` is not 0.
+  result park(int g, waits on, int timeout_ms = 0) {
+    fiber& me = f_[g];
+    me.st = state::parked;
+    me.on = on;
+    if (timeout_ms != 0) {
+      me.armed = true;
+      me.deadline = now_ + static_cast<std::uint64_t>(timeout_ms) * ns_per_ms;
+      me.timer_order = timers_set_++;
+    }
     return parked;
   }
 
@@ -207,6 +219,7 @@ class model {
     for (int m = 0; m < p_.mutexes; ++m) std::erase(mx_[m].waiters, g);
     for (int t = 0; t < p_.fibers; ++t) std::erase(f_[t].awaiters, g);
     w.pending = step_event(g, status, chosen, message);
+    w.armed = false;
     w.st = state::runnable;
     queue_.push_back(g);
   }
@@ -220,21 +233,25 @@ class model {
   bool fire_timers() {
     std::uint64_t earliest = UINT64_MAX;
     for (int g = 0; g < p_.fibers; ++g) {
-      if (f_[g].st == state::parked && f_[g].on == waits::sleep) earliest = std::min(earliest, f_[g].deadline);
+      if (f_[g].armed) earliest = std::min(earliest, f_[g].deadline);
     }
     if (earliest == UINT64_MAX) return false;
     now_ = earliest;
     std::vector<int> due;
     for (int g = 0; g < p_.fibers; ++g) {
-      if (f_[g].st == state::parked && f_[g].on == waits::sleep && f_[g].deadline == now_) due.push_back(g);
+      if (f_[g].armed && f_[g].deadline == now_) due.push_back(g);
     }
     std::sort(due.begin(), due.end(), [this](int a, int b) { return f_[a].timer_order < f_[b].timer_order; });
-    for (int g : due) wake(g, ASYNC_OK, 0, 0);
+    for (int g : due) {
+      const waits on = f_[g].on;
+      wake(g, on == waits::sleep ? ASYNC_OK : ASYNC_ETIMEDOUT, on == waits::select ? no_case : 0, 0);
+    }
     return true;
   }
 
-  // A send by fiber g (-1: outside fibers); `block` false for try_send.
-  result send(int g, int c, std::uint64_t message, bool block) {
+  // A send by fiber g (-1: outside fibers); `block` false for try_send;
+  // `timeout_ms` for send_until.
+  result send(int g, int c, std::uint64_t message, bool block, int timeout_ms = 0) {
     channel& k = ch_[c];
     if (k.closed) return done_with(ASYNC_ECLOSED);
     if (block && f_[g].cancelled) return done_with(ASYNC_ECANCELED);
@@ -250,16 +267,17 @@ class model {
     }
     if (!block) return done_with(ASYNC_EAGAIN);
     k.senders.push_back({g, -1, message});
-    return park(g, waits::channel);
+    return park(g, waits::channel, timeout_ms);
   }
 
-  // A receive by fiber g (-1: outside fibers); `block` false for try_recv.
-  result receive(int g, int c, bool block) {
+  // A receive by fiber g (-1: outside fibers); `block` false for try_recv;
+  // `timeout_ms` for recv_until.
+  result receive(int g, int c, bool block, int timeout_ms = 0) {
     channel& k = ch_[c];
     if (block && f_[g].cancelled) return done_with(ASYNC_ECANCELED);
     if (const result r = receive_ready(c); r.status != ASYNC_EAGAIN || !block) return r;
     k.receivers.push_back({g, -1, 0});
-    return park(g, waits::channel);
+    return park(g, waits::channel, timeout_ms);
   }
 
   result receive_ready(int c) {
@@ -298,7 +316,7 @@ class model {
     return done_with(ASYNC_OK);
   }
 
-  result select(int g, std::uint8_t arg) {
+  result select(int g, std::uint8_t arg, int timeout_ms) {
     const int pc = f_[g].pc;
     if (f_[g].cancelled) return {false, ASYNC_ECANCELED, no_case, 0};
     bool enabled = false;
@@ -314,17 +332,18 @@ class model {
       if (sc.send || r.status != ASYNC_OK) r.message = 0;
       return r;
     }
-    if (!enabled) return {false, ASYNC_EINVAL, no_case, 0};
+    // Nothing enabled: select refuses to wait for ever, select_until sleeps.
+    if (!enabled && timeout_ms == 0) return {false, ASYNC_EINVAL, no_case, 0};
     for (int i = 0; i < 2; ++i) {
       const select_case sc = select_case_of(arg, i, p_.channels);
       if (!sc.enabled) continue;
       channel& k = ch_[sc.channel];
       (sc.send ? k.senders : k.receivers).push_back({g, i, sc.send ? message_of(g, pc) : 0});
     }
-    return park(g, waits::select);
+    return park(g, waits::select, timeout_ms);
   }
 
-  result lock(int g, int m) {
+  result lock(int g, int m, int timeout_ms) {
     mutex& x = mx_[m];
     if (x.holder < 0) {
       x.holder = g;
@@ -333,7 +352,7 @@ class model {
     if (x.holder == g) return done_with(ASYNC_EDEADLK);
     if (f_[g].cancelled) return done_with(ASYNC_ECANCELED);
     x.waiters.push_back(g);
-    return park(g, waits::mutex);
+    return park(g, waits::mutex, timeout_ms);
   }
 
   result unlock(int g, int m) {
@@ -386,19 +405,22 @@ class model {
         return parked;
       case op::sleep:
         if (me.cancelled) return done_with(ASYNC_ECANCELED);
-        me.deadline = now_ + s.arg * ns_per_ms;
-        me.timer_order = timers_set_++;
-        return park(g, waits::sleep);
+        return park(g, waits::sleep, s.arg);
       case op::send: return send(g, s.arg, message_of(g, me.pc), true);
       case op::recv: return receive(g, s.arg, true);
       case op::try_send: return send(g, s.arg, message_of(g, me.pc), false);
       case op::try_recv: return receive(g, s.arg, false);
-      case op::select: return select(g, s.arg);
+      case op::select: return select(g, s.arg, 0);
       case op::close: return close(s.arg);
       case op::cancel: return cancel(s.arg);
       case op::await: return await(g, s.arg);
-      case op::lock: return lock(g, s.arg);
+      case op::lock: return lock(g, s.arg, 0);
       case op::unlock: return unlock(g, s.arg);
+      case op::send_until:
+        return send(g, object_of(s.arg), message_of(g, me.pc), true, timeout_ms_of(s.arg));
+      case op::recv_until: return receive(g, object_of(s.arg), true, timeout_ms_of(s.arg));
+      case op::lock_until: return lock(g, object_of(s.arg), timeout_ms_of(s.arg));
+      case op::select_until: return select(g, s.arg, select_timeout_ms);
       case op::end:
       case op::count: break;
     }
