@@ -48,10 +48,13 @@
 // - run returns ASYNC_OK when every fiber ended, ASYNC_EDEADLK when some are
 //   blocked with nothing to wake them.
 //
-// Where the documents are silent the model follows src/ and says so: the
-// order of the cancel and closed checks in send and recv (above), and a
-// try_recv from outside the fibers after the run (a parked sender's message
-// is pulled in, as for any receive).
+// Where the documents are silent the model follows src/: the order of the
+// checks in a cancelled fiber (send: closed first; recv: cancel first, even
+// with a message buffered; await: an ended target's outcome first; lock:
+// ASYNC_EDEADLK first), a mutex held by a fiber that returned (stays held,
+// as one held by a fiber that never ends), and a try_recv from outside the
+// fibers after the run (a parked sender's message is pulled in, as for any
+// receive).
 #include "fiber_program_model.h"
 
 #include <algorithm>
