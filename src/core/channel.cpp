@@ -575,7 +575,7 @@ void channel_shutdown(channel& c) noexcept {
     }
     if (c.next != nullptr) c.next->prev = c.prev;
   }
-  delete[] c.buffer;
+  delete_array(c.buffer, c.capacity);
   c.buffer = nullptr;
   c.rt = nullptr;
   c.magic = 0;
