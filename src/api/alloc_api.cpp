@@ -2,7 +2,7 @@
 // alloc_api.cpp: the extern "C" boundary for the allocator hook. (Not
 // declared noexcept here: async.h declares it without, as every other call,
 // and the two must agree; heap_set_allocator itself is noexcept.)
-#include "../core/alloc.h"
+#include "../core/alloc_hook.h"
 #include "async.h"
 
 extern "C" {

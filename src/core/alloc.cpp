@@ -6,8 +6,12 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "alloc_hook.h"
+
 namespace async::detail {
 namespace {
+
+static_assert(heap_max_align == ASYNC_ALLOCATOR_MAX_ALIGN);
 
 void* default_alloc(std::size_t size, std::size_t align, void* /*ctx*/) noexcept {
   if (align <= alignof(std::max_align_t)) return std::malloc(size);

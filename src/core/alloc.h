@@ -17,20 +17,20 @@
 #include <type_traits>
 #include <utility>
 
-#include "async.h"
-
 namespace async::detail {
 
+// ASYNC_ALLOCATOR_MAX_ALIGN (async.h; alloc.cpp checks they agree). Not
+// included from there: the kqueue backend, which allocates through here,
+// compiles with nothing but POSIX and the standard library (.ci/portable.sh).
+inline constexpr std::size_t heap_max_align = 64;
+
 // `size` bytes aligned to `align` (a power of two, at most
-// ASYNC_ALLOCATOR_MAX_ALIGN) from the installed allocator; nullptr when it
+// heap_max_align) from the installed allocator; nullptr when it
 // has none to give.
 void* heap_alloc(std::size_t size, std::size_t align) noexcept;
 // Gives back what heap_alloc returned, with the size it was asked for.
 // nullptr does nothing.
 void heap_free(void* p, std::size_t size) noexcept;
-// Installs `a` (nullptr: the default). ASYNC_ESTATE while memory from the
-// allocator in place is still out.
-async_status_t heap_set_allocator(const async_allocator_t* a) noexcept;
 
 // Whether `n` objects of type T can be asked for at all: their size stays
 // within PTRDIFF_MAX (no object may be larger).
@@ -48,7 +48,7 @@ constexpr std::size_t array_bytes(std::size_t n) noexcept {
 
 template <typename T>
 constexpr void check_heap_type() noexcept {
-  static_assert(alignof(T) <= ASYNC_ALLOCATOR_MAX_ALIGN, "async.h promises allocators no larger alignment");
+  static_assert(alignof(T) <= heap_max_align, "async.h promises allocators no larger alignment");
   static_assert(std::is_nothrow_default_constructible_v<T>, "a failed constructor could not be reported");
 }
 

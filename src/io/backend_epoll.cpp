@@ -15,8 +15,6 @@
 #include <cerrno>
 #include <cstdint>
 
-#include "../core/alloc.h"
-
 namespace async::detail {
 namespace {
 

@@ -23,8 +23,6 @@
 
 #include <new>
 
-#include "../core/alloc.h"
-
 namespace async::detail {
 namespace {
 
