@@ -189,6 +189,58 @@ typedef struct async_config {
 #define ASYNC_DEFAULT_FIBER_STACK_SIZE (64u * 1024u)
 #define ASYNC_DEFAULT_MAX_EVENTS 64u
 
+/* ------------------------------------------------------------------- memory */
+
+/* Where the library's heap memory comes from (docs/allocation.md). One
+ * allocator for the whole process, not one per runtime: a group allocates
+ * before its runtimes exist, and a channel can outlive its runtime and give
+ * its buffer back after it.
+ * alloc: `size` bytes (never 0) aligned to `align` (a power of two, at most
+ * ASYNC_ALLOCATOR_MAX_ALIGN), or NULL when there are none to give: the call
+ * that needed them then returns ASYNC_ENOMEM, with nothing changed and
+ * nothing leaked. It must not longjmp or throw through the library.
+ * free: gives back a block this allocator returned (never NULL), with the
+ * size it was asked for.
+ * Both are called from any thread that calls into the library, including
+ * the threads of a group, at the same time: they must be thread-safe. `ctx`
+ * is passed to both as it is. */
+typedef struct async_allocator {
+  void *(*alloc)(size_t size, size_t align, void *ctx);
+  void (*free)(void *p, size_t size, void *ctx);
+  void *ctx;
+} async_allocator_t;
+
+/* The largest `align` the library asks an allocator for (a cache line: the
+ * runtime's shared fields live on lines of their own). */
+#define ASYNC_ALLOCATOR_MAX_ALIGN 64u
+
+/* Install `a` (copied: it need not outlive the call) as the allocator of the
+ * library's heap memory; NULL restores the default (malloc, posix_memalign
+ * above alignof(max_align_t), free).
+ * What goes through it: everything the library allocates on the heap for a
+ * runtime (its record, task table, timer heap, poller event buffer, seeded
+ * schedule, fiber-local value blocks), a group (its record, thread and
+ * runtime arrays, its CPU list) and a channel (its buffer). Spawn, yield,
+ * await, channel send and receive, select, the sync primitives and the I/O
+ * calls (registration included) allocate nothing on the heap; neither do the
+ * blocking pool and the signal calls (their state is static).
+ * What does not: fiber stacks (mapped with mmap by the stack pool, not heap
+ * memory) and the stack pool's record of each mapping it makes (operator
+ * new, a few bytes per stack; its failure is ASYNC_ENOMEM all the same);
+ * threads (the group's std::thread start records, with operator new; the
+ * stacks and records the C library makes for every thread); records kept
+ * for the whole process once made: cross-thread await records (64 at a
+ * time), async_await_future's wake records (async/miniasync.h), the mutexes
+ * guarding the runtime registry and the channel lists; the C++ wrappers
+ * (async.hpp and the headers under async/ it includes), which allocate in
+ * your program with operator new; and the miniasync library (libminiasync.h).
+ * Call it only while no other thread uses the library. Returns ASYNC_OK;
+ * ASYNC_EINVAL for an allocator whose alloc or free is NULL; ASYNC_ESTATE
+ * while memory from the allocator in place is still out (a runtime, the
+ * global runtime of any thread, a group, or a channel not shut down, also one
+ * whose runtime is gone): the allocator in place is left as it is. */
+ASYNC_API async_status_t async_set_allocator(const async_allocator_t *a);
+
 /* ----------------------------------------------------------------- runtimes */
 
 /* A runtime. Declare it in your own memory (`async_runtime_t rt;`), give it to

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 // fls_test.cpp: fiber-local storage where C++ is handier than C11 (the C
 // API's checks are in c_fls_test.c): a destructor whose set grows the block under
-// the destructor pass, cancelled fibers, ASYNC_ENOMEM (this binary replaces
-// the nothrow operator new, which the library allocates blocks with; not
-// under TSan), and keys created and deleted by threads while fibers of a
-// group use them.
+// the destructor pass, cancelled fibers, ASYNC_ENOMEM (from an allocator
+// installed with async_set_allocator that refuses on request), and keys
+// created and deleted by threads while fibers of a group use them.
 #include <atomic>
 #include <cstdint>
-#include <new>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,43 +15,18 @@
 #include "gtest/gtest.h"
 #include "support/runtime_fixture.h"
 
-// TSan's runtime defines every operator new in a whole archive: a second
-// definition does not link, so that build has no refusing allocator.
-#if defined(__SANITIZE_THREAD__)
-#define FLS_TEST_REFUSING_NEW 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FLS_TEST_REFUSING_NEW 0
-#endif
-#endif
-#ifndef FLS_TEST_REFUSING_NEW
-#define FLS_TEST_REFUSING_NEW 1
-#endif
-
 namespace {
 
 // Set by a test around the one call that must find memory short; per thread,
 // so that other threads' allocations are never refused.
-thread_local bool refuse_nothrow_new = false;
+thread_local bool refuse_allocations = false;
 
-}  // namespace
-
-#if FLS_TEST_REFUSING_NEW
-// Replaces the nothrow operator new for the whole program, libasync.so
-// included (this executable's definition comes first in symbol lookup). It
-// behaves as the standard one does, through the throwing form, so the
-// sanitizers still pair it with operator delete.
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  if (refuse_nothrow_new) return nullptr;
-  try {
-    return ::operator new(size);
-  } catch (...) {
-    return nullptr;
-  }
+void* refusing_alloc(std::size_t size, std::size_t align, void* /*ctx*/) {
+  if (refuse_allocations) return nullptr;
+  return std::aligned_alloc(align, (size + align - 1) / align * align);
 }
-#endif
 
-namespace {
+void plain_free(void* p, std::size_t /*size*/, void* /*ctx*/) { std::free(p); }
 
 // Under the sanitizers everything is 5-20x slower: fewer rounds.
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
@@ -100,6 +74,20 @@ void trace_destructor(void* value) {
 
 using FlsTest = async_test::RuntimeTest;
 
+// The refusing allocator, installed before the runtime exists (the fixture
+// makes it at the first spawn) and removed after the fixture destroyed it.
+class FlsEnomemTest : public async_test::RuntimeTest {
+ protected:
+  void SetUp() override {
+    const async_allocator_t refusing = {refusing_alloc, plain_free, nullptr};
+    ASSERT_EQ(async_set_allocator(&refusing), ASYNC_OK);
+  }
+  void TearDown() override {
+    RuntimeTest::TearDown();
+    EXPECT_EQ(async_set_allocator(nullptr), ASYNC_OK);
+  }
+};
+
 // A fiber with one value has the smallest block; the destructor of that
 // value sets one for a key far beyond it, so the block is replaced while the
 // destructor pass walks it. The new value's destructor still runs (in the
@@ -141,10 +129,7 @@ TEST_F(FlsTest, CancelledFiberRunsItsDestructors) {
 
 // ASYNC_ENOMEM for a fiber's first block and for a larger one: nothing
 // changes, and the next set (memory back) works.
-TEST_F(FlsTest, SetReportsEnomemAndChangesNothing) {
-  if (!FLS_TEST_REFUSING_NEW) {
-    GTEST_SKIP() << "TSan build: its runtime's operator new cannot be replaced (the other builds run this)";
-  }
+TEST_F(FlsEnomemTest, SetReportsEnomemAndChangesNothing) {
   keys_guard kg;
   static int destructor_calls;
   destructor_calls = 0;
@@ -153,13 +138,13 @@ TEST_F(FlsTest, SetReportsEnomemAndChangesNothing) {
   for (int i = 0; i < 16; ++i) keys.push_back(kg.make([](void*) { ++destructor_calls; }));
   int values[16] = {};
   spawn([&] {
-    refuse_nothrow_new = true;
+    refuse_allocations = true;
     EXPECT_EQ(async_fls_set(keys[0], &values[0]), ASYNC_ENOMEM);
     EXPECT_EQ(async_fls_set(keys[0], nullptr), ASYNC_OK);  // NULL needs no block
-    refuse_nothrow_new = false;
+    refuse_allocations = false;
     EXPECT_EQ(async_fls_get(keys[0]), nullptr);
     ASSERT_EQ(async_fls_set(keys[0], &values[0]), ASYNC_OK);
-    refuse_nothrow_new = true;
+    refuse_allocations = true;
     int refused = 0;
     for (int i = 1; i < 16; ++i) {
       const async_status_t st = async_fls_set(keys[i], &values[i]);
@@ -170,7 +155,7 @@ TEST_F(FlsTest, SetReportsEnomemAndChangesNothing) {
         EXPECT_EQ(st, ASYNC_OK);
       }
     }
-    refuse_nothrow_new = false;
+    refuse_allocations = false;
     EXPECT_GE(refused, 1);
     for (int i = 1; i < 16; ++i) ASSERT_EQ(async_fls_set(keys[i], &values[i]), ASYNC_OK);
     for (int i = 0; i < 16; ++i) EXPECT_EQ(async_fls_get(keys[i]), &values[i]);

@@ -545,7 +545,7 @@ void channel_shutdown(channel& c) noexcept {
     // (A detached channel's runtime is gone.)
     c.rt->channels.remove(&c);
   }
-  delete[] c.buffer;
+  delete_array(c.buffer, c.capacity);
   c.buffer = nullptr;
   c.rt = nullptr;
   c.magic = 0;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <new>
 
+#include "alloc.h"
 #include "runtime.h"
 #include "task.h"
 
@@ -80,10 +81,16 @@ bool live_destructor(std::uint64_t id, void (**destructor)(void*)) noexcept {
 // --- blocks --------------------------------------------------------------------
 // One allocation holds the header and its entries, so alloc.h's new_array
 // (for arrays sized by users) does not fit; the size is at most a few KiB and
-// cannot overflow. The nothrow operator new: a failure is ASYNC_ENOMEM.
+// cannot overflow. A failure is ASYNC_ENOMEM.
+
+std::size_t block_bytes(std::uint32_t capacity) noexcept {
+  return sizeof(fls_block) + capacity * sizeof(fls_entry);
+}
+
+void free_block(fls_block* b) noexcept { heap_free(b, block_bytes(b->capacity)); }
 
 fls_block* allocate_block(std::uint32_t capacity) noexcept {
-  void* p = ::operator new(sizeof(fls_block) + capacity * sizeof(fls_entry), std::nothrow);
+  void* p = heap_alloc(block_bytes(capacity), alignof(fls_block));
   if (p == nullptr) return nullptr;
   auto* b = new (p) fls_block{capacity, nullptr};
   std::memset(static_cast<void*>(b->entries()), 0, capacity * sizeof(fls_entry));
@@ -112,7 +119,7 @@ void give_block(runtime& rt, fls_block* b) noexcept {
     ++rt.fls_spare.count;
     return;
   }
-  ::operator delete(b);
+  free_block(b);
 }
 
 // Gives `self` a block with an entry for `slot` (its first, or a larger one
@@ -220,13 +227,13 @@ void fls_release_all(runtime& rt) noexcept {
   for (std::size_t i = 0; i < rt.task_capacity; ++i) {
     task& t = rt.tasks[i];
     if (t.fls != nullptr) {
-      ::operator delete(t.fls);
+      free_block(t.fls);
       t.fls = nullptr;
     }
   }
   while (fls_block* b = rt.fls_spare.head) {
     rt.fls_spare.head = b->next_free;
-    ::operator delete(b);
+    free_block(b);
   }
   rt.fls_spare.count = 0;
 }

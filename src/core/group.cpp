@@ -11,6 +11,7 @@
 #include <new>
 #include <vector>
 
+#include "alloc.h"
 #include "fiber.h"
 #include "remote.h"
 #include "runtime.h"
@@ -19,9 +20,11 @@
 namespace async::detail {
 namespace {
 
+using cpu_list = std::vector<int, heap_allocator<int>>;
+
 // The CPUs the process may run on, in order.
-std::vector<int> allowed_cpus() {
-  std::vector<int> cpus;
+cpu_list allowed_cpus() {
+  cpu_list cpus;
 #if defined(__linux__)
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -96,11 +99,11 @@ void stop_and_join(group_impl* g, std::size_t threads_started) noexcept {
 }
 
 void free_group(group_impl* g) noexcept {
-  delete[] g->handles;
-  delete[] g->rts;
-  delete[] g->threads;
-  delete[] g->stops;
-  delete g;
+  delete_array(g->handles, g->size);
+  delete_array(g->rts, g->size);
+  delete_array(g->threads, g->size);
+  delete_array(g->stops, g->size);
+  heap_delete(g);
 }
 
 std::uint64_t fibers_alive(const runtime& rt) noexcept {
@@ -129,7 +132,7 @@ bool quiescent(const group_impl& g) noexcept {
 }  // namespace
 
 async_status_t group_create(async_group_t* handle, std::size_t threads, const async_config_t* cfg) noexcept {
-  std::vector<int> cpus;
+  cpu_list cpus;
   try {
     cpus = allowed_cpus();
   } catch (...) {
@@ -137,14 +140,14 @@ async_status_t group_create(async_group_t* handle, std::size_t threads, const as
   }
   if (threads == 0) threads = cpus.size();
   if (threads > 4096) return ASYNC_EINVAL;  // a typo, not a machine
-  auto* g = new (std::nothrow) group_impl{};
+  auto* g = heap_new<group_impl>();
   if (g == nullptr) return ASYNC_ENOMEM;
   g->size = threads;
   if (cfg != nullptr) g->cfg = *cfg;
-  g->handles = new (std::nothrow) async_runtime_t[threads]{};
-  g->rts = new (std::nothrow) runtime*[threads]{};
-  g->threads = new (std::nothrow) std::thread[threads];
-  g->stops = new (std::nothrow) inbox_node[threads];
+  g->handles = new_array<async_runtime_t>(threads);
+  g->rts = new_array<runtime*>(threads);
+  g->threads = new_array<std::thread>(threads);
+  g->stops = new_array<inbox_node>(threads);
   if (g->handles == nullptr || g->rts == nullptr || g->threads == nullptr || g->stops == nullptr) {
     free_group(g);
     return ASYNC_ENOMEM;

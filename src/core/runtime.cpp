@@ -51,12 +51,12 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     if (sched == nullptr) return ASYNC_ENOMEM;
   }
 
-  auto* rt = new (std::nothrow) runtime{};
+  auto* rt = heap_new<runtime>();
   if (rt == nullptr) return ASYNC_ENOMEM;
   rt->tasks = new_array<task>(task_capacity);
   if (rt->tasks == nullptr || !rt->timers.init(task_capacity)) {
-    delete[] rt->tasks;
-    delete rt;
+    delete_array(rt->tasks, task_capacity);
+    heap_delete(rt);
     return ASYNC_ENOMEM;
   }
   rt->handle = handle;
@@ -75,16 +75,16 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->vnow = real_now_ns();
   if (!rt->pool.init(stack_size, fiber_capacity, rt->guards)) {
     rt->timers.destroy();
-    delete[] rt->tasks;
-    delete rt;
+    delete_array(rt->tasks, task_capacity);
+    heap_delete(rt);
     return ASYNC_EINVAL;  // a stack size whose page round-up (and guard) overflows
   }
   rt->drv = &io_driver();
   if (const async_status_t st = rt->drv->open(*rt, c.backend); st != ASYNC_OK) {
     rt->pool.destroy();
     rt->timers.destroy();
-    delete[] rt->tasks;
-    delete rt;
+    delete_array(rt->tasks, task_capacity);
+    heap_delete(rt);
     return st;
   }
   for (std::size_t i = 0; i < task_capacity; ++i) {
@@ -166,13 +166,13 @@ void runtime_destroy(runtime* rt) noexcept {
   // Fibers that never ended lose their fiber-local values without their
   // destructors: those would run on stacks that are gone.
   fls_release_all(*rt);
-  delete[] rt->tasks;
+  delete_array(rt->tasks, rt->task_capacity);
   {
     std::lock_guard<std::mutex> guard(registry_lock());
     rt->handle->impl = nullptr;
   }
   owned_remove(rt);
-  delete rt;
+  heap_delete(rt);
 }
 
 bool runtime_is_live(const async_runtime_t* handle) noexcept {

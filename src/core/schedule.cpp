@@ -109,7 +109,7 @@ task* take_pct(runtime& rt) noexcept {
 
 std::uint64_t schedule_rng::next() noexcept { return mix64(state += golden_gamma); }
 
-void schedule_deleter::operator()(schedule* s) const noexcept { delete s; }
+void schedule_deleter::operator()(schedule* s) const noexcept { heap_delete(s); }
 
 async_status_t schedule_seed_of(const async_config_t& cfg, std::uint64_t& seed) noexcept {
   if (cfg.schedule_pct_depth > ASYNC_SCHEDULE_PCT_MAX_DEPTH) return ASYNC_EINVAL;
@@ -126,15 +126,15 @@ std::uint64_t schedule_derive_seed(std::uint64_t seed, std::size_t index) noexce
 }
 
 schedule_ptr schedule_make(std::uint64_t seed, const async_config_t& cfg, std::size_t task_capacity) noexcept {
-  schedule_ptr s(new (std::nothrow) schedule{});
+  schedule_ptr s(heap_new<schedule>());
   if (s == nullptr) return nullptr;
   s->seed = seed;
   s->rng.state = seed;
   const std::uint32_t depth = cfg.schedule_pct_depth;
   if (depth == 0) return s;
   s->depth = depth;
-  s->priorities.reset(new (std::nothrow) pct_priority[task_capacity + 1]);
-  s->change_at.reset(new (std::nothrow) std::uint64_t[depth]);
+  s->priorities = make_heap_array<pct_priority>(task_capacity + 1);
+  s->change_at = make_heap_array<std::uint64_t>(depth);
   if (s->priorities == nullptr || s->change_at == nullptr) return nullptr;
   const std::uint64_t steps = cfg.schedule_pct_steps != 0 ? cfg.schedule_pct_steps : ASYNC_SCHEDULE_PCT_DEFAULT_STEPS;
   for (std::uint32_t i = 0; i + 1 < depth; ++i) s->change_at[i] = 1 + s->rng.below(steps);

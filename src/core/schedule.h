@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "alloc.h"
 #include "async.h"
 
 namespace async::detail {
@@ -46,8 +47,8 @@ struct schedule {
   std::uint64_t steps = 0;  // picks made
   // PCT (depth != 0): one priority per task record, and one for the root.
   std::uint32_t depth = 0;
-  std::unique_ptr<pct_priority[]> priorities;
-  std::unique_ptr<std::uint64_t[]> change_at;  // depth - 1 step numbers, ascending
+  heap_array<pct_priority> priorities;
+  heap_array<std::uint64_t> change_at;  // depth - 1 step numbers, ascending
   std::uint32_t changes_done = 0;
   std::int64_t floor = 0;  // the lowest priority handed out by a drop
 };

@@ -17,7 +17,7 @@ bool timer_heap::init(std::size_t capacity) noexcept {
 }
 
 void timer_heap::destroy() noexcept {
-  delete[] items_;
+  delete_array(items_, capacity_);
   items_ = nullptr;
   size_ = capacity_ = 0;
 }

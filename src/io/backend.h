@@ -15,6 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 
+// The backends take their event buffers from the library's heap (new_array).
+#include "../core/alloc.h"
+
 namespace async::detail {
 
 // Readiness bits a backend reports for one registered fd.

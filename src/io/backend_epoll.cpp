@@ -14,7 +14,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
-#include <cstdlib>
 
 namespace async::detail {
 namespace {
@@ -22,8 +21,11 @@ namespace {
 epoll_event* events_of(poller& p) noexcept { return static_cast<epoll_event*>(p.events); }
 
 bool epoll_open(poller& p, std::size_t max_events) noexcept {
-  p.events = std::calloc(max_events, sizeof(epoll_event));
-  if (p.events == nullptr) return false;
+  p.events = new_array<epoll_event>(max_events);
+  if (p.events == nullptr) {
+    errno = ENOMEM;
+    return false;
+  }
   p.max_events = max_events;
   p.fd = epoll_create1(EPOLL_CLOEXEC);
   if (p.fd >= 0) p.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -36,7 +38,7 @@ bool epoll_open(poller& p, std::size_t max_events) noexcept {
   const int err = errno;
   if (p.wake_fd >= 0) close(p.wake_fd);
   if (p.fd >= 0) close(p.fd);
-  std::free(p.events);
+  delete_array(events_of(p), p.max_events);
   p.fd = p.wake_fd = -1;
   p.events = nullptr;
   errno = err;
@@ -46,7 +48,7 @@ bool epoll_open(poller& p, std::size_t max_events) noexcept {
 void epoll_close_poller(poller& p) noexcept {
   if (p.wake_fd >= 0) close(p.wake_fd);
   if (p.fd >= 0) close(p.fd);
-  std::free(p.events);
+  delete_array(events_of(p), p.max_events);
   p.fd = p.wake_fd = -1;
   p.events = nullptr;
 }

@@ -73,7 +73,7 @@ bool kq_open(poller& p, std::size_t max_events) {
     errno = saved;
     return false;
   }
-  auto* events = new (std::nothrow) struct kevent[max_events];
+  auto* events = new_array<struct kevent>(max_events);
   if (!events) {
     close(kq);
     errno = ENOMEM;
@@ -88,7 +88,7 @@ bool kq_open(poller& p, std::size_t max_events) {
 
 void kq_close(poller& p) {
   if (p.fd >= 0) close(p.fd);
-  delete[] event_buffer(p);
+  delete_array(event_buffer(p), p.max_events);
   p.fd = -1;
   p.events = nullptr;
   p.max_events = 0;

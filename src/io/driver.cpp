@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "../core/alloc.h"
 #include "../core/runtime.h"
 #include "io.h"
 #include "signal.h"
@@ -45,12 +46,12 @@ const backend_ops* choose_backend(std::uint32_t backend) noexcept {
 async_status_t driver_open(runtime& rt, std::uint32_t backend) noexcept {
   const backend_ops* ops = choose_backend(backend);
   if (ops == nullptr) return ASYNC_EINVAL;
-  auto* io = new (std::nothrow) driver_state{};
+  auto* io = heap_new<driver_state>();
   if (io == nullptr) return ASYNC_ENOMEM;
   io->poll.ops = ops;
   if (!ops->open(io->poll, rt.max_events)) {
     const async_status_t st = errno == ENOMEM ? ASYNC_ENOMEM : ASYNC_EIO;
-    delete io;
+    heap_delete(io);
     return st;
   }
   rt.io = io;
@@ -64,7 +65,7 @@ void driver_close(runtime& rt) noexcept {
   // Its fibers' signal waits were withdrawn with the other waits.
   signal_release(io->signals_held);
   if (io->poll.fd >= 0) io->poll.ops->close(io->poll);
-  delete io;
+  heap_delete(io);
   rt.io = nullptr;
 }
 
