@@ -134,6 +134,106 @@ ASYNC_API async_status_t async_connect(async_io_t *io, const struct sockaddr *ad
 ASYNC_API async_status_t async_connect_until(async_io_t *io, const struct sockaddr *addr,
                                              unsigned addrlen, uint64_t deadline_ns);
 
+/* ------------------------------------------------------------------ sockets */
+
+/* Making sockets: address parsing, listening, connecting and binding in one
+ * call each, so a C program needs no socket(2), bind(2), listen(2) or
+ * inet_pton(3) of its own. Rules common to the calls below:
+ * - Every socket they make is non-blocking and close-on-exec, and is
+ *   registered in the caller's `io`, which must be zeroed (ASYNC_EINVAL
+ *   otherwise, checked before anything is made).
+ * - On any failure nothing stays open (a socket made is closed; a unix path
+ *   bound is unlinked) and `io` is not registered. For ASYNC_EIO,
+ *   async_io_errno(io) gives the errno (EADDRINUSE, EACCES, ECONNREFUSED,
+ *   ENOENT, EMFILE, ...); zero `io` again before reusing it.
+ * - The forms without _with register on the calling fiber's runtime, or
+ *   outside fibers on the calling thread's global runtime; the _with forms
+ *   on `rt` (ASYNC_EINVAL for a NULL or uninitialised rt). ASYNC_ESTATE from
+ *   a thread that does not own that runtime. ASYNC_ENOMEM as for
+ *   async_io_register.
+ * - `addr`/`addrlen` are a socket address as the OS takes it (e.g. from
+ *   async_addr_ip, async_addr_unix or async_getaddrinfo); ASYNC_EINVAL for
+ *   a NULL addr, an addrlen of 0 or one larger than a struct
+ *   sockaddr_storage. */
+
+/* The longest text async_addr_ip reads: an IPv6 literal (INET6_ADDRSTRLEN,
+ * 46 with its NUL). */
+#define ASYNC_ADDR_IP_MAX 45
+
+/* Parse a numeric IPv4 ("127.0.0.1") or IPv6 ("::1") address, or
+ * "localhost" (127.0.0.1, without a lookup), and `port` into the socket
+ * address `addr` (struct sockaddr_in or sockaddr_in6). `*addrlen` is the
+ * size of `addr` on entry and the size used on return (a struct
+ * sockaddr_storage is always big enough). Does not suspend; no runtime
+ * needed. Returns ASYNC_OK; ASYNC_EINVAL for a NULL argument, text that is
+ * no such address (names other than "localhost" included: look them up
+ * with async_getaddrinfo), text longer than ASYNC_ADDR_IP_MAX, or an
+ * `*addrlen` too small for the address (then nothing is written). */
+ASYNC_API async_status_t async_addr_ip(const char *host, uint16_t port, struct sockaddr *addr,
+                                       unsigned *addrlen);
+
+/* The AF_UNIX socket address of the filesystem path `path`, in `addr` as
+ * async_addr_ip fills it. Returns ASYNC_OK; ASYNC_EINVAL for a NULL
+ * argument, an empty path, one too long for sun_path (with its NUL: 107
+ * bytes on Linux, 103 on macOS and the BSDs), or an `*addrlen` too small. */
+ASYNC_API async_status_t async_addr_unix(const char *path, struct sockaddr *addr, unsigned *addrlen);
+
+/* A stream socket of addr's family bound to `addr` and listening with
+ * `backlog` (0 up to the OS's limit; larger ones are cut to it), registered
+ * in `io`; accept with async_accept_io. IPv4 and IPv6 sockets get
+ * SO_REUSEADDR, so a port that only has connections in TIME_WAIT can be
+ * bound again; port 0 lets the kernel pick a free one (getsockname(2) on
+ * async_io_fd(io) tells which). An AF_UNIX listener creates its path, which
+ * must not exist (EADDRINUSE); removing it is the caller's job. Does not
+ * suspend. Returns ASYNC_OK; ASYNC_EINVAL for a negative backlog or as the
+ * common rules say; ASYNC_EIO (EADDRINUSE for a port or path in use,
+ * EACCES, EAFNOSUPPORT, ...); ASYNC_ESTATE; ASYNC_ENOMEM. */
+ASYNC_API async_status_t async_socket_listen(async_io_t *io, const struct sockaddr *addr,
+                                             unsigned addrlen, int backlog);
+ASYNC_API async_status_t async_socket_listen_with(async_runtime_t *rt, async_io_t *io,
+                                                  const struct sockaddr *addr, unsigned addrlen,
+                                                  int backlog);
+
+/* A datagram socket (UDP, or AF_UNIX SOCK_DGRAM) of addr's family bound to
+ * `addr` (port 0: a free one), registered in `io`, for async_recvfrom and
+ * async_sendto (async_connect sets its default peer). Does not suspend.
+ * Returns ASYNC_OK; ASYNC_EIO (EADDRINUSE, EACCES, ...); ASYNC_EINVAL,
+ * ASYNC_ESTATE and ASYNC_ENOMEM as the common rules say. */
+ASYNC_API async_status_t async_socket_bind_dgram(async_io_t *io, const struct sockaddr *addr,
+                                                 unsigned addrlen);
+ASYNC_API async_status_t async_socket_bind_dgram_with(async_runtime_t *rt, async_io_t *io,
+                                                      const struct sockaddr *addr, unsigned addrlen);
+
+/* A new stream socket of addr's family, registered in `io` on the calling
+ * fiber's runtime and connected to `addr` as async_connect connects
+ * (suspends until the connection is established). Inside a fiber only.
+ * Returns ASYNC_OK; ASYNC_EIO (ECONNREFUSED, ENETUNREACH, ENOENT for a unix
+ * path nobody bound, ...); ASYNC_ETIMEDOUT (the _until form; a deadline
+ * already past still tries once); ASYNC_ECANCELED (before anything is made
+ * when the fiber was cancelled already); ASYNC_ESTATE outside a fiber
+ * (before anything is made); ASYNC_EINVAL and ASYNC_ENOMEM as the common
+ * rules say. Unlike async_connect, a failed attempt is never left in
+ * progress: the socket is closed. */
+ASYNC_API async_status_t async_socket_connect(async_io_t *io, const struct sockaddr *addr,
+                                              unsigned addrlen);
+ASYNC_API async_status_t async_socket_connect_until(async_io_t *io, const struct sockaddr *addr,
+                                                    unsigned addrlen, uint64_t deadline_ns);
+
+/* async_addr_ip then async_socket_listen(_with): a TCP listener on `host`
+ * (a numeric address, "localhost", or "0.0.0.0" / "::" for every
+ * interface) and `port`. Statuses: both calls' (ASYNC_EINVAL for an
+ * address that does not parse). */
+ASYNC_API async_status_t async_tcp_listen(async_io_t *io, const char *host, uint16_t port, int backlog);
+ASYNC_API async_status_t async_tcp_listen_with(async_runtime_t *rt, async_io_t *io, const char *host,
+                                               uint16_t port, int backlog);
+
+/* async_addr_ip then async_socket_connect(_until): a TCP connection to the
+ * numeric address `host` ("localhost": 127.0.0.1) and `port`. Statuses:
+ * both calls' (ASYNC_EINVAL for an address that does not parse). */
+ASYNC_API async_status_t async_tcp_connect(async_io_t *io, const char *host, uint16_t port);
+ASYNC_API async_status_t async_tcp_connect_until(async_io_t *io, const char *host, uint16_t port,
+                                                 uint64_t deadline_ns);
+
 /* ---------------------------------------------------------------- datagrams */
 
 /* Receive one datagram into `buf`, waiting until one is there (UDP, or

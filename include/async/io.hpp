@@ -5,7 +5,9 @@
 // never behaviour the C calls lack: read async/io.h for the model (a call
 // suspends only the calling fiber; several fibers may wait on one handle,
 // woken in the order they began waiting; nothing raises SIGPIPE). POSIX only
-// (sockets). Include it on its own; it includes async.hpp:
+// (sockets). Sockets are made by the C calls of async/io.h's "sockets"
+// section (async_tcp_listen, async_socket_connect_until, ...), so they
+// behave as there. Include it on its own; it includes async.hpp:
 //
 //   #include "async/io.hpp"
 //   auto listener = async::tcp_listener::bind("127.0.0.1", 0);
@@ -176,38 +178,31 @@ struct endpoint {
 };
 
 namespace detail {
-// A socket address for a numeric IPv4 or IPv6 literal, or "localhost"
-// (127.0.0.1), without a lookup (bind and endpoints use it; connect looks
-// names up through the blocking pool, async/resolve.hpp).
+// A socket address as the C calls take it.
 struct sock_addr {
   sockaddr_storage storage{};
-  socklen_t len = 0;
+  unsigned len = sizeof storage;
+  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
   const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
-  int family() const noexcept { return storage.ss_family; }
 };
 
+// `text` as a NUL-terminated string in `buf` (N bytes); false when it does
+// not fit or holds a NUL (which the C calls would cut it at).
+template <std::size_t N>
+bool to_c_string(std::string_view text, char (&buf)[N]) noexcept {
+  if (text.size() >= N || text.find('\0') != std::string_view::npos) return false;
+  text.copy(buf, text.size());
+  buf[text.size()] = '\0';
+  return true;
+}
+
+// A numeric IPv4 or IPv6 literal, or "localhost" (127.0.0.1), without a
+// lookup (async_addr_ip; bind uses it, connect looks names up through the
+// blocking pool, async/resolve.hpp).
 inline bool parse_address(std::string_view host, std::uint16_t port, sock_addr& out) noexcept {
-  char text[INET6_ADDRSTRLEN + 1];
-  if (host == "localhost") host = "127.0.0.1";
-  if (host.size() >= sizeof text) return false;
-  host.copy(text, host.size());
-  text[host.size()] = '\0';
+  char text[ASYNC_ADDR_IP_MAX + 1];
   out = sock_addr{};
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
-  if (inet_pton(AF_INET, text, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    out.len = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
-  if (inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    out.len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  return to_c_string(host, text) && async_addr_ip(text, port, out.get(), &out.len) == ASYNC_OK;
 }
 
 inline endpoint to_endpoint(const sockaddr_storage& ss) {
@@ -223,17 +218,6 @@ inline endpoint to_endpoint(const sockaddr_storage& ss) {
     return endpoint{text, ntohs(v6->sin6_port)};
   }
   return endpoint{};
-}
-
-// A new socket, close-on-exec, or -1 with errno set.
-inline int new_socket(int family) noexcept {
-#if defined(SOCK_CLOEXEC)
-  return ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-#else
-  const int fd = ::socket(family, SOCK_STREAM, 0);
-  if (fd >= 0) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
-#endif
 }
 
 inline std::uint64_t no_deadline() noexcept { return UINT64_MAX; }
@@ -533,8 +517,30 @@ class io_handle {
     return io;
   }
 
-  // Adopts a C object already registered (by async_accept_io).
+  // Adopts a C object already registered (by async_accept_io or one of
+  // the socket-making C calls).
   explicit io_handle(std::unique_ptr<async_io_t> io) noexcept : io_(std::move(io)) {}
+
+  // Runs `make(io)`, a C call that makes a socket in the zeroed C object
+  // `io` (async_tcp_listen, async_socket_connect_until, ...). Returns the
+  // object, or nullptr with ec set (errno for ASYNC_EIO; nothing is open
+  // then). Throws async::cancelled for ASYNC_ECANCELED, std::bad_alloc.
+  template <class Make>
+  static std::unique_ptr<async_io_t> make_socket(Make make, std::error_code& ec) {
+    auto io = std::make_unique<async_io_t>();
+    detail::set_error(ec, make(io.get()), io.get());
+    if (ec) return nullptr;
+    return io;
+  }
+
+  // The same for the throwing forms: throws what they throw for a failure.
+  template <class Make>
+  static std::unique_ptr<async_io_t> make_socket(Make make, const char* where) {
+    std::error_code ec;
+    auto io = make_socket(make, ec);
+    if (ec) detail::throw_ec(ec, where);
+    return io;
+  }
 
   template <class Rep, class Period>
   static std::uint64_t after(const std::chrono::duration<Rep, Period>& d) noexcept {
@@ -742,18 +748,11 @@ class tcp_stream : public io_handle {
     return {};  // ec: the last attempt's error
   }
 
-  // One attempt: a new socket connected to `to`.
+  // One attempt: a new socket connected to `to` (async_socket_connect_until).
   static tcp_stream connect_one(const sockaddr* to, socklen_t len, std::uint64_t deadline, std::error_code& ec) {
-    const int fd = detail::new_socket(to->sa_family);
-    if (fd < 0) {
-      ec.assign(errno, std::system_category());
-      return {};
-    }
-    tcp_stream s(adopt(nullptr, fd, ec));
-    if (ec) return {};
-    detail::set_error(ec, async_connect_until(s.native(), to, static_cast<unsigned>(len), deadline), s.native());
-    if (ec) return {};  // s closes the socket
-    return s;
+    auto io = make_socket(
+        [&](async_io_t* c) { return async_socket_connect_until(c, to, static_cast<unsigned>(len), deadline); }, ec);
+    return io ? tcp_stream(std::move(io)) : tcp_stream();
   }
 
   void set_option(int level, int name, int value, const char* where) {
@@ -791,9 +790,10 @@ class tcp_listener : public io_handle {
   // kernel picks a free one, see local_endpoint().port), with SO_REUSEADDR,
   // listening with `backlog`, registered on the calling fiber's runtime (or
   // outside fibers the thread's global runtime), or on `rt`. Does not
-  // suspend. Throws async::io_error (EADDRINUSE, EACCES, ...),
-  // async::error: einval for an address that does not parse, estate from a
-  // thread that does not own the runtime. Nothing stays open when it throws.
+  // suspend (async_tcp_listen). Throws async::io_error (EADDRINUSE, EACCES,
+  // ...), async::error: einval for an address that does not parse or a
+  // negative backlog, estate from a thread that does not own the runtime.
+  // Nothing stays open when it throws.
   static tcp_listener bind(std::string_view address, std::uint16_t port, int backlog = 512) {
     return bind_on(nullptr, address, port, backlog);
   }
@@ -841,21 +841,18 @@ class tcp_listener : public io_handle {
   }
 
  private:
-  tcp_listener(async_runtime_t* rt, int fd) : io_handle(rt, fd) {}
+  explicit tcp_listener(std::unique_ptr<async_io_t> io) noexcept : io_handle(std::move(io)) {}
 
+  // async_tcp_listen(_with).
   static tcp_listener bind_on(async_runtime_t* rt, std::string_view address, std::uint16_t port, int backlog) {
-    detail::sock_addr addr;
-    if (!detail::parse_address(address, port, addr)) throw error(status::einval, "async::tcp_listener::bind");
-    const int fd = detail::new_socket(addr.family());
-    if (fd < 0) throw io_error(errno, "async::tcp_listener::bind");
-    const int one = 1;
-    if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 || ::bind(fd, addr.get(), addr.len) != 0 ||
-        ::listen(fd, backlog) != 0) {
-      const int err = errno;
-      ::close(fd);
-      throw io_error(err, "async::tcp_listener::bind");
-    }
-    return tcp_listener(rt, fd);  // closes fd if registering fails
+    char host[ASYNC_ADDR_IP_MAX + 1];
+    if (!detail::to_c_string(address, host)) throw error(status::einval, "async::tcp_listener::bind");
+    return tcp_listener(make_socket(
+        [&](async_io_t* io) {
+          return rt != nullptr ? async_tcp_listen_with(rt, io, host, port, backlog)
+                               : async_tcp_listen(io, host, port, backlog);
+        },
+        "async::tcp_listener::bind"));
   }
 
   tcp_stream accept_at(std::uint64_t deadline, const char* where) {
@@ -984,28 +981,13 @@ inline pipe_ends make_pipe(runtime& rt) { return detail::pipe_maker::make(rt.nat
 namespace async {
 
 namespace detail {
-// A new socket of `type` (SOCK_STREAM, SOCK_DGRAM), close-on-exec, or -1
-// with errno set.
-inline int new_socket_of(int family, int type) noexcept {
-#if defined(SOCK_CLOEXEC)
-  return ::socket(family, type | SOCK_CLOEXEC, 0);
-#else
-  const int fd = ::socket(family, type, 0);
-  if (fd >= 0) (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return fd;
-#endif
-}
-
-// A sockaddr_un for a filesystem path: false for an empty path, one with a
-// NUL in it, or one too long for sun_path (with its terminating NUL).
+// A sockaddr_un for a filesystem path (async_addr_unix): false for an
+// empty path, one with a NUL in it, or one too long for sun_path (with its
+// terminating NUL).
 inline bool parse_unix_path(std::string_view path, sock_addr& out) noexcept {
+  char text[sizeof(sockaddr_un{}.sun_path)];
   out = sock_addr{};
-  auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
-  if (path.empty() || path.size() >= sizeof un->sun_path || path.find('\0') != std::string_view::npos) return false;
-  un->sun_family = AF_UNIX;
-  path.copy(un->sun_path, path.size());
-  out.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
-  return true;
+  return to_c_string(path, text) && async_addr_unix(text, out.get(), &out.len) == ASYNC_OK;
 }
 
 // The errno or status of a failure before any C call, as an ec form sets it.
@@ -1151,19 +1133,18 @@ class udp_socket : public io_handle {
   }
 
  private:
-  udp_socket(async_runtime_t* rt, int fd) : io_handle(rt, fd) {}
+  explicit udp_socket(std::unique_ptr<async_io_t> io) noexcept : io_handle(std::move(io)) {}
 
+  // async_socket_bind_dgram(_with) on the parsed address.
   static udp_socket bind_on(async_runtime_t* rt, std::string_view address, std::uint16_t port) {
     detail::sock_addr addr;
     if (!detail::parse_address(address, port, addr)) throw error(status::einval, "async::udp_socket::bind");
-    const int fd = detail::new_socket_of(addr.family(), SOCK_DGRAM);
-    if (fd < 0) throw io_error(errno, "async::udp_socket::bind");
-    if (::bind(fd, addr.get(), addr.len) != 0) {
-      const int err = errno;
-      ::close(fd);
-      throw io_error(err, "async::udp_socket::bind");
-    }
-    return udp_socket(rt, fd);  // closes fd if registering fails
+    return udp_socket(make_socket(
+        [&](async_io_t* io) {
+          return rt != nullptr ? async_socket_bind_dgram_with(rt, io, addr.get(), addr.len)
+                               : async_socket_bind_dgram(io, addr.get(), addr.len);
+        },
+        "async::udp_socket::bind"));
   }
 
   std::size_t send_to_at(const_buffer buf, const endpoint& to, std::uint64_t deadline, const char* where) {
@@ -1289,21 +1270,10 @@ class unix_stream : public io_handle {
       ec = make_error_code(status::einval);
       return {};
     }
-    if (async_self().status != ASYNC_OK) {  // before a socket is made
-      ec = make_error_code(status::estate);
-      return {};
-    }
-    const int fd = detail::new_socket_of(AF_UNIX, SOCK_STREAM);
-    if (fd < 0) {
-      detail::set_errno(ec, errno);
-      return {};
-    }
-    unix_stream s(adopt(nullptr, fd, ec));
-    if (ec) return {};
-    detail::set_error(ec, async_connect_until(s.native(), addr.get(), static_cast<unsigned>(addr.len), deadline),
-                      s.native());
-    if (ec) return {};  // s closes the socket
-    return s;
+    // async_socket_connect_until: ESTATE outside a fiber, before a socket is made.
+    auto io = make_socket(
+        [&](async_io_t* c) { return async_socket_connect_until(c, addr.get(), addr.len, deadline); }, ec);
+    return io ? unix_stream(std::move(io)) : unix_stream();
   }
 };
 
@@ -1398,32 +1368,25 @@ class unix_listener : public io_handle {
   }
 
  private:
-  unix_listener(async_runtime_t* rt, int fd) : io_handle(rt, fd) {}
+  explicit unix_listener(std::unique_ptr<async_io_t> io) noexcept : io_handle(std::move(io)) {}
 
+  // async_socket_listen(_with), then the identity of the file it made, so
+  // that only that file is ever removed.
   static unix_listener bind_on(async_runtime_t* rt, std::string_view path, int backlog) {
     detail::sock_addr addr;
     if (!detail::parse_unix_path(path, addr)) throw error(status::einval, "async::unix_listener::bind");
-    const int fd = detail::new_socket_of(AF_UNIX, SOCK_STREAM);
-    if (fd < 0) throw io_error(errno, "async::unix_listener::bind");
-    if (::bind(fd, addr.get(), addr.len) != 0) {
-      const int err = errno;  // nothing created
-      ::close(fd);
-      throw io_error(err, "async::unix_listener::bind");
-    }
-    struct stat st {};
     std::string owned(path);
-    if (::stat(owned.c_str(), &st) != 0 || ::listen(fd, backlog) != 0) {
+    unix_listener l(make_socket(
+        [&](async_io_t* io) {
+          return rt != nullptr ? async_socket_listen_with(rt, io, addr.get(), addr.len, backlog)
+                               : async_socket_listen(io, addr.get(), addr.len, backlog);
+        },
+        "async::unix_listener::bind"));
+    struct stat st {};
+    if (::stat(owned.c_str(), &st) != 0) {
       const int err = errno;
-      ::unlink(owned.c_str());  // the file bind just made
-      ::close(fd);
-      throw io_error(err, "async::unix_listener::bind");
-    }
-    unix_listener l;
-    try {
-      l = unix_listener(rt, fd);  // closes fd if registering fails
-    } catch (...) {
-      ::unlink(owned.c_str());
-      throw;
+      ::unlink(owned.c_str());  // the file the listener just made
+      throw io_error(err, "async::unix_listener::bind");  // l closes the socket
     }
     l.path_ = std::move(owned);
     l.dev_ = st.st_dev;
