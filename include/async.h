@@ -239,7 +239,7 @@ typedef struct async_allocator {
  * while memory from the allocator in place is still out (a runtime, the
  * global runtime of any thread, a group, or a channel not shut down, also one
  * whose runtime is gone): the allocator in place is left as it is. */
-ASYNC_API async_status_t async_set_allocator(const async_allocator_t *a);
+ASYNC_API async_status_t async_set_allocator(const async_allocator_t *a) ASYNC_NOEXCEPT;
 
 /* ----------------------------------------------------------------- runtimes */
 

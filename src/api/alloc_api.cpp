@@ -7,7 +7,7 @@
 
 extern "C" {
 
-ASYNC_API async_status_t async_set_allocator(const async_allocator_t* a) {
+ASYNC_API async_status_t async_set_allocator(const async_allocator_t* a) noexcept {
   return async::detail::heap_set_allocator(a);
 }
 
