@@ -72,37 +72,37 @@ typedef struct async_io {
  * EEXIST; the epoll backend: a kqueue accepts the second registration and
  * the fd's events then go to the newer io, so never register an fd twice);
  * ASYNC_ESTATE from a thread that does not own the runtime; ASYNC_ENOMEM. */
-ASYNC_API async_status_t async_io_register(async_io_t *io, int fd);
+ASYNC_API async_status_t async_io_register(async_io_t *io, int fd) ASYNC_NOEXCEPT;
 
 /* async_io_register on the runtime `rt` (ASYNC_EINVAL for a NULL or
  * uninitialised rt). */
-ASYNC_API async_status_t async_io_register_with(async_runtime_t *rt, async_io_t *io, int fd);
+ASYNC_API async_status_t async_io_register_with(async_runtime_t *rt, async_io_t *io, int fd) ASYNC_NOEXCEPT;
 
 /* One read of up to `len` bytes into `buf`, waiting until some data (or end
  * of file) is there. `*n` (always set; 0 on error) says how many were read.
  * End of file is ASYNC_OK with *n == 0; so is len == 0. n may not be NULL. */
-ASYNC_API async_status_t async_read(async_io_t *io, void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_read(async_io_t *io, void *buf, size_t len, size_t *n) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_read_until(async_io_t *io, void *buf, size_t len, size_t *n,
-                                          uint64_t deadline_ns);
+                                          uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* One write of up to `len` bytes, waiting until the fd can take some. A
  * partial write is success: `*n` says how much went. */
-ASYNC_API async_status_t async_write(async_io_t *io, const void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_write(async_io_t *io, const void *buf, size_t len, size_t *n) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_write_until(async_io_t *io, const void *buf, size_t len, size_t *n,
-                                           uint64_t deadline_ns);
+                                           uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Read exactly `len` bytes, as many reads as it takes. ASYNC_ECLOSED when end
  * of file comes first. On any error `*n` (may be NULL) says how many bytes
  * were read and stored before it: nothing read is lost. */
-ASYNC_API async_status_t async_read_exact(async_io_t *io, void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_read_exact(async_io_t *io, void *buf, size_t len, size_t *n) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_read_exact_until(async_io_t *io, void *buf, size_t len, size_t *n,
-                                                uint64_t deadline_ns);
+                                                uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Write all `len` bytes, as many writes as it takes. On any error `*n` (may
  * be NULL) says how many bytes were written before it. */
-ASYNC_API async_status_t async_write_all(async_io_t *io, const void *buf, size_t len, size_t *n);
+ASYNC_API async_status_t async_write_all(async_io_t *io, const void *buf, size_t len, size_t *n) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_write_all_until(async_io_t *io, const void *buf, size_t len,
-                                               size_t *n, uint64_t deadline_ns);
+                                               size_t *n, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Wait until a connection arrives on the listening socket `listener` and
  * register it in `client` (which the caller zeroed) on the listener's
@@ -111,14 +111,14 @@ ASYNC_API async_status_t async_write_all_until(async_io_t *io, const void *buf, 
  * ENFILE) is ASYNC_EIO with that errno, at once: the caller decides how to
  * back off. ASYNC_EINVAL also for a client that is not zeroed (checked before
  * anything is accepted, so no connection is lost). */
-ASYNC_API async_status_t async_accept_io(async_io_t *listener, async_io_t *client);
+ASYNC_API async_status_t async_accept_io(async_io_t *listener, async_io_t *client) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_accept_io_until(async_io_t *listener, async_io_t *client,
-                                               uint64_t deadline_ns);
+                                               uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* As async_accept_io, but hands out the raw fd (non-blocking, close-on-exec)
  * in `*fd`, for a caller that registers it elsewhere (another runtime). */
-ASYNC_API async_status_t async_accept(async_io_t *listener, int *fd);
-ASYNC_API async_status_t async_accept_until(async_io_t *listener, int *fd, uint64_t deadline_ns);
+ASYNC_API async_status_t async_accept(async_io_t *listener, int *fd) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_accept_until(async_io_t *listener, int *fd, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Connect the registered socket `io` to `addr` and wait until the connection
  * is established. ASYNC_EIO with errno ECONNREFUSED, ETIMEDOUT, ... when it
@@ -130,9 +130,9 @@ ASYNC_API async_status_t async_accept_until(async_io_t *listener, int *fd, uint6
  * room" to wait for), so retry later or size the backlog. Connecting a
  * datagram socket only sets its peer (see async_sendto). */
 ASYNC_API async_status_t async_connect(async_io_t *io, const struct sockaddr *addr,
-                                       unsigned addrlen);
+                                       unsigned addrlen) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_connect_until(async_io_t *io, const struct sockaddr *addr,
-                                             unsigned addrlen, uint64_t deadline_ns);
+                                             unsigned addrlen, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* ------------------------------------------------------------------ sockets */
 
@@ -170,13 +170,13 @@ ASYNC_API async_status_t async_connect_until(async_io_t *io, const struct sockad
  * with async_getaddrinfo), text longer than ASYNC_ADDR_IP_MAX, or an
  * `*addrlen` too small for the address (then nothing is written). */
 ASYNC_API async_status_t async_addr_ip(const char *host, uint16_t port, struct sockaddr *addr,
-                                       unsigned *addrlen);
+                                       unsigned *addrlen) ASYNC_NOEXCEPT;
 
 /* The AF_UNIX socket address of the filesystem path `path`, in `addr` as
  * async_addr_ip fills it. Returns ASYNC_OK; ASYNC_EINVAL for a NULL
  * argument, an empty path, one too long for sun_path (with its NUL: 107
  * bytes on Linux, 103 on macOS and the BSDs), or an `*addrlen` too small. */
-ASYNC_API async_status_t async_addr_unix(const char *path, struct sockaddr *addr, unsigned *addrlen);
+ASYNC_API async_status_t async_addr_unix(const char *path, struct sockaddr *addr, unsigned *addrlen) ASYNC_NOEXCEPT;
 
 /* A stream socket of addr's family bound to `addr` and listening with
  * `backlog` (0 up to the OS's limit; larger ones are cut to it), registered
@@ -189,10 +189,10 @@ ASYNC_API async_status_t async_addr_unix(const char *path, struct sockaddr *addr
  * common rules say; ASYNC_EIO (EADDRINUSE for a port or path in use,
  * EACCES, EAFNOSUPPORT, ...); ASYNC_ESTATE; ASYNC_ENOMEM. */
 ASYNC_API async_status_t async_socket_listen(async_io_t *io, const struct sockaddr *addr,
-                                             unsigned addrlen, int backlog);
+                                             unsigned addrlen, int backlog) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_socket_listen_with(async_runtime_t *rt, async_io_t *io,
                                                   const struct sockaddr *addr, unsigned addrlen,
-                                                  int backlog);
+                                                  int backlog) ASYNC_NOEXCEPT;
 
 /* A datagram socket (UDP, or AF_UNIX SOCK_DGRAM) of addr's family bound to
  * `addr` (port 0: a free one), registered in `io`, for async_recvfrom and
@@ -200,9 +200,9 @@ ASYNC_API async_status_t async_socket_listen_with(async_runtime_t *rt, async_io_
  * Returns ASYNC_OK; ASYNC_EIO (EADDRINUSE, EACCES, ...); ASYNC_EINVAL,
  * ASYNC_ESTATE and ASYNC_ENOMEM as the common rules say. */
 ASYNC_API async_status_t async_socket_bind_dgram(async_io_t *io, const struct sockaddr *addr,
-                                                 unsigned addrlen);
+                                                 unsigned addrlen) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_socket_bind_dgram_with(async_runtime_t *rt, async_io_t *io,
-                                                      const struct sockaddr *addr, unsigned addrlen);
+                                                      const struct sockaddr *addr, unsigned addrlen) ASYNC_NOEXCEPT;
 
 /* A new stream socket of addr's family, registered in `io` on the calling
  * fiber's runtime and connected to `addr` as async_connect connects
@@ -215,24 +215,24 @@ ASYNC_API async_status_t async_socket_bind_dgram_with(async_runtime_t *rt, async
  * rules say. Unlike async_connect, a failed attempt is never left in
  * progress: the socket is closed. */
 ASYNC_API async_status_t async_socket_connect(async_io_t *io, const struct sockaddr *addr,
-                                              unsigned addrlen);
+                                              unsigned addrlen) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_socket_connect_until(async_io_t *io, const struct sockaddr *addr,
-                                                    unsigned addrlen, uint64_t deadline_ns);
+                                                    unsigned addrlen, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* async_addr_ip then async_socket_listen(_with): a TCP listener on `host`
  * (a numeric address, "localhost", or "0.0.0.0" / "::" for every
  * interface) and `port`. Statuses: both calls' (ASYNC_EINVAL for an
  * address that does not parse). */
-ASYNC_API async_status_t async_tcp_listen(async_io_t *io, const char *host, uint16_t port, int backlog);
+ASYNC_API async_status_t async_tcp_listen(async_io_t *io, const char *host, uint16_t port, int backlog) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_tcp_listen_with(async_runtime_t *rt, async_io_t *io, const char *host,
-                                               uint16_t port, int backlog);
+                                               uint16_t port, int backlog) ASYNC_NOEXCEPT;
 
 /* async_addr_ip then async_socket_connect(_until): a TCP connection to the
  * numeric address `host` ("localhost": 127.0.0.1) and `port`. Statuses:
  * both calls' (ASYNC_EINVAL for an address that does not parse). */
-ASYNC_API async_status_t async_tcp_connect(async_io_t *io, const char *host, uint16_t port);
+ASYNC_API async_status_t async_tcp_connect(async_io_t *io, const char *host, uint16_t port) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_tcp_connect_until(async_io_t *io, const char *host, uint16_t port,
-                                                 uint64_t deadline_ns);
+                                                 uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* ---------------------------------------------------------------- datagrams */
 
@@ -261,10 +261,10 @@ ASYNC_API async_status_t async_tcp_connect_until(async_io_t *io, const char *hos
  * ENOTSOCK. The common rules at the top of this header apply (cancellation
  * consumes no datagram). */
 ASYNC_API async_status_t async_recvfrom(async_io_t *io, void *buf, size_t len, size_t *n,
-                                        struct sockaddr *from, unsigned *fromlen);
+                                        struct sockaddr *from, unsigned *fromlen) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_recvfrom_until(async_io_t *io, void *buf, size_t len, size_t *n,
                                               struct sockaddr *from, unsigned *fromlen,
-                                              uint64_t deadline_ns);
+                                              uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Send `len` bytes as one datagram to `to` (sendto(2) with MSG_NOSIGNAL),
  * waiting while the socket cannot take it. A datagram goes whole or not at
@@ -281,20 +281,20 @@ ASYNC_API async_status_t async_recvfrom_until(async_io_t *io, void *buf, size_t 
  * surface as ASYNC_EIO from a later call, as with the OS calls. The common
  * rules at the top of this header apply. */
 ASYNC_API async_status_t async_sendto(async_io_t *io, const void *buf, size_t len, size_t *n,
-                                      const struct sockaddr *to, unsigned tolen);
+                                      const struct sockaddr *to, unsigned tolen) ASYNC_NOEXCEPT;
 ASYNC_API async_status_t async_sendto_until(async_io_t *io, const void *buf, size_t len, size_t *n,
                                             const struct sockaddr *to, unsigned tolen,
-                                            uint64_t deadline_ns);
+                                            uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Wait until the io is readable (or at end of file, or in error) without
  * reading: for code that calls the OS itself. Readiness is edge-triggered
  * underneath, so a caller must read until the OS says EAGAIN before waiting
  * again, or the wait may not end. Always-ready ios return at once. */
-ASYNC_API async_status_t async_io_wait_readable(async_io_t *io);
-ASYNC_API async_status_t async_io_wait_readable_until(async_io_t *io, uint64_t deadline_ns);
+ASYNC_API async_status_t async_io_wait_readable(async_io_t *io) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_io_wait_readable_until(async_io_t *io, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 /* The same for writability. */
-ASYNC_API async_status_t async_io_wait_writable(async_io_t *io);
-ASYNC_API async_status_t async_io_wait_writable_until(async_io_t *io, uint64_t deadline_ns);
+ASYNC_API async_status_t async_io_wait_writable(async_io_t *io) ASYNC_NOEXCEPT;
+ASYNC_API async_status_t async_io_wait_writable_until(async_io_t *io, uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Deregister from the poller, then close the fd. Fibers parked on the io are
  * woken with ASYNC_ECLOSED (in the order they began waiting). Usable from the
@@ -304,7 +304,7 @@ ASYNC_API async_status_t async_io_wait_writable_until(async_io_t *io, uint64_t d
  * ASYNC_ESTATE from another thread. If the io's runtime was shut down first,
  * the io was detached from it then (calls returned ASYNC_EINVAL) and close
  * only closes the fd. */
-ASYNC_API async_status_t async_io_close(async_io_t *io);
+ASYNC_API async_status_t async_io_close(async_io_t *io) ASYNC_NOEXCEPT;
 
 /* Deregister the io without closing its fd, and hand the fd back in `*fd`
  * (still in non-blocking mode). Fibers parked on the io are woken with
@@ -312,13 +312,13 @@ ASYNC_API async_status_t async_io_close(async_io_t *io);
  * ASYNC_OK; ASYNC_EINVAL for a NULL fd, a zeroed io or one closed already;
  * ASYNC_ESTATE from another thread. A detached io (its runtime was shut
  * down) hands its fd back too. */
-ASYNC_API async_status_t async_io_release(async_io_t *io, int *fd);
+ASYNC_API async_status_t async_io_release(async_io_t *io, int *fd) ASYNC_NOEXCEPT;
 
 /* The errno of the io's last ASYNC_EIO, 0 if none; 0 for a NULL io. */
-ASYNC_API int async_io_errno(const async_io_t *io);
+ASYNC_API int async_io_errno(const async_io_t *io) ASYNC_NOEXCEPT;
 
 /* The io's fd, or -1 when it is not registered (zeroed or closed). */
-ASYNC_API int async_io_fd(const async_io_t *io);
+ASYNC_API int async_io_fd(const async_io_t *io) ASYNC_NOEXCEPT;
 
 /* ----------------------------------------------------- cross-thread wake-up */
 
@@ -329,10 +329,10 @@ ASYNC_API int async_io_fd(const async_io_t *io);
  * thread in the poller, without spinning, until they are unparked).
  * Returns ASYNC_OK (unparked; a caller may see extra returns and must re-check
  * its own condition); ASYNC_ECANCELED; ASYNC_ESTATE outside a fiber. */
-ASYNC_API async_status_t async_park(void);
+ASYNC_API async_status_t async_park(void) ASYNC_NOEXCEPT;
 
 /* async_park with a deadline: also ASYNC_ETIMEDOUT. */
-ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
+ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns) ASYNC_NOEXCEPT;
 
 /* Unpark the fiber `h`. Thread-safe: may be called from any thread, also one
  * that is running another runtime. Lock-free and allocation-free; it is not
@@ -344,7 +344,7 @@ ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns);
  * Returns ASYNC_OK; ASYNC_EINVAL for a handle that names no fiber (zeroed, a
  * slot past the table, an id of an earlier runtime in the same struct, or its
  * runtime not initialised). */
-ASYNC_API async_status_t async_unpark(async_fiber_handle_t h);
+ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) ASYNC_NOEXCEPT;
 
 #ifdef __cplusplus
 }

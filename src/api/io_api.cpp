@@ -119,78 +119,78 @@ async_status_t wait_ready(async_io_t* io, bool write, uint64_t deadline) noexcep
 
 extern "C" {
 
-ASYNC_API async_status_t async_io_register(async_io_t* io, int fd) {
+ASYNC_API async_status_t async_io_register(async_io_t* io, int fd) noexcept {
   task* self = current_fiber();
   return register_on(self != nullptr ? self->rt->handle : async_global(), io, fd);
 }
 
-ASYNC_API async_status_t async_io_register_with(async_runtime_t* rt, async_io_t* io, int fd) {
+ASYNC_API async_status_t async_io_register_with(async_runtime_t* rt, async_io_t* io, int fd) noexcept {
   return register_on(rt, io, fd);
 }
 
 ASYNC_API async_status_t async_read_until(async_io_t* io, void* buf, size_t len, size_t* n,
-                                          uint64_t deadline_ns) {
+                                          uint64_t deadline_ns) noexcept {
   return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
     return io_read(self, rec, buf, len, n, deadline_ns);
   });
 }
 
-ASYNC_API async_status_t async_read(async_io_t* io, void* buf, size_t len, size_t* n) {
+ASYNC_API async_status_t async_read(async_io_t* io, void* buf, size_t len, size_t* n) noexcept {
   return async_read_until(io, buf, len, n, no_deadline);
 }
 
 ASYNC_API async_status_t async_write_until(async_io_t* io, const void* buf, size_t len, size_t* n,
-                                           uint64_t deadline_ns) {
+                                           uint64_t deadline_ns) noexcept {
   return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
     return io_write(self, rec, buf, len, n, deadline_ns);
   });
 }
 
-ASYNC_API async_status_t async_write(async_io_t* io, const void* buf, size_t len, size_t* n) {
+ASYNC_API async_status_t async_write(async_io_t* io, const void* buf, size_t len, size_t* n) noexcept {
   return async_write_until(io, buf, len, n, no_deadline);
 }
 
 ASYNC_API async_status_t async_read_exact_until(async_io_t* io, void* buf, size_t len, size_t* n,
-                                                uint64_t deadline_ns) {
+                                                uint64_t deadline_ns) noexcept {
   if (n != nullptr) *n = 0;
   if (buf == nullptr && len != 0) return ASYNC_EINVAL;
   return read_exact(io, buf, len, n, deadline_ns);
 }
 
-ASYNC_API async_status_t async_read_exact(async_io_t* io, void* buf, size_t len, size_t* n) {
+ASYNC_API async_status_t async_read_exact(async_io_t* io, void* buf, size_t len, size_t* n) noexcept {
   return async_read_exact_until(io, buf, len, n, no_deadline);
 }
 
 ASYNC_API async_status_t async_write_all_until(async_io_t* io, const void* buf, size_t len, size_t* n,
-                                               uint64_t deadline_ns) {
+                                               uint64_t deadline_ns) noexcept {
   if (n != nullptr) *n = 0;
   if (buf == nullptr && len != 0) return ASYNC_EINVAL;
   return write_all(io, buf, len, n, deadline_ns);
 }
 
-ASYNC_API async_status_t async_write_all(async_io_t* io, const void* buf, size_t len, size_t* n) {
+ASYNC_API async_status_t async_write_all(async_io_t* io, const void* buf, size_t len, size_t* n) noexcept {
   return async_write_all_until(io, buf, len, n, no_deadline);
 }
 
-ASYNC_API async_status_t async_accept_io(async_io_t* listener, async_io_t* client) {
+ASYNC_API async_status_t async_accept_io(async_io_t* listener, async_io_t* client) noexcept {
   return accept_registered(listener, client, no_deadline);
 }
 
 ASYNC_API async_status_t async_accept_io_until(async_io_t* listener, async_io_t* client,
-                                               uint64_t deadline_ns) {
+                                               uint64_t deadline_ns) noexcept {
   return accept_registered(listener, client, deadline_ns);
 }
 
-ASYNC_API async_status_t async_accept(async_io_t* listener, int* fd) {
+ASYNC_API async_status_t async_accept(async_io_t* listener, int* fd) noexcept {
   return accept_raw(listener, fd, no_deadline);
 }
 
-ASYNC_API async_status_t async_accept_until(async_io_t* listener, int* fd, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_accept_until(async_io_t* listener, int* fd, uint64_t deadline_ns) noexcept {
   return accept_raw(listener, fd, deadline_ns);
 }
 
 ASYNC_API async_status_t async_connect_until(async_io_t* io, const struct sockaddr* addr,
-                                             unsigned addrlen, uint64_t deadline_ns) {
+                                             unsigned addrlen, uint64_t deadline_ns) noexcept {
   if (addr == nullptr) return ASYNC_EINVAL;
   io_record* rec;
   task* self;
@@ -198,7 +198,7 @@ ASYNC_API async_status_t async_connect_until(async_io_t* io, const struct sockad
   return st == ASYNC_OK ? io_connect(self, *rec, addr, addrlen, deadline_ns) : st;
 }
 
-ASYNC_API async_status_t async_connect(async_io_t* io, const struct sockaddr* addr, unsigned addrlen) {
+ASYNC_API async_status_t async_connect(async_io_t* io, const struct sockaddr* addr, unsigned addrlen) noexcept {
   return async_connect_until(io, addr, addrlen, no_deadline);
 }
 
@@ -206,7 +206,7 @@ ASYNC_API async_status_t async_connect(async_io_t* io, const struct sockaddr* ad
 
 ASYNC_API async_status_t async_recvfrom_until(async_io_t* io, void* buf, size_t len, size_t* n,
                                               struct sockaddr* from, unsigned* fromlen,
-                                              uint64_t deadline_ns) {
+                                              uint64_t deadline_ns) noexcept {
   if (n != nullptr) *n = 0;
   if ((from == nullptr) != (fromlen == nullptr)) return ASYNC_EINVAL;
   return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
@@ -215,13 +215,13 @@ ASYNC_API async_status_t async_recvfrom_until(async_io_t* io, void* buf, size_t 
 }
 
 ASYNC_API async_status_t async_recvfrom(async_io_t* io, void* buf, size_t len, size_t* n,
-                                        struct sockaddr* from, unsigned* fromlen) {
+                                        struct sockaddr* from, unsigned* fromlen) noexcept {
   return async_recvfrom_until(io, buf, len, n, from, fromlen, no_deadline);
 }
 
 ASYNC_API async_status_t async_sendto_until(async_io_t* io, const void* buf, size_t len, size_t* n,
                                             const struct sockaddr* to, unsigned tolen,
-                                            uint64_t deadline_ns) {
+                                            uint64_t deadline_ns) noexcept {
   if (n != nullptr) *n = 0;
   if ((to == nullptr) != (tolen == 0)) return ASYNC_EINVAL;
   return move_once(io, buf, len, n, [&](task* self, io_record& rec) {
@@ -230,19 +230,19 @@ ASYNC_API async_status_t async_sendto_until(async_io_t* io, const void* buf, siz
 }
 
 ASYNC_API async_status_t async_sendto(async_io_t* io, const void* buf, size_t len, size_t* n,
-                                      const struct sockaddr* to, unsigned tolen) {
+                                      const struct sockaddr* to, unsigned tolen) noexcept {
   return async_sendto_until(io, buf, len, n, to, tolen, no_deadline);
 }
 
-ASYNC_API async_status_t async_io_wait_readable(async_io_t* io) { return wait_ready(io, false, no_deadline); }
+ASYNC_API async_status_t async_io_wait_readable(async_io_t* io) noexcept { return wait_ready(io, false, no_deadline); }
 
-ASYNC_API async_status_t async_io_wait_readable_until(async_io_t* io, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_io_wait_readable_until(async_io_t* io, uint64_t deadline_ns) noexcept {
   return wait_ready(io, false, deadline_ns);
 }
 
-ASYNC_API async_status_t async_io_wait_writable(async_io_t* io) { return wait_ready(io, true, no_deadline); }
+ASYNC_API async_status_t async_io_wait_writable(async_io_t* io) noexcept { return wait_ready(io, true, no_deadline); }
 
-ASYNC_API async_status_t async_io_wait_writable_until(async_io_t* io, uint64_t deadline_ns) {
+ASYNC_API async_status_t async_io_wait_writable_until(async_io_t* io, uint64_t deadline_ns) noexcept {
   return wait_ready(io, true, deadline_ns);
 }
 
@@ -258,37 +258,37 @@ async_status_t may_end(async_io_t* io) noexcept {
 
 }  // namespace
 
-ASYNC_API async_status_t async_io_close(async_io_t* io) {
+ASYNC_API async_status_t async_io_close(async_io_t* io) noexcept {
   const async_status_t st = may_end(io);
   return st == ASYNC_OK ? io_close(*record_of(io)) : st;
 }
 
-ASYNC_API async_status_t async_io_release(async_io_t* io, int* fd) {
+ASYNC_API async_status_t async_io_release(async_io_t* io, int* fd) noexcept {
   if (fd == nullptr) return ASYNC_EINVAL;
   const async_status_t st = may_end(io);
   if (st == ASYNC_OK) *fd = io_release(*record_of(io));
   return st;
 }
 
-ASYNC_API int async_io_errno(const async_io_t* io) { return io != nullptr ? record_of(io)->last_errno : 0; }
+ASYNC_API int async_io_errno(const async_io_t* io) noexcept { return io != nullptr ? record_of(io)->last_errno : 0; }
 
-ASYNC_API int async_io_fd(const async_io_t* io) {
+ASYNC_API int async_io_fd(const async_io_t* io) noexcept {
   if (io == nullptr) return -1;
   const io_record* rec = record_of(io);
   return rec->state == io_state::open ? rec->fd : -1;
 }
 
-ASYNC_API async_status_t async_park(void) {
+ASYNC_API async_status_t async_park(void) noexcept {
   task* self = current_fiber();
   return self != nullptr ? park_fiber(self, no_deadline) : ASYNC_ESTATE;
 }
 
-ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns) {
+ASYNC_API async_status_t async_park_until_ns(uint64_t deadline_ns) noexcept {
   task* self = current_fiber();
   return self != nullptr ? park_fiber(self, deadline_ns) : ASYNC_ESTATE;
 }
 
-ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) {
+ASYNC_API async_status_t async_unpark(async_fiber_handle_t h) noexcept {
   runtime* r = runtime_of(h.runtime);
   if (r == nullptr || h.id == 0) return ASYNC_EINVAL;
   // From any thread: only what is fixed at init is read here (the table's

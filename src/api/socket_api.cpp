@@ -96,43 +96,43 @@ async_status_t on_ip(const char* host, uint16_t port, Then then) noexcept {
 extern "C" {
 
 ASYNC_API async_status_t async_addr_ip(const char* host, uint16_t port, struct sockaddr* addr,
-                                       unsigned* addrlen) {
+                                       unsigned* addrlen) noexcept {
   if (host == nullptr || addr == nullptr || addrlen == nullptr) return ASYNC_EINVAL;
   if (strnlen(host, ASYNC_ADDR_IP_MAX + 1) > ASYNC_ADDR_IP_MAX) return ASYNC_EINVAL;
   socket_address parsed;
   return parse_ip(host, port, parsed) ? copy_out(parsed, addr, addrlen) : ASYNC_EINVAL;
 }
 
-ASYNC_API async_status_t async_addr_unix(const char* path, struct sockaddr* addr, unsigned* addrlen) {
+ASYNC_API async_status_t async_addr_unix(const char* path, struct sockaddr* addr, unsigned* addrlen) noexcept {
   if (path == nullptr || addr == nullptr || addrlen == nullptr) return ASYNC_EINVAL;
   socket_address parsed;
   return parse_unix(path, parsed) ? copy_out(parsed, addr, addrlen) : ASYNC_EINVAL;
 }
 
 ASYNC_API async_status_t async_socket_listen_with(async_runtime_t* rt, async_io_t* io, const struct sockaddr* addr,
-                                                  unsigned addrlen, int backlog) {
+                                                  unsigned addrlen, int backlog) noexcept {
   if (rt == nullptr) return ASYNC_EINVAL;
   return open_on(rt, io, addr, addrlen, SOCK_STREAM, backlog);
 }
 
 ASYNC_API async_status_t async_socket_listen(async_io_t* io, const struct sockaddr* addr, unsigned addrlen,
-                                             int backlog) {
+                                             int backlog) noexcept {
   return open_on(default_runtime(), io, addr, addrlen, SOCK_STREAM, backlog);
 }
 
 ASYNC_API async_status_t async_socket_bind_dgram_with(async_runtime_t* rt, async_io_t* io,
-                                                      const struct sockaddr* addr, unsigned addrlen) {
+                                                      const struct sockaddr* addr, unsigned addrlen) noexcept {
   if (rt == nullptr) return ASYNC_EINVAL;
   return open_on(rt, io, addr, addrlen, SOCK_DGRAM, 0);
 }
 
 ASYNC_API async_status_t async_socket_bind_dgram(async_io_t* io, const struct sockaddr* addr,
-                                                 unsigned addrlen) {
+                                                 unsigned addrlen) noexcept {
   return open_on(default_runtime(), io, addr, addrlen, SOCK_DGRAM, 0);
 }
 
 ASYNC_API async_status_t async_socket_connect_until(async_io_t* io, const struct sockaddr* addr, unsigned addrlen,
-                                                    uint64_t deadline_ns) {
+                                                    uint64_t deadline_ns) noexcept {
   async_status_t st = check_io_and_address(io, addr, addrlen);
   if (st != ASYNC_OK) return st;
   task* self = current_fiber();
@@ -155,31 +155,31 @@ ASYNC_API async_status_t async_socket_connect_until(async_io_t* io, const struct
 }
 
 ASYNC_API async_status_t async_socket_connect(async_io_t* io, const struct sockaddr* addr,
-                                              unsigned addrlen) {
+                                              unsigned addrlen) noexcept {
   return async_socket_connect_until(io, addr, addrlen, ASYNC_NO_DEADLINE);
 }
 
 ASYNC_API async_status_t async_tcp_listen_with(async_runtime_t* rt, async_io_t* io, const char* host, uint16_t port,
-                                               int backlog) {
+                                               int backlog) noexcept {
   return on_ip(host, port, [&](const sockaddr* addr, unsigned len) {
     return async_socket_listen_with(rt, io, addr, len, backlog);
   });
 }
 
-ASYNC_API async_status_t async_tcp_listen(async_io_t* io, const char* host, uint16_t port, int backlog) {
+ASYNC_API async_status_t async_tcp_listen(async_io_t* io, const char* host, uint16_t port, int backlog) noexcept {
   return on_ip(host, port, [&](const sockaddr* addr, unsigned len) {
     return async_socket_listen(io, addr, len, backlog);
   });
 }
 
 ASYNC_API async_status_t async_tcp_connect_until(async_io_t* io, const char* host, uint16_t port,
-                                                 uint64_t deadline_ns) {
+                                                 uint64_t deadline_ns) noexcept {
   return on_ip(host, port, [&](const sockaddr* addr, unsigned len) {
     return async_socket_connect_until(io, addr, len, deadline_ns);
   });
 }
 
-ASYNC_API async_status_t async_tcp_connect(async_io_t* io, const char* host, uint16_t port) {
+ASYNC_API async_status_t async_tcp_connect(async_io_t* io, const char* host, uint16_t port) noexcept {
   return async_tcp_connect_until(io, host, port, ASYNC_NO_DEADLINE);
 }
 
