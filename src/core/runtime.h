@@ -186,7 +186,9 @@ inline void after_arrival(runtime& rt, task* self) noexcept {
 // switch, moves the thread's exception-handling state to `to` (saving
 // `from`'s unless `ending`: it never runs again), makes `to` current and
 // tells the sanitizers (an `ending` fiber's stack is about to be released).
-inline void before_switch(runtime& rt, task* from, task* to, bool ending) noexcept {
+// Always inlined (as san_before_switch is): a call that returned after the
+// TSan fiber switch would pop a frame from the new fiber's shadow stack.
+ASYNC_SAN_INLINE void before_switch(runtime& rt, task* from, task* to, bool ending) noexcept {
   if (to->sp == nullptr) prepare_context(rt, to);
   ++rt.switches;
   if (!ending) from->eh = *rt.eh;
