@@ -4,9 +4,11 @@
 # (tests/kqueue_shim: kqueue()/kevent() implemented with epoll). Builds
 # build-kqueue/ with -DASYNC_KQUEUE_SHIM=ON (Debug: assertions on) and runs
 # the whole ctest suite with ASYNC_BACKEND=kqueue in the environment, so every
-# runtime the tests make without naming a backend uses kqueue; the shim's own
-# unit test and the per-backend tests run too. This exercises our backend's
-# logic, not a kernel's kqueue: docs/platforms.md says what it cannot prove.
+# runtime the tests make without naming a backend uses kqueue. IoTest and
+# BackendTest name their backend and run once per backend the build has
+# (epoll and kqueue here), whatever the variable says; the shim's own unit
+# test runs too. This exercises our backend's logic, not a kernel's kqueue:
+# docs/platforms.md says what it cannot prove.
 #   JOBS=2 .ci/kqueue.sh
 set -euo pipefail
 

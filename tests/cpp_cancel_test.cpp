@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_cancel_test.cpp: cancellation in the C++ API (async.hpp): an exception
+// cpp_cancel_test.cpp: cancellation in the C++ API (async/fiber.hpp): an exception
 // that unwinds the fiber's stack, thrown by every suspending call; cancels
 // before the first dispatch, of sleepers, joiners and ended fibers.
 #include <gtest/gtest.h>

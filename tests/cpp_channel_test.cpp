@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_channel_test.cpp: async::channel<T> (async.hpp). Each test runs fibers
+// cpp_channel_test.cpp: async::channel<T> (async/channel.hpp). Each test runs fibers
 // on a private runtime whose scheduler is deterministic, so interleavings are
 // checked as whole traces. Values of a counting type prove that every value
 // is destroyed exactly once, delivered or not.
@@ -138,7 +138,7 @@ TEST_F(CppChannelTest, ParkedReceiversAreServedInOrder) {
   for (auto& f : receivers) f.join();
   sender.join();
   // x and y are handed to r0 and r1 and hold both cells until they run, so
-  // the sender waits for a cell before handing z to r2 (see async.hpp).
+  // the sender waits for a cell before handing z to r2 (see async/channel.hpp).
   EXPECT_EQ(trace, (Trace{"r0 x", "r1 y", "sender done", "r2 z"}));
   // "w" stayed buffered; the channel's destructor destroys it.
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_config_test.cpp: the C++ API's config (async.hpp): its defaults are the C
+// cpp_config_test.cpp: the C++ API's config (async/runtime.hpp): its defaults are the C
 // defaults, setters chain and convert to async_config_t, the runtime uses it.
 #include <gtest/gtest.h>
 

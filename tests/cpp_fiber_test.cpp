@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_fiber_test.cpp: typed fibers (async.hpp): results by value and by
+// cpp_fiber_test.cpp: typed fibers (async/fiber.hpp): results by value and by
 // reference, spawn order and yields, join inside and outside fibers and from
 // other threads, exceptions carried across join, handles and ownership
 // (move-only, detach, what is freed when), and detached fibers discarded at

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_runtime_test.cpp: the C++ runtime (async.hpp): neither copyable nor
+// cpp_runtime_test.cpp: the C++ runtime (async/runtime.hpp): neither copyable nor
 // movable, what its constructor throws, the C runtime it owns, run's
 // refusals (inside a fiber, another thread) and deadlock, the global runtime.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_sleep_test.cpp: chrono sleeps in the C++ API (async.hpp): wake order by
+// cpp_sleep_test.cpp: chrono sleeps in the C++ API (async/fiber.hpp): wake order by
 // deadline, zero, negative and past sleeps still suspend, sleep until the end
 // of time, rounding and saturation of durations, the steady clock.
 #include <gtest/gtest.h>

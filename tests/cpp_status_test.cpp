@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// cpp_status_test.cpp: the C++ API's statuses (async.hpp): codes as std::error_code
+// cpp_status_test.cpp: the C++ API's statuses (async/status.hpp): codes as std::error_code
 // with the C values and messages, comparable with std::errc; async::error and
 // async::cancelled carry theirs.
 #include <gtest/gtest.h>
