@@ -23,7 +23,7 @@ using namespace async_test;
 
 class CppConfigTest : public LeakCheckedTest {};
 
-TEST(CppConfigTest, DefaultsAreTheCDefaults) {
+TEST_F(CppConfigTest, DefaultsAreTheCDefaults) {
   constexpr async::config cfg;
   static_assert(cfg.task_capacity() == ASYNC_DEFAULT_TASK_CAPACITY);
   EXPECT_EQ(cfg.fiber_capacity(), ASYNC_DEFAULT_FIBER_CAPACITY);
@@ -39,7 +39,7 @@ TEST(CppConfigTest, DefaultsAreTheCDefaults) {
   EXPECT_EQ(c.backend, ASYNC_BACKEND_DEFAULT);
 }
 
-TEST(CppConfigTest, SettersChainAndConvertToTheCConfig) {
+TEST_F(CppConfigTest, SettersChainAndConvertToTheCConfig) {
   const auto cfg =
       async::config{}.task_capacity(8).fiber_capacity(3).fiber_stack_size(48 * 1024).max_events(7).guard_pages(false);
   EXPECT_EQ(cfg.task_capacity(), 8u);
@@ -56,7 +56,7 @@ TEST(CppConfigTest, SettersChainAndConvertToTheCConfig) {
   EXPECT_EQ(c.backend, ASYNC_BACKEND_DEFAULT);
 }
 
-TEST(CppConfigTest, TheRuntimeUsesTheConfig) {
+TEST_F(CppConfigTest, TheRuntimeUsesTheConfig) {
   async::runtime rt(async::config{}.fiber_stack_size(48 * 1024).guard_pages(false).task_capacity(1));
   auto f = async::spawn(rt, [] { return 1; });
   EXPECT_EQ(outcome_of([&] { (void)async::spawn(rt, [] {}); }), "error EFULL");
@@ -66,7 +66,7 @@ TEST(CppConfigTest, TheRuntimeUsesTheConfig) {
   EXPECT_EQ(s.guard_bytes, 0u);
 }
 
-TEST(CppConfigTest, ZeroSizesMeanTheCDefaults) {
+TEST_F(CppConfigTest, ZeroSizesMeanTheCDefaults) {
   async::runtime rt(async::config{}.task_capacity(0).fiber_capacity(0).fiber_stack_size(0).max_events(0));
   EXPECT_EQ(rt.stats().stack_bytes, ASYNC_DEFAULT_FIBER_STACK_SIZE);
   std::vector<async::fiber<void>> fibers;
