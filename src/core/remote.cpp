@@ -44,7 +44,9 @@ void apply_spawn(runtime& rt, task* t) noexcept {
   }
 }
 
-void apply_task_event(runtime& rt, task* t) noexcept {
+// Returns whether the event answers a fiber's wait (a wake or an unpark),
+// rather than bringing new work (a spawn) or a cancel.
+bool apply_task_event(runtime& rt, task* t) noexcept {
   const std::uint32_t bits = t->remote.node.pending.exchange(0, std::memory_order_acq_rel);
   if ((bits & remote_spawn) != 0) apply_spawn(rt, t);
   if ((bits & remote_unpark) != 0) {
@@ -67,6 +69,7 @@ void apply_task_event(runtime& rt, task* t) noexcept {
     const std::uint64_t id = t->remote.cancel_id.exchange(0, std::memory_order_acquire);
     if (id == t->id && alive(t)) cancel_fiber(t);
   }
+  return (bits & (remote_wake | remote_unpark)) != 0;
 }
 
 // Spins up to `limit_ns` for the inbox to fill. Answers from another thread
@@ -85,9 +88,32 @@ bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
 }
 
 // How long the owner spins before sleeping when it waits for another thread
-// (async_park, a group's runtime, a blocking-pool call): 5 us. Fibers
-// waiting only on fds or timers do not spin.
-constexpr std::uint64_t inbox_spin_ns = 5000;
+// (async_park, a group's runtime, a blocking-pool call); fibers waiting only
+// on fds or timers do not spin. The limit adapts, between 2 and 50 us: a
+// sleep that another thread ended within 50 us means that spinning twice as
+// long would have caught the reply (and a sleeping thread costs 5-20 us to
+// wake here, so two threads that keep waking each other from sleep stay
+// slow: each one's reply comes late, so the other's spin runs out too); a
+// sleep longer than that means the thread was idle, and halves the limit.
+constexpr std::uint64_t inbox_spin_min_ns = 2000;
+constexpr std::uint64_t inbox_spin_max_ns = 50000;
+
+bool waits_for_other_threads(const runtime& rt) noexcept {
+  return !rt.parkers.empty() || rt.group != nullptr || rt.blocking_calls != 0;
+}
+
+// Adapts rt.inbox_spin_ns after a sleep of `slept_ns` that followed a spin
+// that ran out; `replied` says whether the inbox then answered a fiber's
+// wait. Only answers grow the spin: a plain thread spawning batches wakes the
+// runtime soon after each sleep too, but it is better served by a runtime
+// that sleeps, leaves it the CPU and takes each batch whole.
+void adapt_spin(runtime& rt, std::uint64_t slept_ns, bool replied) noexcept {
+  if (replied && slept_ns < inbox_spin_max_ns) {
+    rt.inbox_spin_ns = rt.inbox_spin_ns * 2 < inbox_spin_max_ns ? rt.inbox_spin_ns * 2 : inbox_spin_max_ns;
+  } else if (slept_ns >= inbox_spin_max_ns) {
+    rt.inbox_spin_ns = rt.inbox_spin_ns / 2 > inbox_spin_min_ns ? rt.inbox_spin_ns / 2 : inbox_spin_min_ns;
+  }
+}
 
 }  // namespace
 
@@ -154,29 +180,39 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
   return h;
 }
 
-void take_inbox(runtime& rt) noexcept {
+bool take_inbox(runtime& rt) noexcept {
+  bool replied = false;
   while (inbox_node* n = rt.in.pop()) {
     switch (n->kind) {
       case inbox_kind::task_event:
-        apply_task_event(rt, task_of(n));
+        replied |= apply_task_event(rt, task_of(n));
         break;
       case inbox_kind::await_start:
         apply_await_start(rt, n);
         break;
       case inbox_kind::await_done:
         apply_await_done(rt, n);
+        replied = true;
         break;
       case inbox_kind::stop:
         rt.stop = true;
         break;
     }
   }
+  return replied;
 }
 
 void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
-  if (timeout_ns != 0 && (!rt.parkers.empty() || rt.group != nullptr || rt.blocking_calls != 0) &&
-      spin_for_inbox(rt, timeout_ns < inbox_spin_ns ? timeout_ns : inbox_spin_ns)) {
-    timeout_ns = 0;
+  // When the spin ran out, the time the sleep began (real clock), to adapt
+  // the spin's limit by how long the sleep lasted.
+  std::uint64_t slept_from = 0;
+  if (timeout_ns != 0 && waits_for_other_threads(rt)) {
+    const std::uint64_t limit = timeout_ns < rt.inbox_spin_ns ? timeout_ns : rt.inbox_spin_ns;
+    if (spin_for_inbox(rt, limit)) {
+      timeout_ns = 0;
+    } else if (limit == rt.inbox_spin_ns) {
+      slept_from = real_now_ns();
+    }
   }
   if (timeout_ns != 0) {
     rt.sleeping.store(true, std::memory_order_seq_cst);
@@ -187,6 +223,7 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
   // and the inbox is read below anyway: no system call (a notify left in the
   // driver ends the next blocking wait early, at worst).
   if (timeout_ns != 0 || rt.io_registered != 0) rt.drv->wait(rt, timeout_ns);
+  const std::uint64_t slept_ns = slept_from != 0 ? real_now_ns() - slept_from : 0;
   if (rt.sleeping.load(std::memory_order_relaxed)) rt.sleeping.store(false, std::memory_order_relaxed);
   // Cleared after every wait, a non-blocking one too: that one may drain a
   // notify sent for an earlier sleep and written late, and a `notified` left
@@ -194,7 +231,8 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
   // while the owner blocks: a lost wake. Clearing early costs at most a
   // spurious wake-up.
   if (rt.notified.load(std::memory_order_relaxed)) rt.notified.store(false, std::memory_order_relaxed);
-  take_inbox(rt);
+  const bool replied = take_inbox(rt);
+  if (slept_from != 0) adapt_spin(rt, slept_ns, replied);
 }
 
 async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {

@@ -41,8 +41,9 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
 
 // --- the owner ---------------------------------------------------------------
 
-// Applies everything queued in the inbox.
-void take_inbox(runtime& rt) noexcept;
+// Applies everything queued in the inbox. Returns whether any of it answered
+// a fiber's wait (a wake from another thread, an unpark, an await's end).
+bool take_inbox(runtime& rt) noexcept;
 // Blocks in the driver up to `timeout_ns` (0: only polls), then takes the
 // inbox. Ends early when another thread sends something.
 void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept;

@@ -86,6 +86,7 @@ struct runtime {
                                     // init, moved only by the scheduler when idle
   task_list parkers;                // fibers in async_park
   std::size_t blocking_calls = 0;   // fibers in async_run_blocking (their wake is near)
+  std::uint64_t inbox_spin_ns = 5000;  // how long an idle wait spins for the inbox (remote.cpp)
 
   inbox in;                          // what other threads send (core/remote.cpp)
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
