@@ -539,8 +539,10 @@ typedef struct async_group {
 /* Start `threads` threads (0: as many as the CPUs the process may run on,
  * its affinity mask), each owning one runtime made from `cfg` (NULL: the
  * defaults; ASYNC_CONFIG_PIN_THREADS pins them) and driving it until
- * async_group_shutdown. Idle threads sleep in their poller (after spinning
- * at most 5 us for work from another thread): an idle group costs no CPU.
+ * async_group_shutdown. Idle threads sleep in their poller, after spinning
+ * for work from another thread: 2 to 50 us, adapted to how soon other
+ * threads' answers came lately (docs/design.md, "The spin before
+ * sleeping"); an idle group soon spins 2 us per idle moment and costs no CPU.
  * Returns once every runtime exists: ASYNC_OK; ASYNC_EINVAL for a NULL g or
  * a bad cfg (as async_runtime_init); ASYNC_ENOMEM when memory or a thread
  * could not be had; ASYNC_EIO when a poller could not be made. On error

@@ -122,12 +122,12 @@ async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std
   r->waiter_id = self->id;
   self->xfer = r;
   wait_on(self, rt.remote_waiters, wait_kind::await_remote);
-  ++rt.io_waiting;
+  begin_foreign_wait(rt);
   target.in.push(&r->node);
   wake_owner(target);
   registry.unlock();
   const async_status_t st = park(self);
-  --rt.io_waiting;
+  end_foreign_wait(rt);
   self->xfer = nullptr;
   return st;
 }

@@ -257,11 +257,9 @@ async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept {
   self->wait = wait_kind::blocking;
   // Waiting for another thread: the runtime blocks for it instead of
   // reporting a deadlock.
-  ++rt.io_waiting;
-  ++rt.blocking_calls;
+  begin_foreign_wait(rt);
   (void)park(self);
-  --rt.blocking_calls;
-  --rt.io_waiting;
+  end_foreign_wait(rt);
   self->wait_abort = nullptr;
   wait_done(job);
   return self->cancelled ? ASYNC_ECANCELED : ASYNC_OK;

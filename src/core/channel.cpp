@@ -302,10 +302,10 @@ bool has_room_for_waiter(const channel& c) noexcept {
   // On a shared channel the fiber waits for other threads: its runtime must
   // keep waiting for them instead of reporting a deadlock.
   const bool foreign = !home;
-  if (foreign) ++rt.io_waiting;
+  if (foreign) begin_foreign_wait(rt);
   leave(c.g, home);
   const async_status_t st = park(self);
-  if (foreign) --rt.io_waiting;
+  if (foreign) end_foreign_wait(rt);
   self->wait_abort = nullptr;
   // Completed by another thread that may not be done with `w` yet (see
   // release_wait): wait for it through the channel's guard.
@@ -635,10 +635,10 @@ async_status_t channel_select(async_select_case_t* cases, std::size_t n, std::si
   self->wait_abort = &select_abort;
   runtime& rt = *self->rt;
   if (mode == wait_mode::until) rt.timers.arm(self, deadline_ns);
-  if (foreign) ++rt.io_waiting;
+  if (foreign) begin_foreign_wait(rt);
   leave_all(cases, n);
   const async_status_t st = park(self);
-  if (foreign) --rt.io_waiting;
+  if (foreign) end_foreign_wait(rt);
   self->wait_abort = nullptr;
 
   // Leave every channel the operation that woke us did not already unlink us from.

@@ -87,35 +87,19 @@ bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
   return true;
 }
 
-// How long the owner spins before sleeping when it waits for another thread
-// (async_park, a group's runtime, a blocking-pool call); fibers waiting only
-// on fds or timers do not spin. The limit adapts, between 2 and 50 us: a
-// sleep that another thread ended within 50 us means that spinning twice as
-// long would have caught the reply (and a sleeping thread costs 5-20 us to
-// wake here, so two threads that keep waking each other from sleep stay
-// slow: each one's reply comes late, so the other's spin runs out too); a
-// sleep longer than that means the thread was idle, and halves the limit.
-constexpr std::uint64_t inbox_spin_min_ns = 2000;
-constexpr std::uint64_t inbox_spin_max_ns = 50000;
-
-bool waits_for_other_threads(const runtime& rt) noexcept {
-  return !rt.parkers.empty() || rt.group != nullptr || rt.blocking_calls != 0;
-}
-
-// Adapts rt.inbox_spin_ns after a sleep of `slept_ns` that followed a spin
-// that ran out; `replied` says whether the inbox then answered a fiber's
-// wait. Only answers grow the spin: a plain thread spawning batches wakes the
-// runtime soon after each sleep too, but it is better served by a runtime
-// that sleeps, leaves it the CPU and takes each batch whole.
-void adapt_spin(runtime& rt, std::uint64_t slept_ns, bool replied) noexcept {
-  if (replied && slept_ns < inbox_spin_max_ns) {
-    rt.inbox_spin_ns = rt.inbox_spin_ns * 2 < inbox_spin_max_ns ? rt.inbox_spin_ns * 2 : inbox_spin_max_ns;
-  } else if (slept_ns >= inbox_spin_max_ns) {
-    rt.inbox_spin_ns = rt.inbox_spin_ns / 2 > inbox_spin_min_ns ? rt.inbox_spin_ns / 2 : inbox_spin_min_ns;
-  }
-}
+// Whether the owner spins for the inbox before it sleeps: when one of its
+// fibers waits for another thread (begin_foreign_wait). Not for fibers that
+// wait only on fds or timers, nor for spawns from other threads: an idle
+// group thread sleeps at once and leaves the CPU to whoever needs it.
+bool waits_for_other_threads(const runtime& rt) noexcept { return rt.cross_waiting != 0; }
 
 }  // namespace
+
+std::uint64_t adapted_spin(std::uint64_t spin_ns, std::uint64_t slept_ns, bool replied) noexcept {
+  if (replied && slept_ns < inbox_spin_max_ns) return spin_ns * 2 < inbox_spin_max_ns ? spin_ns * 2 : inbox_spin_max_ns;
+  if (slept_ns >= inbox_spin_max_ns) return spin_ns / 2 > inbox_spin_min_ns ? spin_ns / 2 : inbox_spin_min_ns;
+  return spin_ns;
+}
 
 void wake_owner(runtime& rt) noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);  // see the file's header
@@ -232,7 +216,7 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
   // spurious wake-up.
   if (rt.notified.load(std::memory_order_relaxed)) rt.notified.store(false, std::memory_order_relaxed);
   const bool replied = take_inbox(rt);
-  if (slept_from != 0) adapt_spin(rt, slept_ns, replied);
+  if (slept_from != 0) rt.inbox_spin_ns = adapted_spin(rt.inbox_spin_ns, slept_ns, replied);
 }
 
 async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
@@ -250,9 +234,9 @@ async_status_t park_fiber(task* self, std::uint64_t deadline) noexcept {
     rt.timers.arm(self, deadline);
   }
   wait_on(self, rt.parkers, wait_kind::park);
-  ++rt.io_waiting;
+  begin_foreign_wait(rt);
   const async_status_t st = park(self);
-  --rt.io_waiting;
+  end_foreign_wait(rt);
   return st;
 }
 

@@ -41,6 +41,22 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
 
 // --- the owner ---------------------------------------------------------------
 
+// The spin before sleeping (docs/design.md, "The spin before sleeping"): an
+// owner that waits for other threads spins for the inbox up to
+// rt.inbox_spin_ns before it sleeps in the driver. The limit starts at 5 us
+// and stays within [inbox_spin_min_ns, inbox_spin_max_ns].
+inline constexpr std::uint64_t inbox_spin_min_ns = 2000;
+inline constexpr std::uint64_t inbox_spin_max_ns = 50000;
+
+// The next limit after a spin of `spin_ns` ran out and the sleep that
+// followed lasted `slept_ns`; `replied` says whether the inbox then answered
+// a fiber's wait. A sleep that an answer ended within inbox_spin_max_ns
+// doubles it (spinning longer would have caught the answer); a longer sleep
+// halves it (the thread was idle); anything else keeps it. Spawns are not
+// answers: a plain thread spawning batches is better served by a runtime
+// that sleeps, leaves it the CPU and takes each batch whole.
+std::uint64_t adapted_spin(std::uint64_t spin_ns, std::uint64_t slept_ns, bool replied) noexcept;
+
 // Applies everything queued in the inbox. Returns whether any of it answered
 // a fiber's wait (a wake from another thread, an unpark, an await's end).
 bool take_inbox(runtime& rt) noexcept;

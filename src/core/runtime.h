@@ -85,7 +85,7 @@ struct runtime {
   std::uint64_t vnow = 0;           // the virtual clock: starts at the real clock at
                                     // init, moved only by the scheduler when idle
   task_list parkers;                // fibers in async_park
-  std::size_t blocking_calls = 0;   // fibers in async_run_blocking (their wake is near)
+  std::size_t cross_waiting = 0;    // fibers waiting for another thread (begin_foreign_wait)
   std::uint64_t inbox_spin_ns = 5000;  // how long an idle wait spins for the inbox (remote.cpp)
 
   inbox in;                          // what other threads send (core/remote.cpp)
@@ -282,6 +282,21 @@ inline runtime* owned_find(const async_runtime_t* handle) noexcept {
     if (r->handle == handle) return r;
   }
   return nullptr;
+}
+
+// A fiber of rt begins or ends a wait for another thread (a shared channel
+// or sync object, an await across runtimes, async_park, the blocking pool).
+// Meanwhile rt keeps waiting instead of reporting a deadlock (io_waiting), and
+// spins for its inbox before it sleeps (cross_waiting; docs/design.md, "The
+// spin before sleeping"): fibers waiting only on fds or timers are not
+// answered through the inbox, so a runtime with only those never spins.
+inline void begin_foreign_wait(runtime& rt) noexcept {
+  ++rt.io_waiting;
+  ++rt.cross_waiting;
+}
+inline void end_foreign_wait(runtime& rt) noexcept {
+  --rt.io_waiting;
+  --rt.cross_waiting;
 }
 
 // The clock of rt's timers and deadlines: the virtual one under

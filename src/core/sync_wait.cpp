@@ -42,10 +42,10 @@ async_status_t sync_park(bool home, task* self, task_list& list, sync_wait& w, w
   // On a shared object the fiber waits for other threads: its runtime must
   // keep waiting for them instead of reporting a deadlock.
   const bool foreign = !home;
-  if (foreign) ++rt.io_waiting;
+  if (foreign) begin_foreign_wait(rt);
   leave(g, home);
   const async_status_t st = park(self);
-  if (foreign) --rt.io_waiting;
+  if (foreign) end_foreign_wait(rt);
   self->wait_abort = nullptr;
   // Completed by another thread that may not be done with `w` yet.
   if (w.list.load(std::memory_order_acquire) != nullptr) [[unlikely]] leave(g, enter(g));
