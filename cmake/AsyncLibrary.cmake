@@ -9,10 +9,11 @@
 #     [EXPORT <set>])          the install(EXPORT) set the targets join
 #
 # gives <name>_objects (OBJECT: position-independent, hidden visibility,
-# -Wall -Wextra -Wpedantic, -Werror with ASYNC_WARNINGS_AS_ERRORS, the
-# library part of the sanitizer flags), <name> (SHARED, lib<name>.so) and
-# <name>_static (STATIC, lib<name>.a) built from those objects, their aliases
-# async::<name> and async::<name>_static, and installs both libraries. What
+# -Wall -Wextra -Wpedantic, -Werror with ASYNC_WARNINGS_AS_ERRORS, clang's
+# -Wthread-safety as an error, the library part of the sanitizer flags),
+# <name> (SHARED, lib<name>.so) and <name>_static (STATIC, lib<name>.a) built
+# from those objects, their aliases async::<name> and async::<name>_static,
+# and installs both libraries. What
 # only one library needs is added to these targets after the call.
 
 # lib<name>.a is C++ inside: a program linked by the C compiler (a C project,
@@ -45,6 +46,11 @@ function(async_add_library name)
   target_compile_options(${objects} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic>)
   if(ASYNC_WARNINGS_AS_ERRORS)
     target_compile_options(${objects} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Werror>)
+  endif()
+  # clang checks the locking annotations (src/arch/thread_safety.h): a guarded
+  # field touched without its lock fails the build, whatever the option above.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${objects} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wthread-safety -Werror=thread-safety>)
   endif()
   if(ASYNC_LIBRARY_SANITIZE_FLAGS)
     target_compile_options(${objects} PRIVATE ${ASYNC_LIBRARY_SANITIZE_FLAGS})

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // channel_api.cpp: the extern "C" boundary for channels: checks the channel,
 // the thread and the fiber, then calls src/core/channel.cpp.
-#include <mutex>
 
 #include "../core/channel.h"
 #include "../core/registry.h"
@@ -103,7 +102,7 @@ ASYNC_API async_status_t async_channel_init(async_channel_t* ch, async_runtime_t
   if (runtime* r = owned_find(rt)) return channel_init(ch, *r, capacity, max_waiters, false);
   // Another thread's runtime: shared from the start (the home thread is
   // rt's owner all the same). The registry keeps it alive meanwhile.
-  std::lock_guard<std::mutex> guard(registry_lock());
+  checked_guard guard(registry_lock());
   runtime* r = registry_find(rt);
   if (r == nullptr) return ASYNC_EINVAL;
   return channel_init(ch, *r, capacity, max_waiters, true);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // fiber_api.cpp: the extern "C" boundary for fibers. Every misuse the
 // header (include/async.h) names returns its status here and changes nothing else.
-#include <mutex>
 
 #include "../core/fiber.h"
 #include "../core/registry.h"
@@ -44,7 +43,7 @@ inline task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept 
 // alive meanwhile, by the registry.
 [[gnu::noinline]] async_fiber_handle_t spawn_elsewhere(async_runtime_t* rt, async_fn fn, void* user,
                                                        const async_spawn_options_t* opts) noexcept {
-  std::lock_guard<std::mutex> guard(registry_lock());
+  checked_guard guard(registry_lock());
   runtime* r = registry_find(rt);
   if (r == nullptr) return failed(ASYNC_EINVAL, rt);
   return spawn_foreign(*r, fn, user, opts);
@@ -52,15 +51,18 @@ inline task* resolve_owned(runtime& rt, const async_fiber_handle_t& h) noexcept 
 
 [[gnu::noinline]] async_status_t await_elsewhere(task* self, const async_fiber_handle_t& h) noexcept {
   if (self == nullptr && tls_current != nullptr) return ASYNC_ESTATE;  // the scheduler's own callbacks
-  std::unique_lock<std::mutex> registry(registry_lock());
+  registry_lock().lock();  // released by await_across and await_from_thread
   runtime* r = registry_find(h.runtime);
-  if (r == nullptr || h.slot >= r->task_capacity || !id_of_runtime(*r, h.id)) return ASYNC_EINVAL;
-  if (self != nullptr) return await_across(self, *r, h.slot, h.id, registry);
-  return await_from_thread(*r, h.slot, h.id, registry);
+  if (r == nullptr || h.slot >= r->task_capacity || !id_of_runtime(*r, h.id)) {
+    registry_lock().unlock();
+    return ASYNC_EINVAL;
+  }
+  if (self != nullptr) return await_across(self, *r, h.slot, h.id);
+  return await_from_thread(*r, h.slot, h.id);
 }
 
 [[gnu::noinline]] async_status_t cancel_elsewhere(const async_fiber_handle_t& h) noexcept {
-  std::lock_guard<std::mutex> guard(registry_lock());
+  checked_guard guard(registry_lock());
   runtime* r = registry_find(h.runtime);
   return r != nullptr ? cancel_foreign(*r, h.slot, h.id) : ASYNC_EINVAL;
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // runtime_api.cpp: the extern "C" boundary for runtimes and the global
 // runtime. Checks arguments and context, then calls into src/core.
-#include <mutex>
 
 #include "../core/dump.h"
 #include "../core/fiber.h"
@@ -75,7 +74,7 @@ ASYNC_API async_status_t async_runtime_dump(async_runtime_t* rt, int fd) noexcep
   // trusting rt->impl; any other live one is somebody else's.
   const runtime* r = owned_find(rt);
   if (r == nullptr) {
-    std::lock_guard<std::mutex> guard(registry_lock());
+    checked_guard guard(registry_lock());
     return registry_find(rt) != nullptr ? ASYNC_ESTATE : ASYNC_EINVAL;
   }
   if (r->closing) return ASYNC_ESTATE;

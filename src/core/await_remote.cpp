@@ -40,7 +40,7 @@ namespace {
 constexpr std::size_t pool_batch = 64;
 
 spin_lock g_pool_lock;
-await_request* g_pool = nullptr;
+await_request* g_pool ASYNC_TS_GUARDED_BY(g_pool_lock) = nullptr;
 
 await_request* pool_take() noexcept {
   {
@@ -80,7 +80,7 @@ void answer(await_request* r, async_status_t outcome) noexcept {
     r->done.notify_all();
     return;
   }
-  std::lock_guard<std::mutex> guard(registry_lock());
+  checked_guard guard(registry_lock());
   runtime* w = r->waiter_rt;
   if (registry_contains(w) && w->serial == r->waiter_serial) {
     r->node.kind = inbox_kind::await_done;
@@ -110,11 +110,16 @@ std::uint64_t await_remote_target(const task& t) noexcept {
   return static_cast<const await_request*>(t.xfer)->target_id;
 }
 
-async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id,
-                            std::unique_lock<std::mutex>& registry) noexcept {
-  if (self->cancelled) return ASYNC_ECANCELED;
+async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id) noexcept {
+  if (self->cancelled) {
+    registry_lock().unlock();
+    return ASYNC_ECANCELED;
+  }
   await_request* r = new_request(slot, id);
-  if (r == nullptr) return ASYNC_ENOMEM;
+  if (r == nullptr) {
+    registry_lock().unlock();
+    return ASYNC_ENOMEM;
+  }
   runtime& rt = *self->rt;
   r->waiter_rt = &rt;
   r->waiter_serial = rt.serial;
@@ -125,20 +130,22 @@ async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std
   begin_foreign_wait(rt);
   target.in.push(&r->node);
   wake_owner(target);
-  registry.unlock();
+  registry_lock().unlock();
   const async_status_t st = park(self);
   end_foreign_wait(rt);
   self->xfer = nullptr;
   return st;
 }
 
-async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint64_t id,
-                                 std::unique_lock<std::mutex>& registry) noexcept {
+async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint64_t id) noexcept {
   await_request* r = new_request(slot, id);
-  if (r == nullptr) return ASYNC_ENOMEM;
+  if (r == nullptr) {
+    registry_lock().unlock();
+    return ASYNC_ENOMEM;
+  }
   target.in.push(&r->node);
   wake_owner(target);
-  registry.unlock();
+  registry_lock().unlock();
   while (r->done.load(std::memory_order_acquire) == 0) r->done.wait(0, std::memory_order_acquire);
   const async_status_t st = r->outcome;
   pool_give(r);

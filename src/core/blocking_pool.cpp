@@ -16,7 +16,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <new>
 
 #if defined(__linux__)
@@ -25,6 +24,7 @@
 #include <unistd.h>
 #endif
 
+#include "checked_mutex.h"
 #include "home_guard.h"
 #include "remote.h"
 #include "spin_lock.h"
@@ -40,19 +40,21 @@ constexpr std::uint64_t default_idle_ns = 10'000'000'000;  // 10 s
 constexpr std::uint64_t max_idle_ns = 1'000'000'000'000'000;
 
 struct pool {
-  std::mutex lock;
+  checked_mutex lock;
   std::condition_variable ready;  // a job was queued
-  blocking_job* head = nullptr;   // FIFO of jobs not taken yet
-  blocking_job* tail = nullptr;
-  std::uint32_t queued = 0;
-  std::uint32_t threads = 0;  // alive, busy or idle
-  std::uint32_t idle = 0;     // waiting on `ready` (counted until they hold the lock again)
-  std::uint32_t spinning = 0;  // watching `queued_hint` before they wait on `ready`
+  blocking_job* head ASYNC_TS_GUARDED_BY(lock) = nullptr;  // FIFO of jobs not taken yet
+  blocking_job* tail ASYNC_TS_GUARDED_BY(lock) = nullptr;
+  std::uint32_t queued ASYNC_TS_GUARDED_BY(lock) = 0;
+  std::uint32_t threads ASYNC_TS_GUARDED_BY(lock) = 0;  // alive, busy or idle
+  // Waiting on `ready` (counted until they hold the lock again).
+  std::uint32_t idle ASYNC_TS_GUARDED_BY(lock) = 0;
+  // Watching `queued_hint` before they wait on `ready`.
+  std::uint32_t spinning ASYNC_TS_GUARDED_BY(lock) = 0;
   // p.queued, readable without the lock by spinning workers.
   std::atomic<std::uint32_t> queued_hint{0};
-  std::uint64_t started = 0;
-  std::uint32_t max_threads = default_max_threads;
-  std::uint64_t idle_ns = default_idle_ns;
+  std::uint64_t started ASYNC_TS_GUARDED_BY(lock) = 0;
+  std::uint32_t max_threads ASYNC_TS_GUARDED_BY(lock) = default_max_threads;
+  std::uint64_t idle_ns ASYNC_TS_GUARDED_BY(lock) = default_idle_ns;
 };
 
 // A positive decimal from the environment, or `fallback`.
@@ -71,6 +73,7 @@ pool& the_pool() noexcept {
   alignas(pool) static unsigned char storage[sizeof(pool)];
   static pool* const p = [] {
     pool* q = new (storage) pool{};
+    checked_guard lk(q->lock);  // not shared yet; for -Wthread-safety's sake
     q->max_threads = static_cast<std::uint32_t>(
         env_number("ASYNC_BLOCKING_THREADS", default_max_threads, max_threads_limit));
     q->idle_ns = env_number("ASYNC_BLOCKING_IDLE_MS", default_idle_ns / 1'000'000, max_idle_ns / 1'000'000) *
@@ -100,10 +103,10 @@ void complete(blocking_job* j) noexcept {
 constexpr std::uint64_t worker_spin_ns = 10'000;
 
 // Watches the queue for worker_spin_ns without the lock; true when a job
-// came. The caller holds `lk` and holds it again on return.
-bool spin_for_job(pool& p, std::unique_lock<std::mutex>& lk) noexcept {
+// came. The caller holds p.lock and holds it again on return.
+bool spin_for_job(pool& p) noexcept ASYNC_TS_REQUIRES(p.lock) {
   ++p.spinning;
-  lk.unlock();
+  p.lock.unlock();
   bool came = false;
   const std::uint64_t t0 = real_now_ns();
   for (unsigned i = 1;; ++i) {
@@ -114,19 +117,19 @@ bool spin_for_job(pool& p, std::unique_lock<std::mutex>& lk) noexcept {
     cpu_relax();
     if ((i & 31) == 0 && real_now_ns() - t0 >= worker_spin_ns) break;
   }
-  lk.lock();
+  p.lock.lock();
   --p.spinning;
   return came && p.head != nullptr;
 }
 
 void* worker_main(void* arg) noexcept {
   pool& p = *static_cast<pool*>(arg);
-  std::unique_lock<std::mutex> lk(p.lock);
+  p.lock.lock();
   bool just_worked = false;
   for (;;) {
     // A submit that saw this worker spinning did not notify: the check of
     // the queue after the spin (under the lock) is what takes its job.
-    if (p.head == nullptr && just_worked) (void)spin_for_job(p, lk);
+    if (p.head == nullptr && just_worked) (void)spin_for_job(p);
     just_worked = false;  // a wake without a job (spurious, or taken by another) sleeps again at once
     if (p.head == nullptr) {
       // Idle since now; the limit is read again after every wake, so that
@@ -135,10 +138,11 @@ void* worker_main(void* arg) noexcept {
       ++p.idle;
       while (p.head == nullptr) {
         const auto limit = since + std::chrono::nanoseconds(p.idle_ns);
-        if (p.ready.wait_until(lk, limit) == std::cv_status::timeout && p.head == nullptr &&
+        if (cv_wait_until(p.ready, p.lock, limit) == std::cv_status::timeout && p.head == nullptr &&
             std::chrono::steady_clock::now() >= since + std::chrono::nanoseconds(p.idle_ns)) {
           --p.idle;
           --p.threads;
+          p.lock.unlock();
           return nullptr;
         }
       }
@@ -149,11 +153,11 @@ void* worker_main(void* arg) noexcept {
     if (p.head == nullptr) p.tail = nullptr;
     --p.queued;
     p.queued_hint.store(p.queued, std::memory_order_relaxed);
-    lk.unlock();
+    p.lock.unlock();
     j->fn(j->user);
     complete(j);
     just_worked = true;
-    lk.lock();
+    p.lock.lock();
   }
 }
 
@@ -161,7 +165,7 @@ void* worker_main(void* arg) noexcept {
 // the queue). Workers block every asynchronous signal, so that signals meant
 // for the program reach its own threads (a signalfd or sigwait there keeps
 // working); faults (SIGSEGV, ...) still reach their handlers.
-bool start_worker(pool& p) noexcept {
+bool start_worker(pool& p) noexcept ASYNC_TS_REQUIRES(p.lock) {
   sigset_t all;
   sigset_t old;
   sigfillset(&all);
@@ -182,22 +186,25 @@ bool start_worker(pool& p) noexcept {
 // be started; with workers alive the job just waits for one of them.
 bool submit(blocking_job* j) noexcept {
   pool& p = the_pool();
-  std::unique_lock<std::mutex> lk(p.lock);
-  if (p.queued + 1 > p.idle + p.spinning && p.threads < p.max_threads && !start_worker(p) && p.threads == 0) {
-    return false;
+  bool wake;
+  {
+    checked_guard lk(p.lock);
+    if (p.queued + 1 > p.idle + p.spinning && p.threads < p.max_threads && !start_worker(p) &&
+        p.threads == 0) {
+      return false;
+    }
+    j->next = nullptr;
+    if (p.tail != nullptr) {
+      p.tail->next = j;
+    } else {
+      p.head = j;
+    }
+    p.tail = j;
+    ++p.queued;
+    p.queued_hint.store(p.queued, std::memory_order_relaxed);
+    // Spinning workers take the first jobs without a wake.
+    wake = p.idle != 0 && p.queued > p.spinning;
   }
-  j->next = nullptr;
-  if (p.tail != nullptr) {
-    p.tail->next = j;
-  } else {
-    p.head = j;
-  }
-  p.tail = j;
-  ++p.queued;
-  p.queued_hint.store(p.queued, std::memory_order_relaxed);
-  // Spinning workers take the first jobs without a wake.
-  const bool wake = p.idle != 0 && p.queued > p.spinning;
-  lk.unlock();
   // A worker that times out meanwhile takes the job anyway: it checks the
   // queue under the lock before it leaves.
   if (wake) p.ready.notify_one();
@@ -268,7 +275,7 @@ async_status_t run_blocking(task* self, async_fn fn, void* user) noexcept {
 void blocking_pool_configure(std::uint32_t max_threads, std::uint64_t idle_ns) noexcept {
   pool& p = the_pool();
   {
-    std::lock_guard<std::mutex> lk(p.lock);
+    checked_guard lk(p.lock);
     if (max_threads != 0) p.max_threads = max_threads < max_threads_limit ? max_threads : max_threads_limit;
     if (idle_ns != 0) p.idle_ns = idle_ns < max_idle_ns ? idle_ns : max_idle_ns;
   }
@@ -277,7 +284,7 @@ void blocking_pool_configure(std::uint32_t max_threads, std::uint64_t idle_ns) n
 
 blocking_pool_stats blocking_pool_snapshot() noexcept {
   pool& p = the_pool();
-  std::lock_guard<std::mutex> lk(p.lock);
+  checked_guard lk(p.lock);
   blocking_pool_stats s;
   s.threads = p.threads;
   s.idle = p.idle;

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
-#include <mutex>
 #include <new>
 
 #if defined(__linux__)
@@ -331,9 +330,10 @@ bool has_room_for_waiter(const channel& c) noexcept {
 }
 
 // A thread (not a fiber) waits on `list`; entered holding c's lock (the
-// channel is shared), which it leaves.
+// channel is shared), which it leaves. Unchecked by -Wthread-safety: the lock
+// is released through done()/leave(), which skip it on the home fast path.
 async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode mode,
-                              std::uint64_t deadline_ns) noexcept {
+                              std::uint64_t deadline_ns) noexcept ASYNC_TS_NO_ANALYSIS {
   // A plain thread: its deadlines are on the real clock, virtual time or not.
   if (mode == wait_mode::until && deadline_ns <= real_now_ns()) return done(c, false, ASYNC_ETIMEDOUT);
   if (!has_room_for_waiter(c)) return done(c, false, ASYNC_EFULL);
@@ -427,8 +427,8 @@ async_status_t close_entered(channel& c) noexcept {
 
 }  // namespace
 
-std::mutex& channel_lists_lock() noexcept {
-  static std::mutex* lock = new std::mutex;  // never destroyed: used at thread exit
+checked_mutex& channel_lists_lock() noexcept {
+  static checked_mutex* lock = new checked_mutex;  // never destroyed: used at thread exit
   return *lock;
 }
 
@@ -448,7 +448,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
   home_guard_init(c->g, rt.owner, shared);
   c->magic = channel_magic;
   ch->capacity = capacity;
-  std::lock_guard<std::mutex> guard(channel_lists_lock());
+  checked_guard guard(channel_lists_lock());
   rt.channels.push_front(c);
   return ASYNC_OK;
 }
@@ -510,7 +510,9 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
   return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
 }
 
-async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
+// Unchecked as thread_wait_in: done() releases the lock taken here.
+async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode,
+                                   std::uint64_t deadline_ns) noexcept ASYNC_TS_NO_ANALYSIS {
   ensure_shared(c.g);  // a blocked thread is woken only by the shared paths
   guard_lock(c.g);
   if (c.closed) return done(c, false, ASYNC_ECLOSED);
@@ -519,7 +521,9 @@ async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode, std::u
   return thread_wait_in(c, c.senders, msg, mode, deadline_ns);
 }
 
-async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode, std::uint64_t deadline_ns) noexcept {
+// Unchecked as thread_wait_in.
+async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode,
+                                   std::uint64_t deadline_ns) noexcept ASYNC_TS_NO_ANALYSIS {
   ensure_shared(c.g);
   guard_lock(c.g);
   const async_status_t st = recv_ready(c, msg);
@@ -535,7 +539,7 @@ async_status_t channel_close(channel& c) noexcept {
 void channel_shutdown(channel& c) noexcept {
   // The lists' lock first, then the channel's guard: the order the runtime's
   // shutdown takes them in (channel_detach_all), so either runs first.
-  std::lock_guard<std::mutex> lists(channel_lists_lock());
+  checked_guard lists(channel_lists_lock());
   // Every waiter left is a fiber of a live runtime (a runtime's shutdown
   // takes its fibers off every channel) or a blocked thread: all are woken.
   const bool home = enter(c.g);
@@ -553,7 +557,7 @@ void channel_shutdown(channel& c) noexcept {
 }
 
 void channel_detach_all(runtime& rt) noexcept {
-  std::lock_guard<std::mutex> lists(channel_lists_lock());
+  checked_guard lists(channel_lists_lock());
   while (channel* c = rt.channels.pop_front()) {
     c->next = c->prev = nullptr;
     const bool home = enter(c->g);

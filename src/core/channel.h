@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 
 #include "home_guard.h"
 #include "intrusive_list.h"
@@ -109,7 +108,7 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
 async_status_t channel_close(channel& c) noexcept;
 // Guards every runtime's list of channels (runtime::channels): init,
 // shutdown and a runtime's shutdown may come from any thread.
-std::mutex& channel_lists_lock() noexcept;
+checked_mutex& channel_lists_lock() noexcept;
 // Frees an initialised channel, attached (closing it first) or detached.
 void channel_shutdown(channel& c) noexcept;
 // The runtime is being destroyed (its own fibers are off every channel

@@ -19,7 +19,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include "dump.h"
 #include "registry.h"
@@ -56,8 +55,7 @@ void dump_own_runtimes() noexcept {
 // list, but it never blocks). When busy, only this thread's runtimes are
 // dumped, and stderr says so.
 void forward(int signo) noexcept {
-  std::mutex& lock = registry_lock();
-  if (!lock.try_lock()) {
+  if (!registry_lock().try_lock()) {
     dump_writer w(STDERR_FILENO);
     w.str("async: dump: runtime registry busy; other threads' runtimes not dumped\n");
     (void)w.flush();
@@ -73,7 +71,7 @@ void forward(int signo) noexcept {
     r->dump_forwarded.store(true, std::memory_order_release);
     if (!seen) (void)pthread_kill(r->owner_thread, signo);
   }
-  lock.unlock();
+  registry_lock().unlock();
 }
 
 extern "C" void on_dump_signal(int signo) noexcept {

@@ -25,7 +25,9 @@ async_fiber_handle_t make_handle(const task* t) noexcept {
 namespace {
 
 // Appends the owner's recent frees to the shared list. Under free_lock.
-void flush_recent_locked(runtime& rt) noexcept { rt.shared_free.splice_back(rt.recent_free); }
+void flush_recent_locked(runtime& rt) noexcept ASYNC_TS_REQUIRES(rt.free_lock) {
+  rt.shared_free.splice_back(rt.recent_free);
+}
 
 }  // namespace
 

@@ -56,7 +56,7 @@ void barrier_all_threads() noexcept {
 // Its holder may wake another thread (a futex or eventfd write) and be
 // preempted by it on a busy machine: after a short spin, waiters yield the
 // CPU instead of burning their time slice.
-void guard_lock_slow(spin_lock& l) noexcept {
+void guard_lock_slow(spin_lock& l) noexcept ASYNC_TS_ACQUIRE(l) {
   for (unsigned i = 0; !l.try_lock(); ++i) {
     cpu_relax();
     if (i >= 128) sched_yield();
@@ -65,10 +65,7 @@ void guard_lock_slow(spin_lock& l) noexcept {
 
 void make_shared(home_guard& g) noexcept {
   guard_lock(g);
-  struct unlocker {
-    home_guard& g;
-    ~unlocker() { g.lock.unlock(); }
-  } u{g};
+  spin_adopt u(g.lock);
   if (g.shared.load(std::memory_order_relaxed)) return;
   g.shared.store(true, std::memory_order_seq_cst);
   // Without a home thread (async_once_t's zero state) nobody went lock-free.

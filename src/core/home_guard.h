@@ -42,8 +42,8 @@ void home_guard_init(home_guard& g, const void* home, bool shared) noexcept;
 extern std::atomic<bool> home_fence_needed;
 
 // Takes a shared guard's lock, yielding the CPU after a short spin.
-[[gnu::noinline]] void guard_lock_slow(spin_lock& l) noexcept;
-inline void guard_lock(home_guard& g) noexcept {
+[[gnu::noinline]] void guard_lock_slow(spin_lock& l) noexcept ASYNC_TS_ACQUIRE(l);
+inline void guard_lock(home_guard& g) noexcept ASYNC_TS_ACQUIRE(g.lock) {
   if (!g.lock.try_lock()) [[unlikely]] guard_lock_slow(g.lock);
 }
 
@@ -56,8 +56,9 @@ inline void ensure_shared(home_guard& g) noexcept {
 }
 
 // Enters an operation: lock-free on the home thread while not shared
-// (returns true), else under the lock (false).
-[[gnu::always_inline]] inline bool enter(home_guard& g) noexcept {
+// (returns true), else under the lock (false). Not checked by -Wthread-safety:
+// whether it takes g.lock depends on the home fast path (top of this file).
+[[gnu::always_inline]] inline bool enter(home_guard& g) noexcept ASYNC_TS_NO_ANALYSIS {
   if (g.home == thread_token()) [[likely]] {
     g.in_op.store(1, std::memory_order_relaxed);
     if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -74,8 +75,8 @@ inline void ensure_shared(home_guard& g) noexcept {
   return false;
 }
 
-// Leaves it; `home` is what enter returned.
-[[gnu::always_inline]] inline void leave(home_guard& g, bool home) noexcept {
+// Leaves it; `home` is what enter returned (unchecked, as enter).
+[[gnu::always_inline]] inline void leave(home_guard& g, bool home) noexcept ASYNC_TS_NO_ANALYSIS {
   if (home) [[likely]] {
     g.in_op.store(0, std::memory_order_release);
   } else {

@@ -10,7 +10,7 @@ namespace async::detail {
 namespace {
 
 // Never destroyed: threads may still shut runtimes down during exit.
-std::mutex* g_lock = new std::mutex;
+checked_mutex* g_lock = new checked_mutex;
 
 }  // namespace
 
@@ -18,7 +18,7 @@ std::mutex* g_lock = new std::mutex;
 // `p async::detail::runtime_registry_head`.
 runtime* runtime_registry_head = nullptr;
 
-std::mutex& registry_lock() noexcept { return *g_lock; }
+checked_mutex& registry_lock() noexcept { return *g_lock; }
 
 void registry_add(runtime* rt) noexcept {
   rt->reg_prev = nullptr;
@@ -61,7 +61,7 @@ void owned_remove(runtime* rt) noexcept {
 }
 
 void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept {
-  std::lock_guard<std::mutex> guard(*g_lock);
+  checked_guard guard(registry_lock());
   for (runtime* r = runtime_registry_head; r != nullptr; r = r->reg_next) fn(*r, ctx);
 }
 

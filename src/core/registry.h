@@ -11,28 +11,28 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <type_traits>
 
 #include "async.h"
+#include "checked_mutex.h"
 
 namespace async::detail {
 
 struct runtime;
 
-std::mutex& registry_lock() noexcept;
+checked_mutex& registry_lock() noexcept;
 
 // Under registry_lock().
-void registry_add(runtime* rt) noexcept;
-void registry_remove(runtime* rt) noexcept;
-bool registry_contains(const runtime* rt) noexcept;
+void registry_add(runtime* rt) noexcept ASYNC_TS_REQUIRES(registry_lock());
+void registry_remove(runtime* rt) noexcept ASYNC_TS_REQUIRES(registry_lock());
+bool registry_contains(const runtime* rt) noexcept ASYNC_TS_REQUIRES(registry_lock());
 // The live runtime `handle` names, or nullptr. The handle's memory is only
 // read (its impl pointer), never trusted.
-runtime* registry_find(const async_runtime_t* handle) noexcept;
+runtime* registry_find(const async_runtime_t* handle) noexcept ASYNC_TS_REQUIRES(registry_lock());
 
 // Calls fn(rt, ctx) for each live runtime, newest first, taking the lock
 // itself: fn must not create or destroy a runtime.
-void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept;
+void registry_for_each(void (*fn)(runtime& rt, void* ctx), void* ctx) noexcept ASYNC_TS_EXCLUDES(registry_lock());
 
 // As registry_for_each, with any callable.
 template <typename F>
@@ -46,7 +46,7 @@ void registry_for_each(F&& f) noexcept {
 // a handle is its own without the lock (and without reading memory that
 // another thread may be freeing). Owner thread only.
 // The newest live runtime, linked through runtime::reg_next; under the lock.
-extern runtime* runtime_registry_head;
+extern runtime* runtime_registry_head ASYNC_TS_GUARDED_BY(registry_lock());
 
 extern thread_local constinit runtime* tls_owned __attribute__((tls_model("initial-exec")));
 void owned_add(runtime* rt) noexcept;

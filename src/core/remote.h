@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 
 #include "runtime.h"
 
@@ -72,12 +71,12 @@ void remote_shutdown(runtime& rt) noexcept;
 // --- awaits across runtimes (await_remote.cpp) -------------------------------
 
 // A fiber awaits a fiber of another runtime (`target`, found in the registry
-// by the caller, which holds the registry lock: released here).
-async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id,
-                            std::unique_lock<std::mutex>& registry) noexcept;
+// by the caller, which holds the registry lock: released here, on every path).
+async_status_t await_across(task* self, runtime& target, std::uint32_t slot, std::uint64_t id) noexcept
+    ASYNC_TS_RELEASE(registry_lock());
 // A thread that drives no runtime awaits a fiber of `target` (same lock rule).
-async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint64_t id,
-                                 std::unique_lock<std::mutex>& registry) noexcept;
+async_status_t await_from_thread(runtime& target, std::uint32_t slot, std::uint64_t id) noexcept
+    ASYNC_TS_RELEASE(registry_lock());
 // The fiber `t` has ended: answers the other threads awaiting it.
 void answer_remote_awaits(runtime& rt, task* t) noexcept;
 // The id of the fiber `t` awaits across runtimes (wait_kind await_remote);

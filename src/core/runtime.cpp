@@ -87,13 +87,17 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     heap_delete(rt);
     return st;
   }
-  for (std::size_t i = 0; i < task_capacity; ++i) {
-    task* t = &rt->tasks[i];
-    t->rt = rt;
-    t->slot = static_cast<std::uint32_t>(i);
-    // The id "before" the record's first fiber: that one gets id_base + i + 1.
-    t->id = rt->id_base + i + 1 - task_capacity;
-    rt->shared_free.push_back(t);
+  {
+    // No other thread sees rt yet; the lock is for -Wthread-safety's sake.
+    spin_guard free_guard(rt->free_lock);
+    for (std::size_t i = 0; i < task_capacity; ++i) {
+      task* t = &rt->tasks[i];
+      t->rt = rt;
+      t->slot = static_cast<std::uint32_t>(i);
+      // The id "before" the record's first fiber: that one gets id_base + i + 1.
+      t->id = rt->id_base + i + 1 - task_capacity;
+      rt->shared_free.push_back(t);
+    }
   }
   rt->sched = sched.release();
   rt->root.rt = rt;
@@ -104,7 +108,7 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   (void)dump_signal_number();  // installs the ASYNC_DUMP_SIGNAL handler, once
   if (rt->guards) overflow_install_on_this_thread();
   {
-    std::lock_guard<std::mutex> guard(registry_lock());
+    checked_guard guard(registry_lock());
     registry_add(rt);
     handle->impl = rt;
   }
@@ -132,7 +136,7 @@ void runtime_destroy(runtime* rt) noexcept {
   // threads reach it through without the registry, a group or a channel,
   // they must stop using before the shutdown.)
   {
-    std::lock_guard<std::mutex> guard(registry_lock());
+    checked_guard guard(registry_lock());
     registry_remove(rt);
   }
   for (std::size_t i = 0; i < rt->task_capacity; ++i) {
@@ -168,7 +172,7 @@ void runtime_destroy(runtime* rt) noexcept {
   fls_release_all(*rt);
   delete_array(rt->tasks, rt->task_capacity);
   {
-    std::lock_guard<std::mutex> guard(registry_lock());
+    checked_guard guard(registry_lock());
     rt->handle->impl = nullptr;
   }
   owned_remove(rt);

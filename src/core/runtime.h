@@ -23,6 +23,7 @@
 #include "driver.h"
 #include "fls.h"
 #include "inbox.h"
+#include "checked_mutex.h"
 #include "registry.h"
 #include "spin_lock.h"
 #include "task.h"
@@ -42,6 +43,9 @@ struct await_request;
 struct channel;
 struct schedule;
 
+// Guards every runtime's `channels` (channel.h has the rule).
+checked_mutex& channel_lists_lock() noexcept;
+
 struct runtime {
   async_runtime_t* handle = nullptr;  // the user's struct, which handles name
   std::uint64_t id_base = 0;          // serial << 40: ids differ across runtimes
@@ -57,7 +61,7 @@ struct runtime {
   task_list free_tasks;   // owner only
   // Other threads touch what follows in its own cache lines (alignas), so
   // that their traffic does not evict the owner's hot fields.
-  alignas(64) task_list shared_free;  // under free_lock
+  alignas(64) task_list shared_free ASYNC_TS_GUARDED_BY(free_lock);
   task_list recent_free;  // owner only
   std::size_t cache_max = 0;  // most records in free_tasks and in recent_free
   spin_lock free_lock;
@@ -93,8 +97,8 @@ struct runtime {
   std::atomic<bool> notified{false};  // a notify was sent for this wait
   std::atomic<std::uint64_t> foreign_spawns{0};  // spawns made by other threads, ever
 
-  runtime* reg_next = nullptr;  // the registry's list (core/registry.cpp)
-  runtime* reg_prev = nullptr;
+  runtime* reg_next ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;  // the registry's list (core/registry.cpp)
+  runtime* reg_prev ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;
   runtime* owned_next = nullptr;  // the owner thread's list (registry.h)
   task_list remote_waiters;       // our fibers awaiting fibers of other runtimes
   intrusive_list<await_request> remote_awaits;  // other threads awaiting our fibers
@@ -112,7 +116,8 @@ struct runtime {
   std::uint64_t switches = 0;
   san_context* san_prev = nullptr;  // the context that switched last (ASan learns root bounds)
   task* dead = nullptr;  // a finished fiber whose context state awaits release
-  intrusive_list<channel> channels;  // initialised channels, newest first: shutdown detaches them
+  // Initialised channels, newest first: shutdown detaches them.
+  intrusive_list<channel> channels ASYNC_TS_GUARDED_BY(channel_lists_lock());
   fls_cache fls_spare;          // fiber-local storage blocks for the next fibers (fls.cpp)
   // For a group's "nothing alive" (group.cpp); written by the owner only,
   // read by placement and group waits on other threads.

@@ -13,8 +13,8 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <mutex>
 
+#include "../core/checked_mutex.h"
 #include "../core/dump_signal.h"
 #include "../core/signal_owner.h"
 #include "signal.h"
@@ -48,10 +48,11 @@ extern "C" void on_signal(int signo) noexcept {
 
 // The holds. Never taken by the handler; taken before any wait's guard.
 struct catch_state {
-  std::mutex lock;
-  unsigned holders[NSIG] = {};  // runtimes holding each signal
-  struct sigaction saved[NSIG];  // each held signal's disposition before the first hold
-  bool thread_started = false;
+  checked_mutex lock;
+  unsigned holders[NSIG] ASYNC_TS_GUARDED_BY(lock) = {};  // runtimes holding each signal
+  // Each held signal's disposition before the first hold.
+  struct sigaction saved[NSIG] ASYNC_TS_GUARDED_BY(lock);
+  bool thread_started ASYNC_TS_GUARDED_BY(lock) = false;
 };
 
 catch_state& state() noexcept {
@@ -89,7 +90,7 @@ bool make_pipe(int fds[2]) noexcept {
 }
 
 // Makes the pipe and starts the thread once per process. Under s.lock.
-async_status_t start_thread(catch_state& s) noexcept {
+async_status_t start_thread(catch_state& s) noexcept ASYNC_TS_REQUIRES(s.lock) {
   if (s.thread_started) return ASYNC_OK;
   int fds[2];
   if (!make_pipe(fds)) return errno == ENOMEM ? ASYNC_ENOMEM : ASYNC_EIO;
@@ -116,7 +117,7 @@ async_status_t start_thread(catch_state& s) noexcept {
   return ASYNC_OK;
 }
 
-bool install(catch_state& s, int signo) noexcept {
+bool install(catch_state& s, int signo) noexcept ASYNC_TS_REQUIRES(s.lock) {
   // A handler still running from an earlier hold may have added a stray.
   g_arrived[signo].store(0, std::memory_order_relaxed);
   struct sigaction sa {};
@@ -126,14 +127,14 @@ bool install(catch_state& s, int signo) noexcept {
   return sigaction(signo, &sa, &s.saved[signo]) == 0;
 }
 
-void restore(catch_state& s, int signo) noexcept {
+void restore(catch_state& s, int signo) noexcept ASYNC_TS_REQUIRES(s.lock) {
   (void)sigaction(signo, &s.saved[signo], nullptr);
   g_arrived[signo].store(0, std::memory_order_relaxed);
   signal_drop_kept(signo);
 }
 
 // Gives back one hold of every signal of `mask`. Under s.lock.
-void unhold(catch_state& s, std::uint64_t mask) noexcept {
+void unhold(catch_state& s, std::uint64_t mask) noexcept ASYNC_TS_REQUIRES(s.lock) {
   for (int signo = 1; signo < NSIG; ++signo) {
     if ((mask & signal_bit(signo)) != 0 && --s.holders[signo] == 0) restore(s, signo);
   }
@@ -153,7 +154,7 @@ async_status_t signal_hold(std::uint64_t& held, std::uint64_t want) noexcept {
   const std::uint64_t missing = want & ~held;
   if (missing == 0) return ASYNC_OK;
   catch_state& s = state();
-  std::lock_guard<std::mutex> guard(s.lock);
+  checked_guard guard(s.lock);
   if (const async_status_t st = start_thread(s); st != ASYNC_OK) return st;
   std::uint64_t taken = 0;
   for (int signo = 1; signo < NSIG; ++signo) {
@@ -172,7 +173,7 @@ async_status_t signal_hold(std::uint64_t& held, std::uint64_t want) noexcept {
 void signal_release(std::uint64_t held) noexcept {
   if (held == 0) return;
   catch_state& s = state();
-  std::lock_guard<std::mutex> guard(s.lock);
+  checked_guard guard(s.lock);
   unhold(s, held);
 }
 
