@@ -189,13 +189,12 @@ task* pick_in_pass(runtime& rt) noexcept {
       // right after that wait, the pass it filled needs no second one.)
       if (!rt.just_polled && !rt.run_queue.empty()) {
         if (rt.io_waiting != 0 && rt.io_registered != 0) rt.drv->wait(rt, 0);
-        if (rt.in.maybe_nonempty()) {
-          take_inbox(rt);
-          // A group's stop ends the drive at once; what is left is dropped
-          // by the shutdown that follows.
-          if (rt.stop) [[unlikely]] return wake_root(rt);
-        }
+        if (rt.in.maybe_nonempty()) take_inbox(rt);
       }
+      // A group's stop ends the drive at once, whoever took it from the
+      // inbox (this pass, a wait, or async_park's look at the inbox before
+      // it parks); what is left is dropped by the shutdown that follows.
+      if (rt.stop) [[unlikely]] return wake_root(rt);
       rt.just_polled = false;
       if (!rt.timers.empty()) expire_timers(rt, clock_ns(rt));
       rt.pass_left = rt.run_queue.size();
@@ -214,6 +213,9 @@ task* pick_in_pass(runtime& rt) noexcept {
       return t;
     }
     rt.pass_left = 0;
+    // A stop taken mid-pass (by async_park, say) must not be slept through:
+    // nothing else may ever come to end the wait below.
+    if (rt.stop) [[unlikely]] return wake_root(rt);
     if (rt.free_starved.load(std::memory_order_relaxed)) share_all_records(rt);
     if (something_pending(rt)) {
       if (rt.virtual_clock && !rt.timers.empty()) [[unlikely]] {
