@@ -18,6 +18,7 @@
 #endif
 
 #include "alloc.h"
+#include "clock.h"
 #include "home_guard.h"
 #include "remote.h"
 
@@ -60,6 +61,136 @@ bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) n
   nanosleep(&ts, nullptr);
   return true;
 #endif
+}
+
+// --- the buffer ------------------------------------------------------------------
+
+// Under the guard: the home thread's ring (buffer, head, count) until the
+// channel is shared, then the held channel_ring (channel_ring.h).
+channel_ring* ring_of(const channel& c) noexcept { return c.ring.load(std::memory_order_relaxed); }
+
+std::size_t buffered(const channel& c) noexcept {
+  if (const channel_ring* r = ring_of(c)) [[unlikely]] return ring_count(*r);
+  return c.count;
+}
+
+void buffer_push(channel& c, void* msg) noexcept {
+  if (channel_ring* r = ring_of(c)) [[unlikely]] {
+    ring_push_held(*r, msg);
+    return;
+  }
+  c.buffer[(c.head + c.count) % c.capacity] = msg;
+  ++c.count;
+}
+
+void* buffer_pop(channel& c) noexcept {
+  if (channel_ring* r = ring_of(c)) [[unlikely]] return ring_pop_held(*r);
+  void* msg = c.buffer[c.head];
+  c.head = (c.head + 1) % c.capacity;
+  --c.count;
+  return msg;
+}
+
+// The first operation under the lock of a shared buffered channel replaces
+// its buffer with a channel_ring holding the same messages (nobody touches
+// the buffer without the lock any more: the home thread takes it too once
+// the channel is shared). Out of memory, the buffer stays, and so does every
+// operation under the lock; the next one tries again.
+[[gnu::noinline]] channel_ring* make_ring(channel& c) noexcept {
+  if (c.closed || c.magic != channel_magic) return nullptr;
+  channel_ring* r = ring_new(c.capacity, c.count, [&c](std::size_t i) { return c.buffer[(c.head + i) % c.capacity]; });
+  if (r == nullptr) return nullptr;
+  delete_array(c.buffer, c.capacity);
+  c.buffer = nullptr;
+  c.head = c.count = 0;
+  c.ring.store(r, std::memory_order_release);
+  return r;
+}
+
+// Entering and leaving a channel (any thread): on the lock path, the ring is
+// held while the lock is, and given back to the lock-free operations when
+// nobody waits on the channel and it is open.
+void hold_ring(channel& c) noexcept {
+  if (c.capacity == 0) return;
+  channel_ring* r = ring_of(c);
+  if (r == nullptr) r = make_ring(c);
+  if (r != nullptr) ring_hold(*r);
+}
+
+void unhold_ring(channel& c) noexcept {
+  channel_ring* r = ring_of(c);
+  if (r != nullptr && !c.closed && c.senders.empty() && c.receivers.empty() && c.sel_linked == 0) ring_release(*r);
+}
+
+[[gnu::always_inline]] inline bool chan_enter(channel& c) noexcept {
+  const bool home = enter(c.g);
+  if (!home) [[unlikely]] hold_ring(c);
+  return home;
+}
+
+[[gnu::always_inline]] inline void chan_leave(channel& c, bool home) noexcept {
+  if (!home) [[unlikely]] unhold_ring(c);
+  leave(c.g, home);
+}
+
+// The lock of a shared channel, for a thread that is not in a fiber.
+void chan_lock(channel& c) noexcept ASYNC_TS_NO_ANALYSIS {
+  guard_lock(c.g);
+  hold_ring(c);
+}
+
+void chan_unlock(channel& c) noexcept ASYNC_TS_NO_ANALYSIS {
+  unhold_ring(c);
+  c.g.lock.unlock();
+}
+
+struct chan_guard {
+  channel& c;
+  bool home;
+  explicit chan_guard(channel& ch) noexcept : c(ch), home(chan_enter(ch)) {}
+  ~chan_guard() { chan_leave(c, home); }
+  chan_guard(const chan_guard&) = delete;
+  chan_guard& operator=(const chan_guard&) = delete;
+};
+
+// A fiber that finds a shared channel's ring full (sending) or empty
+// (receiving) while its runtime has nothing else to run keeps trying it for
+// up to the runtime's spin limit (docs/design.md, "The spin before
+// sleeping") before it takes the lock and parks. A parked waiter holds the
+// ring (channel_ring.h), so every message of a stream would then be a
+// hand-off under the lock and a wake across threads; spinning, the other
+// side's next operation stays lock-free and this one takes what piled up.
+// It stops at once when the ring is held (a waiter, a close) or the inbox
+// has something for the runtime.
+template <class Attempt>
+[[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
+  if (!rt.run_queue.empty()) return false;
+  const std::uint64_t start = real_now_ns();
+  for (unsigned i = 1;; ++i) {
+    cpu_relax();
+    const ring_try got = attempt();
+    if (got != ring_try::busy) return got == ring_try::done;
+    if ((i & 63) == 0 && (rt.in.maybe_nonempty() || real_now_ns() - start >= rt.inbox_spin_ns)) return false;
+  }
+}
+
+// The lock-free attempts, before any lock: they succeed only on a shared
+// channel's ring while nobody waits on it (channel_ring.h). `spinner`: the
+// calling fiber, when it may wait (nullptr: one attempt).
+[[gnu::always_inline]] inline bool try_send_lock_free(channel& c, void* msg, task* spinner) noexcept {
+  channel_ring* r = c.ring.load(std::memory_order_acquire);
+  if (r == nullptr) [[likely]] return false;
+  const ring_try got = ring_try_push(*r, msg);
+  if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+  return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_push(*r, msg); });
+}
+
+[[gnu::always_inline]] inline bool try_recv_lock_free(channel& c, void** msg, task* spinner) noexcept {
+  channel_ring* r = c.ring.load(std::memory_order_acquire);
+  if (r == nullptr) [[likely]] return false;
+  const ring_try got = ring_try_pop(*r, msg);
+  if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+  return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_pop(*r, msg); });
 }
 
 // --- completing a waiter ---------------------------------------------------------
@@ -207,7 +338,7 @@ bool plain_abort(task* t, bool /*detach*/) noexcept {
   // Completed already: its channel may even be gone; the wake is on its way.
   if (w->list.load(std::memory_order_acquire) == nullptr) return false;
   channel& c = *w->ch;
-  op_guard g(c.g);
+  chan_guard g(c);
   task_list* l = w->list.load(std::memory_order_relaxed);
   if (l == nullptr) return false;
   l->remove(t);
@@ -222,7 +353,7 @@ void unlink_all(select_call& call) noexcept {
     select_node* node = node_of(sc);
     if (sc.ch == nullptr || node->ticket.load(std::memory_order_acquire) == 0) continue;
     channel& c = channel_of(sc.ch);
-    op_guard g(c.g);
+    chan_guard g(c);
     if (node->ticket.load(std::memory_order_relaxed) != 0) {
       sel_remove(c, sc.op == ASYNC_SELECT_SEND ? c.sel_senders : c.sel_receivers, node);
     }
@@ -247,9 +378,8 @@ bool select_abort(task* t, bool detach) noexcept {
     give(c, r, msg);
     return ASYNC_OK;
   }
-  if (c.count < c.capacity) {
-    c.buffer[(c.head + c.count) % c.capacity] = msg;
-    ++c.count;
+  if (buffered(c) < c.capacity) {
+    buffer_push(c, msg);
     return ASYNC_OK;
   }
   return ASYNC_EAGAIN;
@@ -257,13 +387,10 @@ bool select_abort(task* t, bool detach) noexcept {
 
 // ASYNC_OK, ASYNC_ECLOSED (closed and drained) or ASYNC_EAGAIN.
 [[gnu::noinline]] async_status_t recv_ready(channel& c, void** msg) noexcept {
-  if (c.count != 0) {
-    *msg = c.buffer[c.head];
-    c.head = (c.head + 1) % c.capacity;
-    --c.count;
+  if (buffered(c) != 0) {
+    *msg = buffer_pop(c);
     if (peer s = first_peer(c, c.senders, c.sel_senders)) {  // its message takes the freed slot, in order
-      c.buffer[(c.head + c.count) % c.capacity] = take(c, s);
-      ++c.count;
+      buffer_push(c, take(c, s));
     }
     return ASYNC_OK;
   }
@@ -280,7 +407,7 @@ bool has_room_for_waiter(const channel& c) noexcept {
 
 // Leaves `c` and returns `st`.
 [[gnu::always_inline]] inline async_status_t done(channel& c, bool home, async_status_t st) noexcept {
-  leave(c.g, home);
+  chan_leave(c, home);
   return st;
 }
 
@@ -302,7 +429,7 @@ bool has_room_for_waiter(const channel& c) noexcept {
   // keep waiting for them instead of reporting a deadlock.
   const bool foreign = !home;
   if (foreign) begin_foreign_wait(rt);
-  leave(c.g, home);
+  chan_leave(c, home);
   const async_status_t st = park(self);
   if (foreign) end_foreign_wait(rt);
   self->wait_abort = nullptr;
@@ -342,7 +469,7 @@ async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode
   self.xfer = &w;
   self.state = task_state::parked;
   list.push_back(&self);
-  c.g.lock.unlock();
+  chan_unlock(c);
   std::atomic<std::uint32_t>& word = self.remote.node.pending;
   const std::uint64_t deadline = mode == wait_mode::until ? deadline_ns : UINT64_MAX;
   while (word.load(std::memory_order_acquire) == 0) {
@@ -350,10 +477,10 @@ async_status_t thread_wait_in(channel& c, task_list& list, void* xfer, wait_mode
   }
   // Under the lock: whoever completed us did so (and is done with `self`)
   // before we get it; if nobody did, we leave the list ourselves.
-  guard_lock(c.g);
+  chan_lock(c);
   struct unlocker {
     channel& c;
-    ~unlocker() { c.g.lock.unlock(); }
+    ~unlocker() { chan_unlock(c); }
   } u{c};
   if (w.list.load(std::memory_order_relaxed) != nullptr) {
     list.remove(&self);
@@ -382,7 +509,7 @@ void enter_all(async_select_case_t* cases, std::size_t n) noexcept {
       if ((last == nullptr || c > last) && (next == nullptr || c < next)) next = c;
     }
     if (next == nullptr) return;
-    enter(next->g);
+    chan_enter(*next);
     last = next;
   }
 }
@@ -392,7 +519,10 @@ void leave_all(async_select_case_t* cases, std::size_t n) noexcept {
     if (cases[i].ch == nullptr) continue;
     bool first = true;
     for (std::size_t j = 0; j < i && first; ++j) first = cases[j].ch != cases[i].ch;
-    if (first) leave_any(channel_of(cases[i].ch).g);
+    if (first) {
+      channel& c = channel_of(cases[i].ch);
+      chan_leave(c, entered_at_home(c.g));
+    }
   }
 }
 
@@ -444,7 +574,7 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
   c->rt = &rt;
   c->buffer = buffer;
   c->capacity = capacity;
-  c->max_waiters = max_waiters;
+  c->max_waiters = static_cast<std::uint32_t>(max_waiters < UINT32_MAX ? max_waiters : UINT32_MAX);
   home_guard_init(c->g, rt.owner, shared);
   c->magic = channel_magic;
   ch->capacity = capacity;
@@ -458,9 +588,11 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
 // are parked on the channel.
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool home = enter(c.g);
+  const bool cancelled = self != nullptr && self->cancelled && mode != wait_mode::never;
+  if (!cancelled && try_send_lock_free(c, msg, mode == wait_mode::never ? nullptr : self)) return ASYNC_OK;
+  const bool home = chan_enter(c);
   if (c.closed) return done(c, home, ASYNC_ECLOSED);
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  if (cancelled) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
   if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
     plain_wait* w = wait_of(r);
@@ -469,9 +601,8 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
     release_wait(w);
     return done(c, home, ASYNC_OK);
   }
-  if (c.count < c.capacity) {
-    c.buffer[(c.head + c.count) % c.capacity] = msg;
-    ++c.count;
+  if (buffered(c) < c.capacity) {
+    buffer_push(c, msg);
     return done(c, home, ASYNC_OK);
   }
   if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
@@ -482,17 +613,16 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
 
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool home = enter(c.g);
-  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
+  const bool cancelled = self != nullptr && self->cancelled && mode != wait_mode::never;
+  if (!cancelled && try_recv_lock_free(c, msg, mode == wait_mode::never ? nullptr : self)) return ASYNC_OK;
+  const bool home = chan_enter(c);
+  if (cancelled) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
-  if (c.count != 0) {
-    *msg = c.buffer[c.head];
-    c.head = (c.head + 1) % c.capacity;
-    --c.count;
+  if (buffered(c) != 0) {
+    *msg = buffer_pop(c);
     if (task* s = c.senders.pop_front()) {  // its message takes the freed slot, in order
       plain_wait* w = wait_of(s);
-      c.buffer[(c.head + c.count) % c.capacity] = w->xfer;
-      ++c.count;
+      buffer_push(c, w->xfer);
       home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
       release_wait(w);
     }
@@ -514,7 +644,8 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
 async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode,
                                    std::uint64_t deadline_ns) noexcept ASYNC_TS_NO_ANALYSIS {
   ensure_shared(c.g);  // a blocked thread is woken only by the shared paths
-  guard_lock(c.g);
+  if (try_send_lock_free(c, msg, nullptr)) return ASYNC_OK;
+  chan_lock(c);
   if (c.closed) return done(c, false, ASYNC_ECLOSED);
   const async_status_t st = send_ready(c, msg);
   if (st == ASYNC_OK || mode == wait_mode::never) return done(c, false, st);
@@ -525,14 +656,15 @@ async_status_t channel_send_thread(channel& c, void* msg, wait_mode mode,
 async_status_t channel_recv_thread(channel& c, void** msg, wait_mode mode,
                                    std::uint64_t deadline_ns) noexcept ASYNC_TS_NO_ANALYSIS {
   ensure_shared(c.g);
-  guard_lock(c.g);
+  if (try_recv_lock_free(c, msg, nullptr)) return ASYNC_OK;
+  chan_lock(c);
   const async_status_t st = recv_ready(c, msg);
   if (st != ASYNC_EAGAIN || mode == wait_mode::never) return done(c, false, st);
   return thread_wait_in(c, c.receivers, msg, mode, deadline_ns);
 }
 
 async_status_t channel_close(channel& c) noexcept {
-  const bool home = enter(c.g);
+  const bool home = chan_enter(c);
   return done(c, home, close_entered(c));
 }
 
@@ -542,7 +674,7 @@ void channel_shutdown(channel& c) noexcept {
   checked_guard lists(channel_lists_lock());
   // Every waiter left is a fiber of a live runtime (a runtime's shutdown
   // takes its fibers off every channel) or a blocked thread: all are woken.
-  const bool home = enter(c.g);
+  const bool home = chan_enter(c);
   if (!c.closed) (void)close_entered(c);
   if (c.magic == channel_magic) {
     // Still attached: out of the runtime's list, which its shutdown walks.
@@ -551,6 +683,7 @@ void channel_shutdown(channel& c) noexcept {
   }
   delete_array(c.buffer, c.capacity);
   c.buffer = nullptr;
+  ring_delete(c.ring.exchange(nullptr, std::memory_order_relaxed));
   c.rt = nullptr;
   c.magic = 0;
   leave(c.g, home);
@@ -560,11 +693,11 @@ void channel_detach_all(runtime& rt) noexcept {
   checked_guard lists(channel_lists_lock());
   while (channel* c = rt.channels.pop_front()) {
     c->next = c->prev = nullptr;
-    const bool home = enter(c->g);
+    const bool home = chan_enter(*c);
     if (!c->closed) (void)close_entered(*c);
     c->rt = nullptr;
     c->magic = channel_detached_magic;
-    leave(c->g, home);
+    chan_leave(*c, home);
   }
 }
 

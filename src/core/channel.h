@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // channel.h: bounded FIFO channels of pointers (include/async.h) and the select
 // over several of their operations. The state lives in the user's
-// async_channel_t; the ring buffer is allocated at init. Parked senders and
+// async_channel_t; the ring buffer is allocated at init, and replaced by a
+// channel_ring (channel_ring.h) once the channel is shared. Parked senders and
 // receivers wait on two FIFO lists; a message meets a parked receiver
 // directly, and a receiver that frees a slot pulls the first parked sender's
 // message into the buffer, so FIFO order holds across both. A select parks
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "channel_ring.h"
 #include "home_guard.h"
 #include "intrusive_list.h"
 #include "runtime.h"
@@ -72,11 +74,16 @@ struct channel {
   runtime* rt;                 // its home runtime; nullptr once detached
   channel* next;               // in rt->channels (under channel_lists_lock()),
   channel* prev;               // so the runtime's shutdown can detach it
-  void** buffer;               // capacity slots (nullptr for capacity 0)
+  void** buffer;               // capacity slots (nullptr for capacity 0, and once `ring` replaced it)
   std::size_t capacity;
+  // The buffer once the channel is shared (channel_ring.h), made at the
+  // first operation under the lock; nullptr before, and for capacity 0.
+  // Read without the lock by every thread's lock-free attempt.
+  std::atomic<channel_ring*> ring;
   std::size_t head;            // oldest buffered message
   std::size_t count;
-  std::size_t max_waiters;     // 0: no bound
+  std::uint32_t max_waiters;   // 0: no bound (larger bounds are clamped: never reached)
+  bool closed;
   task_list senders;           // xfer: plain_wait with the message
   task_list receivers;         // xfer: plain_wait with the void** destination
   select_list sel_senders;     // parked select send cases
@@ -87,7 +94,6 @@ struct channel {
   // "Channels across threads"): the home thread (the owner of rt when init
   // ran) alone without a lock until the first operation from another thread.
   home_guard g;
-  bool closed;
 };
 
 inline constexpr std::uint64_t channel_magic = 0x6173796e63636831;  // "asyncch1"

@@ -87,9 +87,11 @@ inline void ensure_shared(home_guard& g) noexcept {
 // leave() without enter's answer: on the home thread in_op != 0 exactly
 // while it holds the guard without the lock (enter clears it before falling
 // back to the lock).
-inline void leave_any(home_guard& g) noexcept {
-  leave(g, g.home == thread_token() && g.in_op.load(std::memory_order_relaxed) != 0);
+inline bool entered_at_home(const home_guard& g) noexcept {
+  return g.home == thread_token() && g.in_op.load(std::memory_order_relaxed) != 0;
 }
+
+inline void leave_any(home_guard& g) noexcept { leave(g, entered_at_home(g)); }
 
 struct op_guard {
   home_guard& g;

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+// channel_ring.h: the buffer of a shared channel (one that fibers of several
+// threads use), which senders and receivers of any thread fill and drain
+// without the channel's lock while nobody waits on it.
+//
+// It is a bounded ring of positions (a sequence number per slot, as in
+// D. Vyukov's bounded MPMC queue): the sender that moves `tail` from p to
+// p + 1 owns slot p % capacity until it stores seq = 2p + 1 (full); the
+// receiver that moves `head` from p to p + 1 owns it until it stores
+// seq = 2(p + capacity) (free for that position). Doubling keeps "full at p"
+// and "free for p + 1" apart when the capacity is 1.
+// Senders write only `tail`'s line and receivers only `head`'s, so a stream
+// between two threads moves slot lines, not a lock, between their caches.
+//
+// The channel's lock still decides everything else (parked waiters, select,
+// close). Its holder sets `ring_held` in both `tail` and `head` (an atomic
+// read-modify-write, ordered with every lock-free move of them): from then
+// on no lock-free operation can move a position, so the holder sees exact
+// counts, and each position it counts is either done or finishes within a
+// few instructions (its owner moved the position before the bit was set);
+// the holder waits for those few instructions. The bits stay set while
+// anyone is parked on the channel or once it is closed, so every operation
+// then goes through the lock and meets the waiters in FIFO order, and no
+// wake is lost: a lock-free operation either moved its position before the
+// holder looked (and the holder counts it) or fails and takes the lock.
+// docs/design.md, "Channels across threads", has the whole argument.
+#pragma once
+
+#include <sched.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "../arch/cpu_relax.h"
+#include "alloc.h"
+
+namespace async::detail {
+
+struct ring_slot {
+  std::atomic<std::uint64_t> seq;  // 2p: free for the sender of position p; 2p + 1: holds position p's message
+  void* msg;
+};
+
+// Set in `tail` and `head` while the channel's lock holder owns the positions.
+inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
+
+struct channel_ring {
+  alignas(64) std::atomic<std::uint64_t> tail;  // the next position to fill, | ring_held
+  alignas(64) std::atomic<std::uint64_t> head;  // the next position to take, | ring_held
+  alignas(64) ring_slot* slots;                 // read-only from here on
+  std::uint64_t capacity;
+  std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)
+  bool pow2;
+};
+
+inline ring_slot& ring_slot_at(const channel_ring& r, std::uint64_t pos) noexcept {
+  return r.slots[r.pow2 ? (pos & r.mask) : (pos % r.capacity)];
+}
+
+// What a lock-free attempt did: `done`; `busy`: the ring is full (for a
+// send) or empty (for a receive), or the slot's other side is not done yet;
+// `held`: the lock holder owns the positions (someone waits, or the channel
+// is closed). Either way but `done`, the caller may take the channel's lock.
+enum class ring_try { done, busy, held };
+
+// Lock-free: buffers `msg`.
+inline ring_try ring_try_push(channel_ring& r, void* msg) noexcept {
+  std::uint64_t pos = r.tail.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((pos & ring_held) != 0) return ring_try::held;
+    ring_slot& s = ring_slot_at(r, pos);
+    const auto lag = static_cast<std::int64_t>(s.seq.load(std::memory_order_acquire) - 2 * pos);
+    if (lag < 0) return ring_try::busy;  // a lap behind: full (or its reader is not done)
+    if (lag > 0) {              // another sender took `pos`: look again
+      pos = r.tail.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (r.tail.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+      s.msg = msg;
+      s.seq.store(2 * pos + 1, std::memory_order_release);
+      return ring_try::done;
+    }
+  }
+}
+
+// Lock-free: takes the oldest message.
+inline ring_try ring_try_pop(channel_ring& r, void** msg) noexcept {
+  std::uint64_t pos = r.head.load(std::memory_order_relaxed);
+  for (;;) {
+    if ((pos & ring_held) != 0) return ring_try::held;
+    ring_slot& s = ring_slot_at(r, pos);
+    const auto lag = static_cast<std::int64_t>(s.seq.load(std::memory_order_acquire) - (2 * pos + 1));
+    if (lag < 0) return ring_try::busy;  // empty (or its sender is not done)
+    if (lag > 0) {
+      pos = r.head.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (r.head.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+      *msg = s.msg;
+      s.seq.store(2 * (pos + r.capacity), std::memory_order_release);
+      return ring_try::done;
+    }
+  }
+}
+
+// --- under the channel's lock --------------------------------------------------
+
+// Takes the positions from the lock-free operations (idempotent).
+inline void ring_hold(channel_ring& r) noexcept {
+  r.tail.fetch_or(ring_held, std::memory_order_acq_rel);
+  r.head.fetch_or(ring_held, std::memory_order_acq_rel);
+}
+
+// Gives them back: lock-free operations may run again.
+inline void ring_release(channel_ring& r) noexcept {
+  r.tail.store(r.tail.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
+  r.head.store(r.head.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
+}
+
+// Messages buffered, counting those whose lock-free sender is still writing.
+inline std::uint64_t ring_count(const channel_ring& r) noexcept {
+  return (r.tail.load(std::memory_order_relaxed) & ~ring_held) - (r.head.load(std::memory_order_relaxed) & ~ring_held);
+}
+
+// Waits for the lock-free operation that owns `s` to finish (it already moved
+// its position, so only a few instructions are left, unless its thread was
+// preempted: then the CPU is given up).
+inline void ring_await_seq(const ring_slot& s, std::uint64_t seq) noexcept {
+  for (unsigned i = 0; s.seq.load(std::memory_order_acquire) != seq; ++i) {
+    cpu_relax();
+    if (i >= 64) sched_yield();
+  }
+}
+
+// Held, with ring_count(r) < capacity.
+inline void ring_push_held(channel_ring& r, void* msg) noexcept {
+  const std::uint64_t pos = r.tail.load(std::memory_order_relaxed) & ~ring_held;
+  ring_slot& s = ring_slot_at(r, pos);
+  ring_await_seq(s, 2 * pos);
+  s.msg = msg;
+  s.seq.store(2 * pos + 1, std::memory_order_release);
+  r.tail.store((pos + 1) | ring_held, std::memory_order_relaxed);
+}
+
+// Held, with ring_count(r) > 0.
+inline void* ring_pop_held(channel_ring& r) noexcept {
+  const std::uint64_t pos = r.head.load(std::memory_order_relaxed) & ~ring_held;
+  ring_slot& s = ring_slot_at(r, pos);
+  ring_await_seq(s, 2 * pos + 1);
+  void* msg = s.msg;
+  s.seq.store(2 * (pos + r.capacity), std::memory_order_release);
+  r.head.store((pos + 1) | ring_held, std::memory_order_relaxed);
+  return msg;
+}
+
+// A held ring of `capacity` (> 0) slots holding `count` messages, the oldest
+// first, read from `take(i)`; nullptr when out of memory.
+template <class Take>
+channel_ring* ring_new(std::size_t capacity, std::size_t count, Take take) noexcept {
+  auto* r = heap_new<channel_ring>();
+  if (r == nullptr) return nullptr;
+  r->slots = new_array<ring_slot>(capacity);
+  if (r->slots == nullptr) {
+    heap_delete(r);
+    return nullptr;
+  }
+  r->capacity = capacity;
+  r->pow2 = (capacity & (capacity - 1)) == 0;
+  r->mask = r->pow2 ? capacity - 1 : 0;
+  for (std::size_t i = 0; i < capacity; ++i) {
+    ring_slot& s = r->slots[i];
+    if (i < count) {
+      s.msg = take(i);
+      s.seq.store(2 * i + 1, std::memory_order_relaxed);
+    } else {
+      s.seq.store(2 * i, std::memory_order_relaxed);
+    }
+  }
+  r->head.store(ring_held, std::memory_order_relaxed);
+  r->tail.store(count | ring_held, std::memory_order_relaxed);
+  return r;
+}
+
+inline void ring_delete(channel_ring* r) noexcept {
+  if (r == nullptr) return;
+  delete_array(r->slots, r->capacity);
+  heap_delete(r);
+}
+
+}  // namespace async::detail
