@@ -66,25 +66,33 @@ bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) n
 // --- the buffer ------------------------------------------------------------------
 
 // Under the guard: the home thread's ring (buffer, head, count) until the
-// channel is shared, then the held channel_ring (channel_ring.h).
+// channel is shared, then the held channel_ring (channel_ring.h). `home`:
+// entered on the home fast path, so not shared and without a channel_ring
+// (the home operations skip the load).
 channel_ring* ring_of(const channel& c) noexcept { return c.ring.load(std::memory_order_relaxed); }
 
-std::size_t buffered(const channel& c) noexcept {
-  if (const channel_ring* r = ring_of(c)) [[unlikely]] return ring_count(*r);
+std::size_t buffered(const channel& c, bool home = false) noexcept {
+  if (!home) [[unlikely]] {
+    if (const channel_ring* r = ring_of(c)) return ring_count(*r);
+  }
   return c.count;
 }
 
-void buffer_push(channel& c, void* msg) noexcept {
-  if (channel_ring* r = ring_of(c)) [[unlikely]] {
-    ring_push_held(*r, msg);
-    return;
+void buffer_push(channel& c, void* msg, bool home = false) noexcept {
+  if (!home) [[unlikely]] {
+    if (channel_ring* r = ring_of(c)) {
+      ring_push_held(*r, msg);
+      return;
+    }
   }
   c.buffer[(c.head + c.count) % c.capacity] = msg;
   ++c.count;
 }
 
-void* buffer_pop(channel& c) noexcept {
-  if (channel_ring* r = ring_of(c)) [[unlikely]] return ring_pop_held(*r);
+void* buffer_pop(channel& c, bool home = false) noexcept {
+  if (!home) [[unlikely]] {
+    if (channel_ring* r = ring_of(c)) return ring_pop_held(*r);
+  }
   void* msg = c.buffer[c.head];
   c.head = (c.head + 1) % c.capacity;
   --c.count;
@@ -126,6 +134,12 @@ void unhold_ring(channel& c) noexcept {
   const bool home = enter(c.g);
   if (!home) [[unlikely]] hold_ring(c);
   return home;
+}
+
+// chan_enter's shared half, for a caller that tried the home path first.
+void chan_enter_shared(channel& c) noexcept {
+  enter_shared(c.g);
+  hold_ring(c);
 }
 
 [[gnu::always_inline]] inline void chan_leave(channel& c, bool home) noexcept {
@@ -179,7 +193,7 @@ template <class Attempt>
 // calling fiber, when it may wait (nullptr: one attempt).
 [[gnu::always_inline]] inline bool try_send_lock_free(channel& c, void* msg, task* spinner) noexcept {
   channel_ring* r = c.ring.load(std::memory_order_acquire);
-  if (r == nullptr) [[likely]] return false;
+  if (r == nullptr) return false;
   const ring_try got = ring_try_push(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_push(*r, msg); });
@@ -187,10 +201,27 @@ template <class Attempt>
 
 [[gnu::always_inline]] inline bool try_recv_lock_free(channel& c, void** msg, task* spinner) noexcept {
   channel_ring* r = c.ring.load(std::memory_order_acquire);
-  if (r == nullptr) [[likely]] return false;
+  if (r == nullptr) return false;
   const ring_try got = ring_try_pop(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_pop(*r, msg); });
+}
+
+// A shared channel's send or receive: true when done lock-free; false once
+// under the lock (held ring). Out of line: the home fast path stays small.
+// A cancelled fiber that may wait gets ECANCELED under the lock instead.
+[[gnu::noinline]] bool send_shared_first(channel& c, task* self, void* msg, wait_mode mode) noexcept {
+  const bool may_wait = self != nullptr && mode != wait_mode::never;
+  if (!(may_wait && self->cancelled) && try_send_lock_free(c, msg, may_wait ? self : nullptr)) return true;
+  chan_enter_shared(c);
+  return false;
+}
+
+[[gnu::noinline]] bool recv_shared_first(channel& c, task* self, void** msg, wait_mode mode) noexcept {
+  const bool may_wait = self != nullptr && mode != wait_mode::never;
+  if (!(may_wait && self->cancelled) && try_recv_lock_free(c, msg, may_wait ? self : nullptr)) return true;
+  chan_enter_shared(c);
+  return false;
 }
 
 // --- completing a waiter ---------------------------------------------------------
@@ -588,11 +619,10 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
 // are parked on the channel.
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool cancelled = self != nullptr && self->cancelled && mode != wait_mode::never;
-  if (!cancelled && try_send_lock_free(c, msg, mode == wait_mode::never ? nullptr : self)) return ASYNC_OK;
-  const bool home = chan_enter(c);
+  const bool home = try_enter_home(c.g);
+  if (!home && send_shared_first(c, self, msg, mode)) return ASYNC_OK;
   if (c.closed) return done(c, home, ASYNC_ECLOSED);
-  if (cancelled) return done(c, home, ASYNC_ECANCELED);
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
   if (task* r = c.receivers.pop_front()) {  // parked only while the buffer is empty
     plain_wait* w = wait_of(r);
@@ -601,8 +631,8 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
     release_wait(w);
     return done(c, home, ASYNC_OK);
   }
-  if (buffered(c) < c.capacity) {
-    buffer_push(c, msg);
+  if (buffered(c, home) < c.capacity) {
+    buffer_push(c, msg, home);
     return done(c, home, ASYNC_OK);
   }
   if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
@@ -613,16 +643,15 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
 
 async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
-  const bool cancelled = self != nullptr && self->cancelled && mode != wait_mode::never;
-  if (!cancelled && try_recv_lock_free(c, msg, mode == wait_mode::never ? nullptr : self)) return ASYNC_OK;
-  const bool home = chan_enter(c);
-  if (cancelled) return done(c, home, ASYNC_ECANCELED);
+  const bool home = try_enter_home(c.g);
+  if (!home && recv_shared_first(c, self, msg, mode)) return ASYNC_OK;
+  if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
-  if (buffered(c) != 0) {
-    *msg = buffer_pop(c);
+  if (buffered(c, home) != 0) {
+    *msg = buffer_pop(c, home);
     if (task* s = c.senders.pop_front()) {  // its message takes the freed slot, in order
       plain_wait* w = wait_of(s);
-      buffer_push(c, w->xfer);
+      buffer_push(c, w->xfer, home);
       home ? wake_plain(s, ASYNC_OK) : deliver_shared(s, ASYNC_OK);
       release_wait(w);
     }

@@ -58,7 +58,8 @@ inline void ensure_shared(home_guard& g) noexcept {
 // Enters an operation: lock-free on the home thread while not shared
 // (returns true), else under the lock (false). Not checked by -Wthread-safety:
 // whether it takes g.lock depends on the home fast path (top of this file).
-[[gnu::always_inline]] inline bool enter(home_guard& g) noexcept ASYNC_TS_NO_ANALYSIS {
+// try_enter_home is the first half: true when the home fast path was entered.
+[[gnu::always_inline]] inline bool try_enter_home(home_guard& g) noexcept {
   if (g.home == thread_token()) [[likely]] {
     g.in_op.store(1, std::memory_order_relaxed);
     if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -68,10 +69,19 @@ inline void ensure_shared(home_guard& g) noexcept {
     }
     if (!g.shared.load(std::memory_order_acquire)) [[likely]] return true;
     g.in_op.store(0, std::memory_order_release);
-  } else {
-    ensure_shared(g);
   }
+  return false;
+}
+
+// The other half: the object is shared (made so if it was not), under its lock.
+inline void enter_shared(home_guard& g) noexcept ASYNC_TS_NO_ANALYSIS {
+  ensure_shared(g);
   guard_lock(g);
+}
+
+[[gnu::always_inline]] inline bool enter(home_guard& g) noexcept ASYNC_TS_NO_ANALYSIS {
+  if (try_enter_home(g)) [[likely]] return true;
+  enter_shared(g);
   return false;
 }
 

@@ -225,7 +225,7 @@ inline async_status_t park(task* self) noexcept {
 // Makes a parked task runnable with status `st`: leaves its wait list and
 // timer, and goes to the tail of the run queue. For the one that completed
 // the task's wait (a channel operation, a remote wake): no withdrawal asked.
-inline void wake_plain(task* t, async_status_t st) noexcept {
+[[gnu::always_inline]] inline void wake_plain(task* t, async_status_t st) noexcept {
   runtime& rt = *t->rt;
   if (t->wait_list != nullptr) {
     t->wait_list->remove(t);
