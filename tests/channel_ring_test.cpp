@@ -2,7 +2,8 @@
 // channel_ring_test.cpp: the lock-free buffer of a shared channel
 // (core/channel_ring.h): FIFO over many laps for every kind of capacity
 // (1 included, where a naive sequence number cannot tell "full" from "free"),
-// the lock holder's exclusion of lock-free operations, and a stress of
+// the lock holder's exclusion of lock-free operations, an unbuffered
+// channel's offer word, and a stress of
 // lock-free senders and receivers racing a lock holder that takes messages
 // too: nothing lost, duplicated or reordered. Run under TSan too.
 #include <atomic>
@@ -106,6 +107,39 @@ TEST(ChannelRing, AHeldRingRefusesLockFreeOperationsAndTheHolderSeesExactCounts)
     ASSERT_EQ(ring_try_pop(*r, &m), ring_try::done);
     EXPECT_EQ(val(m), want);
   }
+  ring_delete(r);
+}
+
+TEST(ChannelRing, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
+  using async::detail::channel_offer;
+  using async::detail::offer_end;
+  using async::detail::offer_held;
+  using async::detail::offer_try_place;
+  using async::detail::offer_try_take;
+  channel_ring* r = empty_ring(0);
+  ASSERT_NE(r, nullptr);
+  void* m = nullptr;
+  EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);  // nothing on offer
+  channel_offer a{msg(1), {channel_offer::pending}}, b{msg(2), {channel_offer::pending}};
+  ASSERT_EQ(offer_try_place(*r, a), ring_try::done);
+  EXPECT_EQ(offer_try_place(*r, b), ring_try::busy);  // one at a time
+  ASSERT_EQ(offer_try_take(*r, &m), ring_try::done);
+  EXPECT_EQ(val(m), 1u);
+  EXPECT_EQ(a.state.load(), channel_offer::taken);
+  // Held: no offer can be placed or taken lock-free; the holder sees the
+  // one made before and answers it (taken, or refused by a close).
+  ASSERT_EQ(offer_try_place(*r, b), ring_try::done);
+  ring_hold(*r);
+  channel_offer c{msg(3), {channel_offer::pending}};
+  EXPECT_EQ(offer_try_place(*r, c), ring_try::held);
+  EXPECT_EQ(offer_try_take(*r, &m), ring_try::held);
+  ASSERT_EQ(offer_held(*r), &b);
+  offer_end(*r, &b, channel_offer::refused);
+  EXPECT_EQ(b.state.load(), channel_offer::refused);
+  EXPECT_EQ(offer_held(*r), nullptr);
+  ring_release(*r);
+  EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);
+  ASSERT_EQ(offer_try_place(*r, c), ring_try::done);
   ring_delete(r);
 }
 

@@ -44,14 +44,20 @@ std::uint64_t stress_messages() {
 
 class ChannelThreadTest : public async_test::GroupRuntimeTest {};
 
+class ChannelStressTest : public async_test::GroupRuntimeTest, public ::testing::WithParamInterface<std::size_t> {};
+
 // Two producers (one per runtime) and two consumers (one per runtime) on one
 // channel: every message arrives exactly once, and each consumer sees each
-// producer's messages in the order they were sent.
-TEST_F(ChannelThreadTest, StressMovesMessagesBetweenTwoRuntimesLosingAndDuplicatingNothing) {
+// producer's messages in the order they were sent. Buffered, the messages
+// pass through the shared ring (lock-free while nobody waits); unbuffered,
+// through offers (a spinning sender meets a spinning receiver), with every
+// side also parking and being woken when the other is slow.
+TEST_P(ChannelStressTest, MovesMessagesBetweenTwoRuntimesLosingAndDuplicatingNothing) {
+  const std::size_t capacity = GetParam();
   const std::uint64_t total = stress_messages();
   const std::uint64_t per_producer = total / 2;
   async_channel_t ch;
-  ASSERT_EQ(async_channel_init(&ch, rt(0), 256, 0), ASYNC_OK);
+  ASSERT_EQ(async_channel_init(&ch, rt(0), capacity, 0), ASYNC_OK);
   std::atomic<int> producing{2};
   struct consumer_state {
     std::vector<std::vector<bool>> seen;  // [producer][seq]
@@ -107,11 +113,13 @@ TEST_F(ChannelThreadTest, StressMovesMessagesBetweenTwoRuntimesLosingAndDuplicat
   }
   RecordProperty("messages", std::to_string(2 * per_producer));
   RecordProperty("seconds", std::to_string(secs));
-  std::printf("moved %llu messages between two runtimes in %.2f s (consumers: %llu / %llu)\n",
-              static_cast<unsigned long long>(2 * per_producer), secs,
+  std::printf("capacity %zu: moved %llu messages between two runtimes in %.2f s (consumers: %llu / %llu)\n",
+              capacity, static_cast<unsigned long long>(2 * per_producer), secs,
               static_cast<unsigned long long>(cons[0].count), static_cast<unsigned long long>(cons[1].count));
   async_channel_shutdown(&ch);
 }
+
+INSTANTIATE_TEST_SUITE_P(Capacities, ChannelStressTest, ::testing::Values(256, 1, 0));
 
 // A fiber selects over channels of both runtimes, fed by a fiber of the other
 // runtime and by a plain thread; with timeouts racing the completions,
@@ -403,6 +411,49 @@ TEST_F(ChannelThreadTest, CancelRacingWithACrossThreadSendLosesNothing) {
       ++cancelled;
     }
   }
+  std::printf("delivered %d, cancelled first %d\n", delivered, cancelled);
+  async_channel_shutdown(&ch);
+}
+
+// The mirror image: a cancel of a sender on an unbuffered channel (its
+// message on offer while it spins, or parked) races with a receive from
+// another thread: the receive gets the message exactly when the send
+// succeeded.
+TEST_F(ChannelThreadTest, CancelOfAnUnbufferedSenderRacingAReceiveLosesNothing) {
+  async_channel_t ch;
+  ASSERT_EQ(async_channel_init(&ch, rt(0), 0, 0), ASYNC_OK);
+  int delivered = 0, cancelled = 0;
+  for (int round = 0; round < 300; ++round) {
+    struct result {
+      async_channel_t* ch;
+      std::uintptr_t v;
+      async_status_t st = ASYNC_EAGAIN;  // EAGAIN: never ran (cancelled before its start)
+    } r{&ch, static_cast<std::uintptr_t>(round + 1)};
+    auto h = async_spawn_with(rt(1), [](void* p) {
+      auto* x = static_cast<result*>(p);
+      x->st = async_channel_send(x->ch, msg(x->v));
+    }, &r);
+    ASSERT_EQ(h.status, ASYNC_OK);
+    std::thread canceller([h, round] {
+      if (round % 3 == 0) std::this_thread::yield();
+      EXPECT_EQ(async_cancel(h), ASYNC_OK);
+    });
+    void* m = nullptr;
+    const async_status_t got = async_channel_recv_blocking_until(&ch, &m, async_now_ns() + 2000000);
+    canceller.join();
+    async_await(h);
+    if (got == ASYNC_OK) {
+      EXPECT_EQ(r.st, ASYNC_OK) << round;
+      EXPECT_EQ(val(m), r.v) << round;
+      ++delivered;
+    } else {
+      EXPECT_EQ(got, ASYNC_ETIMEDOUT) << round;
+      EXPECT_TRUE(r.st == ASYNC_ECANCELED || r.st == ASYNC_EAGAIN) << round << ": " << r.st;
+      ++cancelled;
+    }
+  }
+  void* m = nullptr;
+  EXPECT_EQ(async_channel_try_recv(&ch, &m), ASYNC_EAGAIN);  // nothing left on offer
   std::printf("delivered %d, cancelled first %d\n", delivered, cancelled);
   async_channel_shutdown(&ch);
 }

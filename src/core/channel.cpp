@@ -99,11 +99,24 @@ void* buffer_pop(channel& c, bool home = false) noexcept {
   return msg;
 }
 
-// The first operation under the lock of a shared buffered channel replaces
-// its buffer with a channel_ring holding the same messages (nobody touches
-// the buffer without the lock any more: the home thread takes it too once
-// the channel is shared). Out of memory, the buffer stays, and so does every
-// operation under the lock; the next one tries again.
+// Held, unbuffered: takes the message a spinning sender has on offer (it
+// waited longer than any parked sender: those parked after the offer was made).
+[[gnu::noinline]] bool take_offer(channel& c, void** msg) noexcept {
+  channel_ring* r = ring_of(c);
+  if (r == nullptr || r->capacity != 0) return false;
+  channel_offer* o = offer_held(*r);
+  if (o == nullptr) return false;
+  *msg = o->msg;
+  offer_end(*r, o, channel_offer::taken);
+  return true;
+}
+
+// The first operation under the lock of a shared channel replaces its
+// buffer with a channel_ring holding the same messages (unbuffered: a
+// channel_ring with only an offer word). Nobody touches the buffer without
+// the lock any more: the home thread takes it too once the channel is
+// shared. Out of memory, the buffer stays, and so does every operation under
+// the lock; the next one tries again.
 [[gnu::noinline]] channel_ring* make_ring(channel& c) noexcept {
   if (c.closed || c.magic != channel_magic) return nullptr;
   channel_ring* r = ring_new(c.capacity, c.count, [&c](std::size_t i) { return c.buffer[(c.head + i) % c.capacity]; });
@@ -119,7 +132,6 @@ void* buffer_pop(channel& c, bool home = false) noexcept {
 // held while the lock is, and given back to the lock-free operations when
 // nobody waits on the channel and it is open.
 void hold_ring(channel& c) noexcept {
-  if (c.capacity == 0) return;
   channel_ring* r = ring_of(c);
   if (r == nullptr) r = make_ring(c);
   if (r != nullptr) ring_hold(*r);
@@ -193,7 +205,7 @@ template <class Attempt>
 // calling fiber, when it may wait (nullptr: one attempt).
 [[gnu::always_inline]] inline bool try_send_lock_free(channel& c, void* msg, task* spinner) noexcept {
   channel_ring* r = c.ring.load(std::memory_order_acquire);
-  if (r == nullptr) return false;
+  if (r == nullptr || r->capacity == 0) return false;  // unbuffered: send_by_offer
   const ring_try got = ring_try_push(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_push(*r, msg); });
@@ -202,19 +214,76 @@ template <class Attempt>
 [[gnu::always_inline]] inline bool try_recv_lock_free(channel& c, void** msg, task* spinner) noexcept {
   channel_ring* r = c.ring.load(std::memory_order_acquire);
   if (r == nullptr) return false;
+  if (r->capacity == 0) {
+    const ring_try got = offer_try_take(*r, msg);
+    if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+    return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); });
+  }
   const ring_try got = ring_try_pop(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_pop(*r, msg); });
 }
 
-// A shared channel's send or receive: true when done lock-free; false once
-// under the lock (held ring). Out of line: the home fast path stays small.
-// A cancelled fiber that may wait gets ECANCELED under the lock instead.
-[[gnu::noinline]] bool send_shared_first(channel& c, task* self, void* msg, wait_mode mode) noexcept {
+// A send on a shared unbuffered channel, by a fiber that may wait while its
+// runtime has nothing else to run: the message goes on offer (one at a time)
+// and the fiber spins until a receiver takes it, so a receiver that spins
+// too meets it without the lock or a wake. Returns ASYNC_OK (taken),
+// ASYNC_ECLOSED (a close refused it), or ASYNC_EAGAIN once the caller holds
+// the channel's lock and the message is not on offer (it never was, or it
+// was taken back after the spin): the send goes on as any other.
+[[gnu::noinline]] async_status_t send_by_offer(channel& c, channel_ring& r, runtime& rt, void* msg) noexcept {
+  channel_offer o{msg, {channel_offer::pending}};
+  const auto mine = reinterpret_cast<std::uintptr_t>(&o);
+  const ring_try first = offer_try_place(r, o);
+  const bool placed = first == ring_try::done ||
+                      (first == ring_try::busy && spin_on_ring(rt, [&r, &o] { return offer_try_place(r, o); }));
+  if (!placed) {
+    chan_enter_shared(c);
+    return ASYNC_EAGAIN;
+  }
+  const auto settled = [&o] { return o.state.load(std::memory_order_acquire) != channel_offer::pending; };
+  (void)spin_on_ring(rt, [&settled] { return settled() ? ring_try::done : ring_try::busy; });
+  std::uintptr_t w = mine;
+  if (!settled()) {
+    if (r.offer.compare_exchange_strong(w, 0, std::memory_order_acq_rel)) {
+      chan_enter_shared(c);  // taken back
+      return ASYNC_EAGAIN;
+    }
+    if (w == (mine | ring_held)) {
+      // A lock holder holds the word with the offer in it: under the lock,
+      // the offer is either still there (taken back now) or was answered.
+      chan_enter_shared(c);
+      if (offer_held(r) == &o) {
+        r.offer.store(ring_held, std::memory_order_relaxed);
+        return ASYNC_EAGAIN;
+      }
+      chan_leave(c, false);
+    }
+  }
+  // Answered, or a lock-free receiver claimed it and is a few instructions
+  // from answering.
+  for (unsigned i = 0; !settled(); ++i) {
+    cpu_relax();
+    if (i >= 64) sched_yield();
+  }
+  return o.state.load(std::memory_order_relaxed) == channel_offer::taken ? ASYNC_OK : ASYNC_ECLOSED;
+}
+
+// A shared channel's send or receive: done lock-free (send: its status;
+// receive: true), or under the lock with the ring held (send: ASYNC_EAGAIN;
+// receive: false). Out of line: the home fast path stays small. A cancelled
+// fiber that may wait gets ECANCELED under the lock instead.
+[[gnu::noinline]] async_status_t send_shared_first(channel& c, task* self, void* msg, wait_mode mode) noexcept {
   const bool may_wait = self != nullptr && mode != wait_mode::never;
-  if (!(may_wait && self->cancelled) && try_send_lock_free(c, msg, may_wait ? self : nullptr)) return true;
+  if (!(may_wait && self->cancelled)) {
+    if (try_send_lock_free(c, msg, may_wait ? self : nullptr)) return ASYNC_OK;
+    channel_ring* r = c.ring.load(std::memory_order_acquire);
+    if (may_wait && r != nullptr && r->capacity == 0 && self->rt->run_queue.empty()) {
+      return send_by_offer(c, *r, *self->rt, msg);
+    }
+  }
   chan_enter_shared(c);
-  return false;
+  return ASYNC_EAGAIN;
 }
 
 [[gnu::noinline]] bool recv_shared_first(channel& c, task* self, void** msg, wait_mode mode) noexcept {
@@ -425,6 +494,7 @@ bool select_abort(task* t, bool detach) noexcept {
     }
     return ASYNC_OK;
   }
+  if (take_offer(c, msg)) return ASYNC_OK;  // unbuffered: from a spinning sender, or a parked one
   if (peer s = first_peer(c, c.senders, c.sel_senders)) {  // unbuffered: take it from the sender
     *msg = take(c, s);
     return ASYNC_OK;
@@ -578,6 +648,11 @@ void close_side(channel& c, task_list& plain, select_list& sel) noexcept {
 async_status_t close_entered(channel& c) noexcept {
   if (c.closed) return ASYNC_ECLOSED;
   c.closed = true;
+  // A spinning sender's offer is refused like a parked sender's message.
+  channel_ring* r = ring_of(c);
+  if (channel_offer* o = r != nullptr && r->capacity == 0 ? offer_held(*r) : nullptr) {
+    offer_end(*r, o, channel_offer::refused);
+  }
   // Senders first; their messages are not delivered. Receivers are parked
   // only on an empty buffer: nothing is left to drain. Afterwards no select
   // node is linked on the closed channel (a select finds it ready).
@@ -620,7 +695,10 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
 async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
                             std::uint64_t deadline_ns) noexcept {
   const bool home = try_enter_home(c.g);
-  if (!home && send_shared_first(c, self, msg, mode)) return ASYNC_OK;
+  if (!home) {
+    const async_status_t st = send_shared_first(c, self, msg, mode);
+    if (st != ASYNC_EAGAIN) return st;
+  }
   if (c.closed) return done(c, home, ASYNC_ECLOSED);
   if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return send_mixed(c, home, self, msg, mode, deadline_ns);
@@ -657,6 +735,7 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
     }
     return done(c, home, ASYNC_OK);
   }
+  if (!home && take_offer(c, msg)) return done(c, home, ASYNC_OK);
   if (task* s = c.senders.pop_front()) {  // unbuffered: take it from the sender
     plain_wait* w = wait_of(s);
     *msg = w->xfer;

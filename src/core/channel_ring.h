@@ -23,6 +23,10 @@
 // then goes through the lock and meets the waiters in FIFO order, and no
 // wake is lost: a lock-free operation either moved its position before the
 // holder looked (and the holder counts it) or fails and takes the lock.
+//
+// An unbuffered channel has no slots; its ring carries one `offer` word
+// instead, through which a sender and a receiver that both spin meet
+// without the lock (channel_offer below). The same bit holds it.
 // docs/design.md, "Channels across threads", has the whole argument.
 #pragma once
 
@@ -45,9 +49,20 @@ struct ring_slot {
 // Set in `tail` and `head` while the channel's lock holder owns the positions.
 inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
 
+// A sender's message on offer to an unbuffered channel's receivers, on the
+// sender's stack while it spins; `state` is the last thing anyone else
+// writes to it.
+struct channel_offer {
+  enum : std::uint32_t { pending, taken, refused };  // refused: the channel was closed
+  void* msg;
+  std::atomic<std::uint32_t> state;
+};
+
 struct channel_ring {
   alignas(64) std::atomic<std::uint64_t> tail;  // the next position to fill, | ring_held
   alignas(64) std::atomic<std::uint64_t> head;  // the next position to take, | ring_held
+  // Capacity 0: the channel_offer* on offer (0: none), | ring_held.
+  alignas(64) std::atomic<std::uintptr_t> offer;
   alignas(64) ring_slot* slots;                 // read-only from here on
   std::uint64_t capacity;
   std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)
@@ -104,18 +119,63 @@ inline ring_try ring_try_pop(channel_ring& r, void** msg) noexcept {
   }
 }
 
+// Lock-free, capacity 0: takes the message on offer, if any.
+inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
+  std::uintptr_t w = r.offer.load(std::memory_order_acquire);
+  for (;;) {
+    if ((w & ring_held) != 0) return ring_try::held;
+    if (w == 0) return ring_try::busy;
+    if (r.offer.compare_exchange_weak(w, 0, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+  }
+  auto* o = reinterpret_cast<channel_offer*>(w);
+  *msg = o->msg;
+  o->state.store(channel_offer::taken, std::memory_order_release);  // the sender may leave now
+  return ring_try::done;
+}
+
+// Lock-free, capacity 0: puts `o` on offer when nothing else is.
+inline ring_try offer_try_place(channel_ring& r, channel_offer& o) noexcept {
+  std::uintptr_t w = 0;
+  if (r.offer.compare_exchange_strong(w, reinterpret_cast<std::uintptr_t>(&o), std::memory_order_acq_rel)) {
+    return ring_try::done;
+  }
+  return (w & ring_held) != 0 ? ring_try::held : ring_try::busy;
+}
+
 // --- under the channel's lock --------------------------------------------------
 
-// Takes the positions from the lock-free operations (idempotent).
+// Takes the positions (or the offer word) from the lock-free operations
+// (idempotent).
 inline void ring_hold(channel_ring& r) noexcept {
+  if (r.capacity == 0) {
+    r.offer.fetch_or(ring_held, std::memory_order_acq_rel);
+    return;
+  }
   r.tail.fetch_or(ring_held, std::memory_order_acq_rel);
   r.head.fetch_or(ring_held, std::memory_order_acq_rel);
 }
 
 // Gives them back: lock-free operations may run again.
 inline void ring_release(channel_ring& r) noexcept {
+  if (r.capacity == 0) {
+    r.offer.store(r.offer.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
+    return;
+  }
   r.tail.store(r.tail.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
   r.head.store(r.head.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
+}
+
+// Held, capacity 0: the offer a spinning sender made, or nullptr. It stays
+// on offer until offer_end.
+inline channel_offer* offer_held(const channel_ring& r) noexcept {
+  return reinterpret_cast<channel_offer*>(r.offer.load(std::memory_order_acquire) & ~ring_held);
+}
+
+// Held: takes `o` off offer and tells its sender `state` (taken: the caller
+// has its message; refused: the channel was closed). `o` may be gone after.
+inline void offer_end(channel_ring& r, channel_offer* o, std::uint32_t state) noexcept {
+  r.offer.store(ring_held, std::memory_order_relaxed);
+  o->state.store(state, std::memory_order_release);
 }
 
 // Messages buffered, counting those whose lock-free sender is still writing.
@@ -154,12 +214,15 @@ inline void* ring_pop_held(channel_ring& r) noexcept {
   return msg;
 }
 
-// A held ring of `capacity` (> 0) slots holding `count` messages, the oldest
-// first, read from `take(i)`; nullptr when out of memory.
+// A held ring of `capacity` slots holding `count` messages, the oldest first,
+// read from `take(i)` (capacity 0: no slots, an offer word); nullptr when out
+// of memory.
 template <class Take>
 channel_ring* ring_new(std::size_t capacity, std::size_t count, Take take) noexcept {
   auto* r = heap_new<channel_ring>();
   if (r == nullptr) return nullptr;
+  r->offer.store(ring_held, std::memory_order_relaxed);
+  if (capacity == 0) return r;  // an offer word only
   r->slots = new_array<ring_slot>(capacity);
   if (r->slots == nullptr) {
     heap_delete(r);
