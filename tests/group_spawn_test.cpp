@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
 // group_spawn_test.cpp: what a plain thread spawning batches onto a group
-// relies on. A runtime that runs out of fibers wakes async_group_wait only
-// when the whole group has (the last one to run out does): the wait must
-// still return, whichever runtime runs out last and however their ends
-// interleave.
+// relies on. A runtime fed by spawns from another thread spins briefly for
+// more before it sleeps, once per burst (docs/design.md, "The spin after
+// spawns"): after the burst the group must sleep again. A runtime that runs
+// out of fibers wakes async_group_wait only when the whole group has (the
+// last one to run out does): the wait must still return, whichever runtime
+// runs out last and however their ends interleave.
+#include <time.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "async.h"
 #include "gtest/gtest.h"
@@ -17,6 +23,12 @@ struct group_guard {
   async_group_t g{};
   ~group_guard() { async_group_shutdown(&g); }
 };
+
+double process_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
 
 std::atomic<int> g_ran{0};
 
@@ -30,6 +42,25 @@ void nap(void* user) {
 }
 
 class GroupSpawnTest : public async_test::LeakCheckedTest {};
+
+TEST_F(GroupSpawnTest, AGroupFedByBurstsOfSpawnsSleepsAfterTheLastOne) {
+  group_guard gg;
+  ASSERT_EQ(async_group_init(&gg.g, 2, nullptr), ASYNC_OK);
+  g_ran.store(0);
+  for (int burst = 0; burst < 20; ++burst) {
+    for (int i = 0; i < 200; ++i) ASSERT_EQ(async_group_spawn(&gg.g, count, nullptr).status, ASYNC_OK);
+    ASSERT_EQ(async_group_wait(&gg.g), ASYNC_OK);
+  }
+  EXPECT_EQ(g_ran.load(), 20 * 200);
+  // The spins after the last burst are long over after 20 ms; two threads
+  // still spinning would use about 600 ms of CPU in the next 300 ms. Loose
+  // on purpose (as AnIdleGroupSleeps): it tells sleeping from spinning.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const double a = process_cpu_ms();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double used_ms = process_cpu_ms() - a;
+  EXPECT_LT(used_ms, 150.0) << "a group of 2 used " << used_ms << " ms of CPU in 300 ms after its last spawn";
+}
 
 TEST_F(GroupSpawnTest, WaitReturnsWhenTheLastRuntimeRunsOutWhicheverItIs) {
   group_guard gg;

@@ -93,6 +93,7 @@ struct runtime {
   task_list parkers;                // fibers in async_park
   std::size_t cross_waiting = 0;    // fibers waiting for another thread (begin_foreign_wait)
   std::uint64_t inbox_spin_ns = 5000;  // how long an idle wait spins for the inbox (remote.cpp)
+  bool spawns_arrived = false;      // the inbox brought spawns since the last idle wait
 
   inbox in;                          // what other threads send (core/remote.cpp)
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
