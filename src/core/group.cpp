@@ -112,6 +112,20 @@ std::uint64_t fibers_alive(const runtime& rt) noexcept {
          ended;
 }
 
+// Whether one scan finds no fiber alive in the group. A runtime that runs
+// out of fibers while another still has some need not wake the group's
+// waiters (a futex wake, and a waiter that would wake only to sleep again):
+// the last one to run out will. Each bumps the epoch (a seq_cst
+// read-modify-write, after its `ended`) before it scans, so of two runtimes
+// running out at once the later one sees the earlier one's end, and a
+// spawn that lands meanwhile ends in another such call.
+bool nothing_alive(const group_impl& g) noexcept {
+  for (std::size_t i = 0; i < g.size; ++i) {
+    if (fibers_alive(*g.rts[i]) != 0) return false;
+  }
+  return true;
+}
+
 // No fiber alive anywhere in the group. Counters only grow and a spawn is
 // counted before its spawner can end, so two scans that agree saw one
 // instant; ended is read before spawned, so a scan never sees an end without
@@ -219,7 +233,7 @@ bool group_owns_thread(const group_impl& g) noexcept {
 void group_runtime_idle(runtime& rt) noexcept {
   group_impl& g = *rt.group;
   g.epoch.fetch_add(1, std::memory_order_seq_cst);
-  if (g.waiters.load(std::memory_order_seq_cst) != 0) g.epoch.notify_all();
+  if (g.waiters.load(std::memory_order_seq_cst) != 0 && nothing_alive(g)) g.epoch.notify_all();
 }
 
 }  // namespace async::detail

@@ -16,6 +16,8 @@
 // arm64, once per wake and once per sleep.
 #include "remote.h"
 
+#include <thread>
+
 #include "fiber.h"
 
 namespace async::detail {
@@ -36,6 +38,7 @@ void apply_spawn(runtime& rt, task* t) noexcept {
   const bool own_stack = t->user_stack_lo != nullptr;
   const bool stack_ok = own_stack || rt.pool.ensure_free(rt.fresh_pooled + 1) == ASYNC_OK;
   if (!own_stack && stack_ok) ++rt.fresh_pooled;
+  rt.spawns_arrived = true;
   start_record(rt, t);
   if (!stack_ok) {
     leave_run_queue(rt, t);
@@ -77,20 +80,46 @@ bool apply_task_event(runtime& rt, task* t) noexcept {
 // copy, a fiber of a group replying on a channel); catching them here spares
 // the notify and the wake-up of a sleeping thread, which costs 5-20 us or
 // more on a loaded 2-CPU machine. The poll is then non-blocking and never
-// says it sleeps, so senders meanwhile do not notify either.
-bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
+// says it sleeps, so senders meanwhile do not notify either. With
+// `yield_every_ns`, the spinner gives its CPU to any other runnable thread
+// that often (0: never).
+bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns, std::uint64_t yield_every_ns = 0) noexcept {
   const std::uint64_t t0 = real_now_ns();  // real even under virtual time
+  std::uint64_t yielded = t0;
   for (unsigned i = 1; !rt.in.maybe_nonempty(std::memory_order_acquire); ++i) {
     cpu_relax();
-    if ((i & 15) == 0 && real_now_ns() - t0 >= limit_ns) return false;
+    if ((i & 15) != 0) continue;
+    const std::uint64_t now = real_now_ns();
+    if (now - t0 >= limit_ns) return false;
+    if (yield_every_ns != 0 && now - yielded >= yield_every_ns) {
+      std::this_thread::yield();
+      yielded = now;
+    }
   }
   return true;
 }
 
-// Whether the owner spins for the inbox before it sleeps: when one of its
-// fibers waits for another thread (begin_foreign_wait). Not for fibers that
-// wait only on fds or timers, nor for spawns from other threads: an idle
-// group thread sleeps at once and leaves the CPU to whoever needs it.
+// The spin after spawns (docs/design.md). A thread spawning a batch onto a
+// runtime comes back within a fraction of a microsecond, but the runtime
+// often runs what it was sent faster than that and then ran dry: sleeping
+// there made the spawner pay a wake (a system call that interrupts another
+// CPU, about 10 us on this project's VM) and the batch wait 20 us more for
+// the runtime to wake, several times per batch, and once per spawn when the
+// spawner shares a CPU with the runtime. The spin is short, once per burst
+// (armed only by a spawn that arrived), and yields: on two CPUs the spawner
+// and two runtimes often share one, and a spinner that kept the CPU would
+// starve the very thread it waits for (without the yields the same spin made
+// multi_bench spawn slower, not faster).
+bool spin_after_spawns(runtime& rt, std::uint64_t timeout_ns) noexcept {
+  rt.spawns_arrived = false;
+  return spin_for_inbox(rt, timeout_ns < spawn_spin_ns ? timeout_ns : spawn_spin_ns, spawn_spin_yield_ns);
+}
+
+// Whether the owner spins for the inbox before it sleeps, with the adaptive
+// limit: when one of its fibers waits for another thread (begin_foreign_wait).
+// Not for fibers that wait only on fds or timers, and spawns from other
+// threads have only the short spin above: an idle group thread sleeps at
+// once and leaves the CPU to whoever needs it.
 bool waits_for_other_threads(const runtime& rt) noexcept { return rt.cross_waiting != 0; }
 
 }  // namespace
@@ -197,6 +226,8 @@ void wait_for_work(runtime& rt, std::uint64_t timeout_ns) noexcept {
     } else if (limit == rt.inbox_spin_ns) {
       slept_from = real_now_ns();
     }
+  } else if (timeout_ns != 0 && rt.spawns_arrived) {
+    if (spin_after_spawns(rt, timeout_ns)) timeout_ns = 0;
   }
   if (timeout_ns != 0) {
     rt.sleeping.store(true, std::memory_order_seq_cst);

@@ -47,13 +47,20 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
 inline constexpr std::uint64_t inbox_spin_min_ns = 2000;
 inline constexpr std::uint64_t inbox_spin_max_ns = 50000;
 
+// The spin after spawns (docs/design.md, "The spin after spawns"): an owner
+// that has run out of work after the inbox brought spawns from other threads
+// spins up to spawn_spin_ns for more before it sleeps, handing its CPU over
+// (sched_yield) every spawn_spin_yield_ns meanwhile. Once per burst: only a
+// spawn arms it again.
+inline constexpr std::uint64_t spawn_spin_ns = 10000;
+inline constexpr std::uint64_t spawn_spin_yield_ns = 2000;
+
 // The next limit after a spin of `spin_ns` ran out and the sleep that
 // followed lasted `slept_ns`; `replied` says whether the inbox then answered
 // a fiber's wait. A sleep that an answer ended within inbox_spin_max_ns
 // doubles it (spinning longer would have caught the answer); a longer sleep
 // halves it (the thread was idle); anything else keeps it. Spawns are not
-// answers: a plain thread spawning batches is better served by a runtime
-// that sleeps, leaves it the CPU and takes each batch whole.
+// answers: they have a spin of their own, short and yielding (above).
 std::uint64_t adapted_spin(std::uint64_t spin_ns, std::uint64_t slept_ns, bool replied) noexcept;
 
 // Applies everything queued in the inbox. Returns whether any of it answered

@@ -59,15 +59,17 @@ struct runtime {
   // "records"): the owner's cache (the oldest), the shared middle that other
   // threads' spawns take from, and the owner's latest frees (the newest).
   task_list free_tasks;   // owner only
-  // Other threads touch what follows in its own cache lines (alignas), so
-  // that their traffic does not evict the owner's hot fields.
-  alignas(64) task_list shared_free ASYNC_TS_GUARDED_BY(free_lock);
   task_list recent_free;  // owner only
   std::size_t cache_max = 0;  // most records in free_tasks and in recent_free
+  // Other threads touch what follows in its own cache lines (alignas), so
+  // that their traffic does not evict the owner's hot fields, nor the
+  // owner's frees (recent_free, written at every fiber's end) theirs.
+  alignas(64) task_list shared_free ASYNC_TS_GUARDED_BY(free_lock);
   spin_lock free_lock;
   std::atomic<bool> free_starved{false};  // a foreign spawn found shared_free empty
 
-  std::size_t live = 0;          // spawned (and applied), not ended; owner only
+  // Owner only again, from a new line: live changes at every spawn and end.
+  alignas(64) std::size_t live = 0;  // spawned (and applied), not ended; owner only
   std::size_t fresh_pooled = 0;  // spawned, not started, still to take a pooled stack
 
   task root;                  // the driving thread's context
@@ -91,6 +93,7 @@ struct runtime {
   task_list parkers;                // fibers in async_park
   std::size_t cross_waiting = 0;    // fibers waiting for another thread (begin_foreign_wait)
   std::uint64_t inbox_spin_ns = 5000;  // how long an idle wait spins for the inbox (remote.cpp)
+  bool spawns_arrived = false;      // the inbox brought spawns since the last idle wait
 
   inbox in;                          // what other threads send (core/remote.cpp)
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
