@@ -634,11 +634,15 @@ typedef struct async_channel {
  * capacity whose size in bytes overflows (SIZE_MAX, 1 << 61); ASYNC_ESTATE
  * when `ch` is initialised already (not shut down: it is left untouched). On
  * any other error `ch` is unusable (calls return ASYNC_EINVAL).
- * Once shared, a buffered channel's senders and receivers take no lock while
- * nobody waits on it; a fiber that would wait on it, while its runtime has
- * nothing else to run, first retries for up to the runtime's spin limit (2 to
- * 50 us, as for an idle group thread) so that a stream between threads does
- * not pay a wake per message (docs/design.md, "Channels across threads"). */
+ * Once shared, a channel's senders and receivers take no lock while nobody
+ * waits on it; a fiber that would wait on it, while its runtime has nothing
+ * else to run, first retries for up to the runtime's spin limit (2 to 50 us,
+ * as for an idle group thread) so that a stream between threads does not pay
+ * a wake per message. Unbuffered, such a sender puts its message on offer
+ * and a receiver that spins takes it; a try send still needs a parked
+ * receiver, and an offer makes a select's receive case ready. A deadline
+ * that passes during the spin is acted on when it ends (docs/design.md,
+ * "Channels across threads"). */
 ASYNC_API async_status_t async_channel_init(async_channel_t *ch, async_runtime_t *rt, size_t capacity,
                                             size_t max_waiters) ASYNC_NOEXCEPT;
 

@@ -200,6 +200,17 @@ template <class Attempt>
   }
 }
 
+// A fiber spinning on a ring, counted: a channel's shutdown (which may come
+// from another thread while fibers wait on the channel, and wakes them) frees
+// the ring only after every spinner has left it.
+struct ring_spinner {
+  channel_ring& r;
+  explicit ring_spinner(channel_ring& ring) noexcept : r(ring) { r.spinners.fetch_add(1, std::memory_order_seq_cst); }
+  ~ring_spinner() { r.spinners.fetch_sub(1, std::memory_order_seq_cst); }
+  ring_spinner(const ring_spinner&) = delete;
+  ring_spinner& operator=(const ring_spinner&) = delete;
+};
+
 // The lock-free attempts, before any lock: they succeed only on a shared
 // channel's ring while nobody waits on it (channel_ring.h). `spinner`: the
 // calling fiber, when it may wait (nullptr: one attempt).
@@ -208,6 +219,7 @@ template <class Attempt>
   if (r == nullptr || r->capacity == 0) return false;  // unbuffered: send_by_offer
   const ring_try got = ring_try_push(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+  ring_spinner counted(*r);
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_push(*r, msg); });
 }
 
@@ -217,10 +229,12 @@ template <class Attempt>
   if (r->capacity == 0) {
     const ring_try got = offer_try_take(*r, msg);
     if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+    ring_spinner counted(*r);
     return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); });
   }
   const ring_try got = ring_try_pop(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
+  ring_spinner counted(*r);
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_pop(*r, msg); });
 }
 
@@ -232,6 +246,7 @@ template <class Attempt>
 // the channel's lock and the message is not on offer (it never was, or it
 // was taken back after the spin): the send goes on as any other.
 [[gnu::noinline]] async_status_t send_by_offer(channel& c, channel_ring& r, runtime& rt, void* msg) noexcept {
+  ring_spinner counted(r);
   channel_offer o{msg, {channel_offer::pending}};
   const auto mine = reinterpret_cast<std::uintptr_t>(&o);
   const ring_try first = offer_try_place(r, o);
@@ -249,12 +264,12 @@ template <class Attempt>
       chan_enter_shared(c);  // taken back
       return ASYNC_EAGAIN;
     }
-    if (w == (mine | ring_held)) {
+    if (w == (mine | offer_held_bit)) {
       // A lock holder holds the word with the offer in it: under the lock,
       // the offer is either still there (taken back now) or was answered.
       chan_enter_shared(c);
       if (offer_held(r) == &o) {
-        r.offer.store(ring_held, std::memory_order_relaxed);
+        r.offer.store(offer_held_bit, std::memory_order_relaxed);
         return ASYNC_EAGAIN;
       }
       chan_leave(c, false);
@@ -777,24 +792,36 @@ async_status_t channel_close(channel& c) noexcept {
 }
 
 void channel_shutdown(channel& c) noexcept {
-  // The lists' lock first, then the channel's guard: the order the runtime's
-  // shutdown takes them in (channel_detach_all), so either runs first.
-  checked_guard lists(channel_lists_lock());
-  // Every waiter left is a fiber of a live runtime (a runtime's shutdown
-  // takes its fibers off every channel) or a blocked thread: all are woken.
-  const bool home = chan_enter(c);
-  if (!c.closed) (void)close_entered(c);
-  if (c.magic == channel_magic) {
-    // Still attached: out of the runtime's list, which its shutdown walks.
-    // (A detached channel's runtime is gone.)
-    c.rt->channels.remove(&c);
+  channel_ring* r = nullptr;
+  {
+    // The lists' lock first, then the channel's guard: the order the
+    // runtime's shutdown takes them in (channel_detach_all), so either runs first.
+    checked_guard lists(channel_lists_lock());
+    // Every waiter left is a fiber of a live runtime (a runtime's shutdown
+    // takes its fibers off every channel) or a blocked thread: all are woken.
+    const bool home = chan_enter(c);
+    if (!c.closed) (void)close_entered(c);
+    if (c.magic == channel_magic) {
+      // Still attached: out of the runtime's list, which its shutdown walks.
+      // (A detached channel's runtime is gone.)
+      c.rt->channels.remove(&c);
+    }
+    delete_array(c.buffer, c.capacity);
+    c.buffer = nullptr;
+    r = c.ring.exchange(nullptr, std::memory_order_relaxed);
+    c.rt = nullptr;
+    c.magic = 0;
+    leave(c.g, home);
   }
-  delete_array(c.buffer, c.capacity);
-  c.buffer = nullptr;
-  ring_delete(c.ring.exchange(nullptr, std::memory_order_relaxed));
-  c.rt = nullptr;
-  c.magic = 0;
-  leave(c.g, home);
+  // Fibers still spinning on the ring see it held (closed) and leave; one
+  // may take the channel's lock on its way out, so wait holding nothing.
+  if (r != nullptr) {
+    for (unsigned i = 0; r->spinners.load(std::memory_order_seq_cst) != 0; ++i) {
+      cpu_relax();
+      if (i >= 64) sched_yield();
+    }
+    ring_delete(r);
+  }
 }
 
 void channel_detach_all(runtime& rt) noexcept {

@@ -76,9 +76,9 @@ struct channel {
   channel* prev;               // so the runtime's shutdown can detach it
   void** buffer;               // capacity slots (nullptr for capacity 0, and once `ring` replaced it)
   std::size_t capacity;
-  // The buffer once the channel is shared (channel_ring.h), made at the
-  // first operation under the lock; nullptr before, and for capacity 0.
-  // Read without the lock by every thread's lock-free attempt.
+  // The buffer once the channel is shared (channel_ring.h; capacity 0: its
+  // offer word only), made at the first operation under the lock; nullptr
+  // before. Read without the lock by every thread's lock-free attempt.
   std::atomic<channel_ring*> ring;
   std::size_t head;            // oldest buffered message
   std::size_t count;

@@ -48,6 +48,9 @@ struct ring_slot {
 
 // Set in `tail` and `head` while the channel's lock holder owns the positions.
 inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
+// The same in the offer word: bit 0, which an aligned record's address
+// leaves free (a high bit may be a pointer tag, as under arm64's HWASan).
+inline constexpr std::uintptr_t offer_held_bit = 1;
 
 // A sender's message on offer to an unbuffered channel's receivers, on the
 // sender's stack while it spins; `state` is the last thing anyone else
@@ -57,12 +60,16 @@ struct channel_offer {
   void* msg;
   std::atomic<std::uint32_t> state;
 };
+static_assert(alignof(channel_offer) >= 2, "offer_held_bit needs bit 0 of an offer's address");
 
 struct channel_ring {
   alignas(64) std::atomic<std::uint64_t> tail;  // the next position to fill, | ring_held
   alignas(64) std::atomic<std::uint64_t> head;  // the next position to take, | ring_held
-  // Capacity 0: the channel_offer* on offer (0: none), | ring_held.
+  // Capacity 0: the channel_offer* on offer (0: none), | offer_held_bit.
   alignas(64) std::atomic<std::uintptr_t> offer;
+  // Fibers spinning on the ring (spin_on_ring, send_by_offer): a channel's
+  // shutdown waits for them to leave before it frees the ring.
+  std::atomic<std::uint32_t> spinners;
   alignas(64) ring_slot* slots;                 // read-only from here on
   std::uint64_t capacity;
   std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)
@@ -123,7 +130,7 @@ inline ring_try ring_try_pop(channel_ring& r, void** msg) noexcept {
 inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
   std::uintptr_t w = r.offer.load(std::memory_order_acquire);
   for (;;) {
-    if ((w & ring_held) != 0) return ring_try::held;
+    if ((w & offer_held_bit) != 0) return ring_try::held;
     if (w == 0) return ring_try::busy;
     if (r.offer.compare_exchange_weak(w, 0, std::memory_order_acq_rel, std::memory_order_acquire)) break;
   }
@@ -135,11 +142,11 @@ inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
 
 // Lock-free, capacity 0: puts `o` on offer when nothing else is.
 inline ring_try offer_try_place(channel_ring& r, channel_offer& o) noexcept {
-  std::uintptr_t w = 0;
-  if (r.offer.compare_exchange_strong(w, reinterpret_cast<std::uintptr_t>(&o), std::memory_order_acq_rel)) {
+  std::uintptr_t w = r.offer.load(std::memory_order_relaxed);  // a spinning sender writes the line only when free
+  if (w == 0 && r.offer.compare_exchange_strong(w, reinterpret_cast<std::uintptr_t>(&o), std::memory_order_acq_rel)) {
     return ring_try::done;
   }
-  return (w & ring_held) != 0 ? ring_try::held : ring_try::busy;
+  return (w & offer_held_bit) != 0 ? ring_try::held : ring_try::busy;
 }
 
 // --- under the channel's lock --------------------------------------------------
@@ -148,7 +155,7 @@ inline ring_try offer_try_place(channel_ring& r, channel_offer& o) noexcept {
 // (idempotent).
 inline void ring_hold(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.fetch_or(ring_held, std::memory_order_acq_rel);
+    r.offer.fetch_or(offer_held_bit, std::memory_order_acq_rel);
     return;
   }
   r.tail.fetch_or(ring_held, std::memory_order_acq_rel);
@@ -158,7 +165,7 @@ inline void ring_hold(channel_ring& r) noexcept {
 // Gives them back: lock-free operations may run again.
 inline void ring_release(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.store(r.offer.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
+    r.offer.store(r.offer.load(std::memory_order_relaxed) & ~offer_held_bit, std::memory_order_release);
     return;
   }
   r.tail.store(r.tail.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
@@ -168,13 +175,13 @@ inline void ring_release(channel_ring& r) noexcept {
 // Held, capacity 0: the offer a spinning sender made, or nullptr. It stays
 // on offer until offer_end.
 inline channel_offer* offer_held(const channel_ring& r) noexcept {
-  return reinterpret_cast<channel_offer*>(r.offer.load(std::memory_order_acquire) & ~ring_held);
+  return reinterpret_cast<channel_offer*>(r.offer.load(std::memory_order_acquire) & ~offer_held_bit);
 }
 
 // Held: takes `o` off offer and tells its sender `state` (taken: the caller
 // has its message; refused: the channel was closed). `o` may be gone after.
 inline void offer_end(channel_ring& r, channel_offer* o, std::uint32_t state) noexcept {
-  r.offer.store(ring_held, std::memory_order_relaxed);
+  r.offer.store(offer_held_bit, std::memory_order_relaxed);
   o->state.store(state, std::memory_order_release);
 }
 
@@ -221,7 +228,7 @@ template <class Take>
 channel_ring* ring_new(std::size_t capacity, std::size_t count, Take take) noexcept {
   auto* r = heap_new<channel_ring>();
   if (r == nullptr) return nullptr;
-  r->offer.store(ring_held, std::memory_order_relaxed);
+  r->offer.store(offer_held_bit, std::memory_order_relaxed);
   if (capacity == 0) return r;  // an offer word only
   r->slots = new_array<ring_slot>(capacity);
   if (r->slots == nullptr) {
