@@ -111,35 +111,49 @@ TEST(ChannelRing, AHeldRingRefusesLockFreeOperationsAndTheHolderSeesExactCounts)
 }
 
 TEST(ChannelRing, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
-  using async::detail::channel_offer;
-  using async::detail::offer_end;
-  using async::detail::offer_held;
+  using async::detail::offer_answer;
+  using async::detail::offer_free;
   using async::detail::offer_try_place;
   using async::detail::offer_try_take;
+  namespace ow = async::detail::offer_word;
   channel_ring* r = empty_ring(0);
   ASSERT_NE(r, nullptr);
+  const auto state = [r] { return ow::state_of(r->offer.load()); };
   void* m = nullptr;
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);  // nothing on offer
-  channel_offer a{msg(1), {channel_offer::pending}}, b{msg(2), {channel_offer::pending}};
-  ASSERT_EQ(offer_try_place(*r, a), ring_try::done);
-  EXPECT_EQ(offer_try_place(*r, b), ring_try::busy);  // one at a time
+  std::uint64_t g1 = 99, g2 = 99;
+  ASSERT_EQ(offer_try_place(*r, msg(1), g1), ring_try::done);
+  EXPECT_EQ(g1, 0u);
+  EXPECT_EQ(offer_try_place(*r, msg(2), g2), ring_try::busy);  // one at a time
   ASSERT_EQ(offer_try_take(*r, &m), ring_try::done);
   EXPECT_EQ(val(m), 1u);
-  EXPECT_EQ(a.state.load(), channel_offer::taken);
-  // Held: no offer can be placed or taken lock-free; the holder sees the
-  // one made before and answers it (taken, or refused by a close).
-  ASSERT_EQ(offer_try_place(*r, b), ring_try::done);
+  EXPECT_EQ(state(), ow::taken);
+  EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);           // answered: not out any more
+  EXPECT_EQ(offer_try_place(*r, msg(2), g2), ring_try::busy);  // until its sender frees the slot
+  offer_free(*r, g1);
+  EXPECT_EQ(state(), ow::free_slot);
+  // The next offer has the next generation: a taker that read the first
+  // one's word cannot take the second with it.
+  ASSERT_EQ(offer_try_place(*r, msg(2), g2), ring_try::done);
+  EXPECT_EQ(g2, 1u);
+  std::uint64_t stale = ow::make(g1, ow::out);
+  EXPECT_FALSE(r->offer.compare_exchange_strong(stale, ow::make(g1, ow::taken)));
+  // Held: nothing is placed or taken lock-free; the holder answers the offer
+  // out (refused, as a close does), and its sender frees the slot, keeping
+  // the held bit as it finds it.
   ring_hold(*r);
-  channel_offer c{msg(3), {channel_offer::pending}};
-  EXPECT_EQ(offer_try_place(*r, c), ring_try::held);
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::held);
-  ASSERT_EQ(offer_held(*r), &b);
-  offer_end(*r, &b, channel_offer::refused);
-  EXPECT_EQ(b.state.load(), channel_offer::refused);
-  EXPECT_EQ(offer_held(*r), nullptr);
+  std::uint64_t g3 = 0;
+  EXPECT_EQ(offer_try_place(*r, msg(3), g3), ring_try::held);
+  ASSERT_TRUE(offer_answer(*r, ow::refused, nullptr));
+  EXPECT_EQ(state(), ow::refused);
+  EXPECT_FALSE(offer_answer(*r, ow::taken, &m));  // none out now
+  offer_free(*r, g2);
+  EXPECT_EQ(r->offer.load() & ow::held, ow::held);
   ring_release(*r);
-  EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);
-  ASSERT_EQ(offer_try_place(*r, c), ring_try::done);
+  EXPECT_EQ(r->offer.load(), ow::make(2, ow::free_slot));
+  ASSERT_EQ(offer_try_place(*r, msg(3), g3), ring_try::done);
+  EXPECT_EQ(g3, 2u);
   ring_delete(r);
 }
 

@@ -30,6 +30,14 @@ std::uintptr_t val(void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define ASYNC_TEST_SANITIZED 1
 #endif
+#if defined(__SANITIZE_THREAD__)
+#define ASYNC_TEST_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ASYNC_TEST_TSAN 1
+#endif
+#endif
 
 // The stress moves 10M messages in a plain build, 200k under sanitizers
 // (10-50x slower); ASYNC_STRESS_MESSAGES overrides both.
@@ -466,6 +474,12 @@ TEST_F(ChannelThreadTest, CancelOfAnUnbufferedSenderRacingAReceiveLosesNothing) 
 // after the shutdown), and the ring is freed only after the spinner left it
 // (under ASan a late touch is a read of freed memory).
 TEST_F(ChannelThreadTest, ShutdownWhileAFiberSpinsOnTheChannelWakesItWithoutATouchOfFreedMemory) {
+#if defined(ASYNC_TEST_TSAN)
+  // async.h asks for a shutdown once no call is in progress: here one is,
+  // and its check of the channel (a plain read) races with the shutdown's
+  // writes, which TSan rightly reports. The point is memory safety: ASan.
+  GTEST_SKIP() << "a call in progress during the shutdown is a data race by design here";
+#endif
   for (int round = 0; round < 240; ++round) {
     const std::size_t capacity = round % 3 == 0 ? 0 : 2;
     struct waiter {

@@ -100,15 +100,13 @@ void* buffer_pop(channel& c, bool home = false) noexcept {
 }
 
 // Held, unbuffered: takes the message a spinning sender has on offer (it
-// waited longer than any parked sender: those parked after the offer was made).
+// waited longer than any parked sender: those parked after the offer was
+// made). Not once closed: the close refused what was out, and an offer
+// published after it is taken back by its sender, undelivered.
 [[gnu::noinline]] bool take_offer(channel& c, void** msg) noexcept {
   channel_ring* r = ring_of(c);
-  if (r == nullptr || r->capacity != 0) return false;
-  channel_offer* o = offer_held(*r);
-  if (o == nullptr) return false;
-  *msg = o->msg;
-  offer_end(*r, o, channel_offer::taken);
-  return true;
+  if (r == nullptr || r->capacity != 0 || c.closed) return false;
+  return offer_answer(*r, offer_word::taken, msg);
 }
 
 // The first operation under the lock of a shared channel replaces its
@@ -246,42 +244,40 @@ struct ring_spinner {
 // the channel's lock and the message is not on offer (it never was, or it
 // was taken back after the spin): the send goes on as any other.
 [[gnu::noinline]] async_status_t send_by_offer(channel& c, channel_ring& r, runtime& rt, void* msg) noexcept {
+  using namespace offer_word;
   ring_spinner counted(r);
-  channel_offer o{msg, {channel_offer::pending}};
-  const auto mine = reinterpret_cast<std::uintptr_t>(&o);
-  const ring_try first = offer_try_place(r, o);
-  const bool placed = first == ring_try::done ||
-                      (first == ring_try::busy && spin_on_ring(rt, [&r, &o] { return offer_try_place(r, o); }));
+  std::uint64_t gen = 0;
+  const ring_try first = offer_try_place(r, msg, gen);
+  const bool placed =
+      first == ring_try::done ||
+      (first == ring_try::busy && spin_on_ring(rt, [&r, msg, &gen] { return offer_try_place(r, msg, gen); }));
   if (!placed) {
     chan_enter_shared(c);
     return ASYNC_EAGAIN;
   }
-  const auto settled = [&o] { return o.state.load(std::memory_order_acquire) != channel_offer::pending; };
-  (void)spin_on_ring(rt, [&settled] { return settled() ? ring_try::done : ring_try::busy; });
-  std::uintptr_t w = mine;
-  if (!settled()) {
-    if (r.offer.compare_exchange_strong(w, 0, std::memory_order_acq_rel)) {
+  // The word keeps this offer's generation until offer_free.
+  const auto state = [&r] { return state_of(r.offer.load(std::memory_order_acquire)); };
+  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; });
+  if (state() == out) {
+    std::uint64_t w = make(gen, out);
+    if (r.offer.compare_exchange_strong(w, make(gen + 1, free_slot), std::memory_order_acq_rel)) {
       chan_enter_shared(c);  // taken back
       return ASYNC_EAGAIN;
     }
-    if (w == (mine | offer_held_bit)) {
-      // A lock holder holds the word with the offer in it: under the lock,
-      // the offer is either still there (taken back now) or was answered.
+    if (state_of(w) == out) {
+      // Held with the offer out: under the lock it is either still out
+      // (taken back now) or was answered by the holder.
       chan_enter_shared(c);
-      if (offer_held(r) == &o) {
-        r.offer.store(offer_held_bit, std::memory_order_relaxed);
+      if (state() == out) {
+        r.offer.store(make(gen + 1, free_slot) | held, std::memory_order_release);
         return ASYNC_EAGAIN;
       }
       chan_leave(c, false);
     }
   }
-  // Answered, or a lock-free receiver claimed it and is a few instructions
-  // from answering.
-  for (unsigned i = 0; !settled(); ++i) {
-    cpu_relax();
-    if (i >= 64) sched_yield();
-  }
-  return o.state.load(std::memory_order_relaxed) == channel_offer::taken ? ASYNC_OK : ASYNC_ECLOSED;
+  const std::uint64_t answer = state();  // taken or refused: only this sender moves it on
+  offer_free(r, gen);
+  return answer == taken ? ASYNC_OK : ASYNC_ECLOSED;
 }
 
 // A shared channel's send or receive: done lock-free (send: its status;
@@ -665,9 +661,7 @@ async_status_t close_entered(channel& c) noexcept {
   c.closed = true;
   // A spinning sender's offer is refused like a parked sender's message.
   channel_ring* r = ring_of(c);
-  if (channel_offer* o = r != nullptr && r->capacity == 0 ? offer_held(*r) : nullptr) {
-    offer_end(*r, o, channel_offer::refused);
-  }
+  if (r != nullptr && r->capacity == 0) (void)offer_answer(*r, offer_word::refused, nullptr);
   // Senders first; their messages are not delivered. Receivers are parked
   // only on an empty buffer: nothing is left to drain. Afterwards no select
   // node is linked on the closed channel (a select finds it ready).

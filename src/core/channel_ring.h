@@ -24,9 +24,9 @@
 // wake is lost: a lock-free operation either moved its position before the
 // holder looked (and the holder counts it) or fails and takes the lock.
 //
-// An unbuffered channel has no slots; its ring carries one `offer` word
-// instead, through which a sender and a receiver that both spin meet
-// without the lock (channel_offer below). The same bit holds it.
+// An unbuffered channel has no slots; its ring carries one offer slot
+// instead (`offer`, `offer_msg`), through which a sender and a receiver that
+// both spin meet without the lock (offer_word below). A bit of it holds it.
 // docs/design.md, "Channels across threads", has the whole argument.
 #pragma once
 
@@ -48,28 +48,32 @@ struct ring_slot {
 
 // Set in `tail` and `head` while the channel's lock holder owns the positions.
 inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
-// The same in the offer word: bit 0, which an aligned record's address
-// leaves free (a high bit may be a pointer tag, as under arm64's HWASan).
-inline constexpr std::uintptr_t offer_held_bit = 1;
-
-// A sender's message on offer to an unbuffered channel's receivers, on the
-// sender's stack while it spins; `state` is the last thing anyone else
-// writes to it.
-struct channel_offer {
-  enum : std::uint32_t { pending, taken, refused };  // refused: the channel was closed
-  void* msg;
-  std::atomic<std::uint32_t> state;
-};
-static_assert(alignof(channel_offer) >= 2, "offer_held_bit needs bit 0 of an offer's address");
+// An unbuffered channel's offer word: a generation (bits 4-63, one per
+// offer, so a stale compare-exchange fails), a state (bits 1-3) and the
+// held bit (bit 0). A sender moves free -> claimed (the slot is its own),
+// writes the message, and moves claimed -> out; a receiver reads the message
+// and moves out -> taken (or the lock holder: taken, or refused by a close);
+// the sender, seeing its answer or taking its offer back, moves the word to
+// free with the next generation. Every move keeps the held bit as it finds
+// it: a holder may set or clear it at any time.
+namespace offer_word {
+inline constexpr std::uint64_t held = 1;
+enum : std::uint64_t { free_slot = 0, claimed = 1, out = 2, taken = 3, refused = 4 };
+inline constexpr std::uint64_t state_of(std::uint64_t w) noexcept { return (w >> 1) & 7; }
+inline constexpr std::uint64_t gen_of(std::uint64_t w) noexcept { return w >> 4; }
+inline constexpr std::uint64_t make(std::uint64_t gen, std::uint64_t state) noexcept { return gen << 4 | state << 1; }
+}  // namespace offer_word
 
 struct channel_ring {
   alignas(64) std::atomic<std::uint64_t> tail;  // the next position to fill, | ring_held
   alignas(64) std::atomic<std::uint64_t> head;  // the next position to take, | ring_held
-  // Capacity 0: the channel_offer* on offer (0: none), | offer_held_bit.
-  alignas(64) std::atomic<std::uintptr_t> offer;
+  // Capacity 0: the offer slot (offer_word) and its message.
+  alignas(64) std::atomic<std::uint64_t> offer;
+  std::atomic<void*> offer_msg;
   // Fibers spinning on the ring (spin_on_ring, send_by_offer): a channel's
-  // shutdown waits for them to leave before it frees the ring.
-  std::atomic<std::uint32_t> spinners;
+  // shutdown waits for them to leave before it frees the ring. Apart from
+  // `offer`, which spinners of both sides poll.
+  alignas(64) std::atomic<std::uint32_t> spinners;
   alignas(64) ring_slot* slots;                 // read-only from here on
   std::uint64_t capacity;
   std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)
@@ -128,25 +132,50 @@ inline ring_try ring_try_pop(channel_ring& r, void** msg) noexcept {
 
 // Lock-free, capacity 0: takes the message on offer, if any.
 inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
-  std::uintptr_t w = r.offer.load(std::memory_order_acquire);
+  using namespace offer_word;
+  std::uint64_t w = r.offer.load(std::memory_order_acquire);
   for (;;) {
-    if ((w & offer_held_bit) != 0) return ring_try::held;
-    if (w == 0) return ring_try::busy;
-    if (r.offer.compare_exchange_weak(w, 0, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    if ((w & held) != 0) return ring_try::held;
+    if (state_of(w) != out) return ring_try::busy;
+    // Read before the claim: the sender leaves once the word says taken.
+    // A message read for a generation that is gone fails the exchange.
+    void* m = r.offer_msg.load(std::memory_order_relaxed);
+    if (r.offer.compare_exchange_weak(w, make(gen_of(w), taken), std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+      *msg = m;
+      return ring_try::done;
+    }
   }
-  auto* o = reinterpret_cast<channel_offer*>(w);
-  *msg = o->msg;
-  o->state.store(channel_offer::taken, std::memory_order_release);  // the sender may leave now
+}
+
+// Lock-free, capacity 0: puts `msg` on offer when the slot is free; `gen`
+// is then the offer's generation.
+inline ring_try offer_try_place(channel_ring& r, void* msg, std::uint64_t& gen) noexcept {
+  using namespace offer_word;
+  std::uint64_t w = r.offer.load(std::memory_order_relaxed);  // a spinning sender writes the line only when free
+  if ((w & held) != 0) return ring_try::held;
+  if (state_of(w) != free_slot) return ring_try::busy;
+  if (!r.offer.compare_exchange_strong(w, make(gen_of(w), claimed), std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+    return (w & held) != 0 ? ring_try::held : ring_try::busy;
+  }
+  gen = gen_of(w);
+  r.offer_msg.store(msg, std::memory_order_relaxed);
+  w = make(gen, claimed);
+  while (!r.offer.compare_exchange_weak(w, make(gen, out) | (w & held), std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+  }
   return ring_try::done;
 }
 
-// Lock-free, capacity 0: puts `o` on offer when nothing else is.
-inline ring_try offer_try_place(channel_ring& r, channel_offer& o) noexcept {
-  std::uintptr_t w = r.offer.load(std::memory_order_relaxed);  // a spinning sender writes the line only when free
-  if (w == 0 && r.offer.compare_exchange_strong(w, reinterpret_cast<std::uintptr_t>(&o), std::memory_order_acq_rel)) {
-    return ring_try::done;
+// The offer's sender, once answered or taking it back: the slot is free
+// again, for the next generation.
+inline void offer_free(channel_ring& r, std::uint64_t gen) noexcept {
+  using namespace offer_word;
+  std::uint64_t w = r.offer.load(std::memory_order_relaxed);
+  while (!r.offer.compare_exchange_weak(w, make(gen + 1, free_slot) | (w & held), std::memory_order_release,
+                                        std::memory_order_relaxed)) {
   }
-  return (w & offer_held_bit) != 0 ? ring_try::held : ring_try::busy;
 }
 
 // --- under the channel's lock --------------------------------------------------
@@ -155,7 +184,7 @@ inline ring_try offer_try_place(channel_ring& r, channel_offer& o) noexcept {
 // (idempotent).
 inline void ring_hold(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.fetch_or(offer_held_bit, std::memory_order_acq_rel);
+    r.offer.fetch_or(offer_word::held, std::memory_order_acq_rel);
     return;
   }
   r.tail.fetch_or(ring_held, std::memory_order_acq_rel);
@@ -165,24 +194,11 @@ inline void ring_hold(channel_ring& r) noexcept {
 // Gives them back: lock-free operations may run again.
 inline void ring_release(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.store(r.offer.load(std::memory_order_relaxed) & ~offer_held_bit, std::memory_order_release);
+    r.offer.fetch_and(~offer_word::held, std::memory_order_acq_rel);  // a sender may move it meanwhile
     return;
   }
   r.tail.store(r.tail.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
   r.head.store(r.head.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
-}
-
-// Held, capacity 0: the offer a spinning sender made, or nullptr. It stays
-// on offer until offer_end.
-inline channel_offer* offer_held(const channel_ring& r) noexcept {
-  return reinterpret_cast<channel_offer*>(r.offer.load(std::memory_order_acquire) & ~offer_held_bit);
-}
-
-// Held: takes `o` off offer and tells its sender `state` (taken: the caller
-// has its message; refused: the channel was closed). `o` may be gone after.
-inline void offer_end(channel_ring& r, channel_offer* o, std::uint32_t state) noexcept {
-  r.offer.store(offer_held_bit, std::memory_order_relaxed);
-  o->state.store(state, std::memory_order_release);
 }
 
 // Messages buffered, counting those whose lock-free sender is still writing.
@@ -221,6 +237,18 @@ inline void* ring_pop_held(channel_ring& r) noexcept {
   return msg;
 }
 
+// Held, capacity 0: answers the offer out, if any, with `state` (taken: its
+// message goes to *msg; refused: the channel was closed). False when none is out.
+inline bool offer_answer(channel_ring& r, std::uint64_t state, void** msg) noexcept {
+  using namespace offer_word;
+  std::uint64_t w = r.offer.load(std::memory_order_acquire);
+  // Held: only the offer's sender moves the word meanwhile, and not while it is out.
+  if (state_of(w) != out) return false;
+  if (msg != nullptr) *msg = r.offer_msg.load(std::memory_order_relaxed);
+  r.offer.store(make(gen_of(w), state) | held, std::memory_order_release);
+  return true;
+}
+
 // A held ring of `capacity` slots holding `count` messages, the oldest first,
 // read from `take(i)` (capacity 0: no slots, an offer word); nullptr when out
 // of memory.
@@ -228,7 +256,7 @@ template <class Take>
 channel_ring* ring_new(std::size_t capacity, std::size_t count, Take take) noexcept {
   auto* r = heap_new<channel_ring>();
   if (r == nullptr) return nullptr;
-  r->offer.store(offer_held_bit, std::memory_order_relaxed);
+  r->offer.store(offer_word::held, std::memory_order_relaxed);
   if (capacity == 0) return r;  // an offer word only
   r->slots = new_array<ring_slot>(capacity);
   if (r->slots == nullptr) {

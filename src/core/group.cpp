@@ -80,11 +80,22 @@ void group_thread(group_impl* g, std::size_t i, int cpu) noexcept {
   // wake_owner(rt): wait until it says it is done with the runtimes (TSan: a
   // use-after-free of the runtime in stop_and_join otherwise).
   while (!g->stops_sent.load(std::memory_order_acquire)) g->stops_sent.wait(false, std::memory_order_acquire);
+  g->drained.fetch_add(1, std::memory_order_acq_rel);
+  g->drained.notify_all();
+  const std::size_t all = g->to_drain.load(std::memory_order_acquire);
+  for (std::size_t n = g->drained.load(std::memory_order_acquire); n < all;
+       n = g->drained.load(std::memory_order_acquire)) {
+    g->drained.wait(n, std::memory_order_acquire);
+  }
   runtime_destroy(&rt);
 }
 
 // Stops the runtimes that started and joins the threads that run.
 void stop_and_join(group_impl* g, std::size_t threads_started) noexcept {
+  std::size_t running = 0;
+  for (std::size_t i = 0; i < g->size; ++i) running += g->rts[i] != nullptr;
+  g->to_drain.store(running, std::memory_order_relaxed);
+  g->stopping.store(true, std::memory_order_release);
   for (std::size_t i = 0; i < g->size; ++i) {
     if (g->rts[i] == nullptr) continue;
     g->stops[i].kind = inbox_kind::stop;
@@ -233,6 +244,10 @@ bool group_owns_thread(const group_impl& g) noexcept {
 void group_runtime_idle(runtime& rt) noexcept {
   group_impl& g = *rt.group;
   g.epoch.fetch_add(1, std::memory_order_seq_cst);
+  if (g.stopping.load(std::memory_order_acquire)) {  // no scan: see group_impl::stopping
+    g.epoch.notify_all();
+    return;
+  }
   if (g.waiters.load(std::memory_order_seq_cst) != 0 && nothing_alive(g)) g.epoch.notify_all();
 }
 

@@ -29,6 +29,14 @@ struct group_impl {
   // Shutdown: the stops are all sent (and their wakes made), so the threads
   // may destroy their runtimes (not before: the sender still uses them).
   std::atomic<bool> stops_sent{false};
+  // Shutdown: set before the first stop is sent. From then on a runtime that
+  // runs out of fibers wakes the waiters without scanning the others (which
+  // their threads may be destroying); and a thread destroys its runtime only
+  // once every runtime's thread has stopped driving (`drained` of
+  // `to_drain`), so no scan begun before the stops still reads it.
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> drained{0};
+  std::atomic<std::size_t> to_drain{0};
   // Start-up: each thread reports its runtime's init status.
   std::atomic<std::size_t> started{0};
   std::atomic<async_status_t> init_status{ASYNC_OK};
