@@ -213,8 +213,9 @@ struct ring_spinner {
 // channel's ring while nobody waits on it (channel_ring.h). `spinner`: the
 // calling fiber, when it may wait (nullptr: one attempt).
 [[gnu::always_inline]] inline bool try_send_lock_free(channel& c, void* msg, task* spinner) noexcept {
+  if (c.capacity == 0) return false;  // unbuffered: send_by_offer
   channel_ring* r = c.ring.load(std::memory_order_acquire);
-  if (r == nullptr || r->capacity == 0) return false;  // unbuffered: send_by_offer
+  if (r == nullptr) return false;
   const ring_try got = ring_try_push(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
   ring_spinner counted(*r);
@@ -224,7 +225,7 @@ struct ring_spinner {
 [[gnu::always_inline]] inline bool try_recv_lock_free(channel& c, void** msg, task* spinner) noexcept {
   channel_ring* r = c.ring.load(std::memory_order_acquire);
   if (r == nullptr) return false;
-  if (r->capacity == 0) {
+  if (c.capacity == 0) {
     const ring_try got = offer_try_take(*r, msg);
     if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
     ring_spinner counted(*r);
@@ -288,9 +289,10 @@ struct ring_spinner {
   const bool may_wait = self != nullptr && mode != wait_mode::never;
   if (!(may_wait && self->cancelled)) {
     if (try_send_lock_free(c, msg, may_wait ? self : nullptr)) return ASYNC_OK;
-    channel_ring* r = c.ring.load(std::memory_order_acquire);
-    if (may_wait && r != nullptr && r->capacity == 0 && self->rt->run_queue.empty()) {
-      return send_by_offer(c, *r, *self->rt, msg);
+    // Buffered, a spin that ended must not touch the ring again (a shutdown
+    // may have freed it once the spin left): c.capacity, not the ring's.
+    if (may_wait && c.capacity == 0 && self->rt->run_queue.empty()) {
+      if (channel_ring* r = c.ring.load(std::memory_order_acquire)) return send_by_offer(c, *r, *self->rt, msg);
     }
   }
   chan_enter_shared(c);
