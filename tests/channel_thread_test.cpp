@@ -377,6 +377,15 @@ TEST_F(ChannelThreadTest, CloseRacingWithCrossThreadWaiters) {
   }
 }
 
+// A thread that cancels `h`, at once or (every third round) after a yield,
+// racing with what the caller does meanwhile.
+std::thread cancel_from_a_thread(async_fiber_handle_t h, int round) {
+  return std::thread([h, round] {
+    if (round % 3 == 0) std::this_thread::yield();
+    EXPECT_EQ(async_cancel(h), ASYNC_OK);
+  });
+}
+
 // A cancel of a parked receiver races with a send from another thread: the
 // send succeeds exactly when the receiver got the message (cancel loses), and
 // a message never vanishes.
@@ -395,10 +404,7 @@ TEST_F(ChannelThreadTest, CancelRacingWithACrossThreadSendLosesNothing) {
       x->st = async_channel_recv(x->ch, &x->m);
     }, &r);
     ASSERT_EQ(h.status, ASYNC_OK);
-    std::thread canceller([h, round] {
-      if (round % 3 == 0) std::this_thread::yield();
-      EXPECT_EQ(async_cancel(h), ASYNC_OK);
-    });
+    std::thread canceller = cancel_from_a_thread(h, round);
     const async_status_t sent = async_channel_send_blocking_until(&ch, msg(round + 1), async_now_ns() + 2000000);
     canceller.join();
     async_await(h);
@@ -435,10 +441,7 @@ TEST_F(ChannelThreadTest, CancelOfAnUnbufferedSenderRacingAReceiveLosesNothing) 
       x->st = async_channel_send(x->ch, msg(x->v));
     }, &r);
     ASSERT_EQ(h.status, ASYNC_OK);
-    std::thread canceller([h, round] {
-      if (round % 3 == 0) std::this_thread::yield();
-      EXPECT_EQ(async_cancel(h), ASYNC_OK);
-    });
+    std::thread canceller = cancel_from_a_thread(h, round);
     void* m = nullptr;
     const async_status_t got = async_channel_recv_blocking_until(&ch, &m, async_now_ns() + 2000000);
     canceller.join();
