@@ -93,7 +93,12 @@ struct remote_events {
   std::atomic<std::uint64_t> cancel_id{0};
 };
 
-struct task {
+// 64-byte aligned, and ordered by who writes what: a spawn from another
+// thread (remote.cpp, spawn_foreign) writes only the first two lines (the
+// inbox node and the free-list links; what the new fiber runs and its
+// handle's slot and id), so the record costs it two cache-line transfers,
+// not four.
+struct alignas(64) task {
   remote_events remote;  // first: the inbox node leads to the task (task_of)
   void* sp = nullptr;  // saved context while not running; nullptr before the first run
   task* next = nullptr;
@@ -106,11 +111,14 @@ struct task {
   async_fn fn = nullptr;
   void* user = nullptr;
   async_fn on_discard = nullptr;  // async_spawn_options_t::on_discard
+  char* user_stack_lo = nullptr;  // a stack the user owns, or nullptr (then `stack`)
+  std::size_t user_stack_size = 0;
+  const char* name = nullptr;
+  std::uint32_t slot = 0;                     // index in the task table
+  std::uint32_t timer_index = timer_unarmed;  // position in the timer heap
   void* xfer = nullptr;  // parked on a channel: the message to send, or where to
                          // receive; awaiting a fiber of another runtime: the request
-  stack_slot* stack = nullptr;    // pooled stack, from the first run to the end
-  char* user_stack_lo = nullptr;  // or a stack the user owns
-  std::size_t user_stack_size = 0;
+  stack_slot* stack = nullptr;     // pooled stack, from the first run to the end
   task_list awaiters;              // fibers (or the root) waiting for this one to end
   task_list* wait_list = nullptr;  // the list this task is parked in, if any
   // Parked in a wait that other threads may complete (a channel or a select,
@@ -121,9 +129,6 @@ struct task {
   bool (*wait_abort)(task* t, bool detach) = nullptr;
   std::uint64_t deadline_ns = 0;   // timer, when armed
   std::uint64_t timer_seq = 0;     // timers with equal deadlines fire in this order
-  std::uint32_t timer_index = timer_unarmed;  // position in the timer heap
-  std::uint32_t slot = 0;                     // index in the task table
-  const char* name = nullptr;
   // Fiber-local values (fls.h): allocated by the fiber's first non-NULL
   // async_fls_set, released when it ends; nullptr for most fibers.
   fls_block* fls = nullptr;
@@ -140,6 +145,8 @@ struct task {
 };
 
 static_assert(std::is_standard_layout_v<task>, "task_of needs remote first in a standard-layout task");
+static_assert(offsetof(task, timer_index) + sizeof(std::uint32_t) <= 128,
+              "what a foreign spawn writes must stay in the record's first two cache lines");
 #if !ASYNC_ASAN && !ASYNC_TSAN && !ASYNC_CTX_SHSTK
 // A parked fiber's memory budget (docs/benchmarks.md) counts the record; the
 // sanitizers' and shadow stacks' per-fiber state comes on top of it.
