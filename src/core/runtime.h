@@ -100,11 +100,7 @@ struct runtime {
   std::atomic<bool> notified{false};  // a notify was sent for this wait
   std::atomic<std::uint64_t> foreign_spawns{0};  // spawns made by other threads, ever
 
-  // Owner only again, from a new line: a foreign spawn writes the line above
-  // (foreign_spawns) and reads `sleeping`, and the owner writes some of what
-  // follows at every switch (switches, dead); sharing a line made each spawn
-  // and each switch miss.
-  alignas(64) runtime* reg_next ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;  // the registry's list (core/registry.cpp)
+  runtime* reg_next ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;  // the registry's list (core/registry.cpp)
   runtime* reg_prev ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;
   runtime* owned_next = nullptr;  // the owner thread's list (registry.h)
   task_list remote_waiters;       // our fibers awaiting fibers of other runtimes

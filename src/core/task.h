@@ -145,8 +145,19 @@ struct alignas(64) task {
 };
 
 static_assert(std::is_standard_layout_v<task>, "task_of needs remote first in a standard-layout task");
-static_assert(offsetof(task, timer_index) + sizeof(std::uint32_t) <= 128,
-              "what a foreign spawn writes must stay in the record's first two cache lines");
+// What a foreign spawn touches (remote.cpp, spawn_foreign; fiber.cpp,
+// fill_record) stays in the record's first two cache lines.
+constexpr bool in_first_two_lines(std::size_t offset, std::size_t size) noexcept { return offset + size <= 128; }
+static_assert(in_first_two_lines(offsetof(task, prev), sizeof(task*)) &&
+                  in_first_two_lines(offsetof(task, id), sizeof(std::uint64_t)) &&
+                  in_first_two_lines(offsetof(task, fn), sizeof(async_fn)) &&
+                  in_first_two_lines(offsetof(task, user), sizeof(void*)) &&
+                  in_first_two_lines(offsetof(task, on_discard), sizeof(async_fn)) &&
+                  in_first_two_lines(offsetof(task, user_stack_lo), sizeof(char*)) &&
+                  in_first_two_lines(offsetof(task, user_stack_size), sizeof(std::size_t)) &&
+                  in_first_two_lines(offsetof(task, name), sizeof(const char*)) &&
+                  in_first_two_lines(offsetof(task, slot), sizeof(std::uint32_t)),
+              "a field a foreign spawn writes or reads left the record's first two cache lines");
 #if !ASYNC_ASAN && !ASYNC_TSAN && !ASYNC_CTX_SHSTK
 // A parked fiber's memory budget (docs/benchmarks.md) counts the record; the
 // sanitizers' and shadow stacks' per-fiber state comes on top of it.
