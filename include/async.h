@@ -580,7 +580,10 @@ ASYNC_API async_fiber_handle_t async_group_spawn_ex(async_group_t *g, async_fn f
  * any of its runtimes, by anyone, and not ended). Fibers blocked forever
  * (waiting on each other across runtimes, or for what never comes) keep it
  * waiting: deadlock across threads is not detected, because another thread
- * outside the group could always still wake them.
+ * outside the group could always still wake them. The thread spins up to
+ * 20 us first (calling sched_yield every 2 us), since a batch of short
+ * fibers often ends within it, then sleeps until the last runtime to run out
+ * of fibers wakes it.
  * Returns ASYNC_OK; ASYNC_EINVAL for a NULL or uninitialised group;
  * ASYNC_ESTATE from one of the group's own threads (it would wait for
  * itself). */

@@ -11,7 +11,9 @@
 #include <new>
 #include <vector>
 
+#include "../arch/cpu_relax.h"
 #include "alloc.h"
+#include "clock.h"
 #include "fiber.h"
 #include "remote.h"
 #include "runtime.h"
@@ -223,7 +225,40 @@ runtime& group_place(group_impl& g) noexcept {
   return *g.rts[best];
 }
 
+namespace {
+
+// The spin of group_wait: until the group is quiescent, at most
+// group_wait_spin_ns, giving the CPU away every spawn_spin_yield_ns. It reads
+// only the epoch, which a runtime bumps when it runs out of fibers, and scans
+// the counters (lines the runtimes write at every fiber's end) only when the
+// epoch moved. A waiter that spins is not counted in `waiters`, so the last
+// runtime to run out makes no futex wake for it either.
+bool spin_until_quiescent(const group_impl& g) noexcept {
+  const std::uint64_t t0 = real_now_ns();
+  std::uint64_t yielded = t0;
+  std::uint32_t seen = g.epoch.load(std::memory_order_seq_cst);
+  if (quiescent(g)) return true;
+  for (unsigned i = 1;; ++i) {
+    cpu_relax();
+    const std::uint32_t e = g.epoch.load(std::memory_order_seq_cst);
+    if (e != seen) {
+      seen = e;
+      if (quiescent(g)) return true;
+    }
+    if ((i & 15) != 0) continue;
+    const std::uint64_t now = real_now_ns();
+    if (now - t0 >= group_wait_spin_ns) return false;
+    if (now - yielded >= spawn_spin_yield_ns) {
+      std::this_thread::yield();
+      yielded = now;
+    }
+  }
+}
+
+}  // namespace
+
 async_status_t group_wait(group_impl& g) noexcept {
+  if (spin_until_quiescent(g)) return ASYNC_OK;
   g.waiters.fetch_add(1, std::memory_order_seq_cst);
   for (;;) {
     const std::uint32_t e = g.epoch.load(std::memory_order_seq_cst);
