@@ -57,7 +57,7 @@ inline constexpr std::uint64_t spawn_spin_yield_ns = 2000;
 // async_group_wait spins up to this long for the group to run out of fibers
 // before it sleeps on the futex (group.cpp, spin_until_quiescent): a batch of
 // spawns often ends within it, and the waiter then starts the next batch
-// while the runtimes still spin after spawns, so neither side pays a wake.
+// while the runtimes still spin after spawns: fewer wakes on both sides.
 inline constexpr std::uint64_t group_wait_spin_ns = 20000;
 
 // The next limit after a spin of `spin_ns` ran out and the sleep that
