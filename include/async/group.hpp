@@ -33,8 +33,9 @@ class group {
 
   [[nodiscard]] std::size_t size() const noexcept { return async_group_size(&g_); }
 
-  // Blocks the calling thread until no fiber of the group is alive. Throws
-  // async::error(estate) from one of the group's own threads.
+  // Blocks the calling thread until no fiber of the group is alive (after a
+  // spin of up to 20 us, as async_group_wait). Throws async::error(estate)
+  // from one of the group's own threads.
   void wait() {
     const async_status_t st = async_group_wait(&g_);
     if (st != ASYNC_OK) detail::throw_status(st, "async::group::wait");
