@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
 // idle_spin_test.cpp: how long an idle runtime that waits for other threads
 // spins for its inbox before it sleeps (core/remote.h, adapted_spin): the
-// whole sequence of limits for the cases that move it, and its bounds.
+// whole sequence of limits for the cases that move it, and its bounds; and
+// the bounded spin itself (core/spin_wait.h).
+#include <atomic>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "core/remote.h"
+#include "core/spin_wait.h"
 #include "gtest/gtest.h"
 
 namespace {
@@ -59,6 +63,25 @@ TEST(IdleSpinTest, ShortSleepsWithoutAnAnswerKeepTheSpin) {
 TEST(IdleSpinTest, TheSpinFollowsThePaceOfAnswers) {
   EXPECT_EQ(limits(2 * us, {{3 * us, true}, {3 * us, true}, {200 * us, false}, {3 * us, true}, {3 * us, false}}),
             (std::vector<std::uint64_t>{4 * us, 8 * us, 4 * us, 8 * us, 8 * us}));
+}
+
+// spin_until: true as soon as the condition holds (asked once, already
+// true: no clock read needed), false once the limit passes, and true when
+// another thread makes it hold while it spins (a limit far beyond the test).
+TEST(SpinUntilTest, EndsWhenTheConditionHoldsOrTheLimitPasses) {
+  int asked = 0;
+  EXPECT_TRUE(async::detail::spin_until([&asked] { return ++asked > 0; }, 0, 0));
+  EXPECT_EQ(asked, 1);
+
+  asked = 0;
+  EXPECT_FALSE(async::detail::spin_until([&asked] { return ++asked < 0; }, 1 * us, 0));
+  EXPECT_GE(asked, 16);  // the clock is read every 16 tries
+
+  std::atomic<bool> set{false};
+  std::thread setter([&set] { set.store(true, std::memory_order_release); });
+  EXPECT_TRUE(async::detail::spin_until([&set] { return set.load(std::memory_order_acquire); },
+                                        600'000'000'000ull, 2 * us));
+  setter.join();
 }
 
 }  // namespace

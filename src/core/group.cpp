@@ -11,13 +11,12 @@
 #include <new>
 #include <vector>
 
-#include "../arch/cpu_relax.h"
 #include "alloc.h"
-#include "clock.h"
 #include "fiber.h"
 #include "remote.h"
 #include "runtime.h"
 #include "schedule.h"
+#include "spin_wait.h"
 
 namespace async::detail {
 namespace {
@@ -234,25 +233,16 @@ namespace {
 // epoch moved. A waiter that spins is not counted in `waiters`, so the last
 // runtime to run out makes no futex wake for it either.
 bool spin_until_quiescent(const group_impl& g) noexcept {
-  const std::uint64_t t0 = real_now_ns();
-  std::uint64_t yielded = t0;
-  std::uint32_t seen = g.epoch.load(std::memory_order_seq_cst);
-  if (quiescent(g)) return true;
-  for (unsigned i = 1;; ++i) {
-    cpu_relax();
+  bool first = true;
+  std::uint32_t seen = 0;
+  const auto ended = [&g, &first, &seen] {
     const std::uint32_t e = g.epoch.load(std::memory_order_seq_cst);
-    if (e != seen) {
-      seen = e;
-      if (quiescent(g)) return true;
-    }
-    if ((i & 15) != 0) continue;
-    const std::uint64_t now = real_now_ns();
-    if (now - t0 >= group_wait_spin_ns) return false;
-    if (now - yielded >= spawn_spin_yield_ns) {
-      std::this_thread::yield();
-      yielded = now;
-    }
-  }
+    if (!first && e == seen) return false;
+    first = false;
+    seen = e;
+    return quiescent(g);
+  };
+  return spin_until(ended, group_wait_spin_ns, spawn_spin_yield_ns);
 }
 
 }  // namespace

@@ -16,9 +16,8 @@
 // arm64, once per wake and once per sleep.
 #include "remote.h"
 
-#include <thread>
-
 #include "fiber.h"
+#include "spin_wait.h"
 
 namespace async::detail {
 namespace {
@@ -84,19 +83,7 @@ bool apply_task_event(runtime& rt, task* t) noexcept {
 // `yield_every_ns`, the spinner gives its CPU to any other runnable thread
 // that often (0: never).
 bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns, std::uint64_t yield_every_ns = 0) noexcept {
-  const std::uint64_t t0 = real_now_ns();  // real even under virtual time
-  std::uint64_t yielded = t0;
-  for (unsigned i = 1; !rt.in.maybe_nonempty(std::memory_order_acquire); ++i) {
-    cpu_relax();
-    if ((i & 15) != 0) continue;
-    const std::uint64_t now = real_now_ns();
-    if (now - t0 >= limit_ns) return false;
-    if (yield_every_ns != 0 && now - yielded >= yield_every_ns) {
-      std::this_thread::yield();
-      yielded = now;
-    }
-  }
-  return true;
+  return spin_until([&rt] { return rt.in.maybe_nonempty(std::memory_order_acquire); }, limit_ns, yield_every_ns);
 }
 
 // The spin after spawns (docs/design.md). A thread spawning a batch onto a
