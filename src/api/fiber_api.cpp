@@ -19,12 +19,6 @@ async_fiber_handle_t failed(async_status_t st, async_runtime_t* rt) noexcept {
   return h;
 }
 
-// The runtime a spawn without an explicit runtime goes to.
-async_runtime_t* implicit_runtime() noexcept {
-  if (task* self = current_fiber()) return self->rt->handle;
-  return async_global();
-}
-
 [[gnu::noinline]] task* resolve_after_inbox(runtime& rt, const async_fiber_handle_t& h) noexcept {
   if (!id_of_runtime(rt, h.id) || !rt.in.maybe_nonempty()) return nullptr;
   take_inbox(rt);
@@ -73,11 +67,21 @@ extern "C" {
 
 ASYNC_API async_fiber_handle_t async_spawn_ex(async_runtime_t* rt, async_fn fn, void* user,
                                               const async_spawn_options_t* opts) noexcept {
-  if (rt == nullptr) rt = implicit_runtime();
-  if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
+  task* self = current_fiber();
+  // The common case first: a fiber spawning onto its own runtime, which the
+  // calling thread owns (a fiber runs only on its runtime's thread), so the
+  // walk of the thread's runtimes is not needed.
+  runtime* r = self != nullptr && (rt == nullptr || rt == self->rt->handle) ? self->rt : nullptr;
+  if (r != nullptr) [[likely]] {
+    rt = r->handle;
+  } else {
+    if (rt == nullptr) rt = async_global();
+    if (rt == nullptr) return failed(ASYNC_ENOMEM, rt);
+    r = owned_find(rt);
+  }
   if (fn == nullptr) return failed(ASYNC_EINVAL, rt);
   if (!spawn_options_valid(opts)) return failed(ASYNC_EINVAL, rt);
-  if (runtime* r = owned_find(rt)) [[likely]] {
+  if (r != nullptr) [[likely]] {
     if (r->closing) return failed(ASYNC_ESTATE, rt);
     return spawn_fiber(*r, fn, user, opts);
   }
@@ -95,6 +99,11 @@ ASYNC_API async_fiber_handle_t async_spawn(async_fn fn, void* user) noexcept {
 
 ASYNC_API async_status_t async_await(async_fiber_handle_t h) noexcept {
   task* self = current_fiber();
+  // The common case first: a fiber awaiting a fiber of its own runtime.
+  if (self != nullptr && h.runtime == self->rt->handle) [[likely]] {
+    task* t = resolve_owned(*self->rt, h);
+    return t != nullptr ? await_in_fiber(self, t) : ASYNC_EINVAL;
+  }
   if (runtime* r = owned_find(h.runtime)) {
     if (self != nullptr) {
       // Another runtime of this thread could not run while this fiber waits.

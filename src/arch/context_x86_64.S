@@ -155,7 +155,16 @@ ASYNC_ASM_FUNC(async_impl_ctx_trampoline)
    * entry sees rsp = 8 (mod 16) after the call, as the ABI wants. */
   subq $ASYNC_CTX_TOP_ZONE, %rsp
   movq %r12, %rdi
-  callq *%r13
+  /* A call without `call`: the return address it would push, then a jump.
+   * A call that never returns would leave an entry on the CPU's return-stack
+   * predictor, and every return after the fiber's end, in whichever context
+   * runs next, would be predicted one entry off (docs/design.md, "Context
+   * switch"). Unwinders still see this function as the entry's caller. */
+  leaq 1f(%rip), %rax
+  pushq %rax
+  .cfi_adjust_cfa_offset 8
+  jmp *%r13
+1:
   ud2
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_trampoline)

@@ -3,21 +3,55 @@
 // components (I/O, channels) that park fibers the same way.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "runtime.h"
 
 namespace async::detail {
 
-async_fiber_handle_t make_handle(const task* t) noexcept;
+// A handle, its first 16 bytes (status, slot, id) written in one store.
+// Callers often copy a returned handle with a 16-byte load (g++ -O2 does for
+// `handles[i] = async_spawn(...)`), and a CPU forwards a load from one
+// earlier store that contains it, not from several: written field by field,
+// that copy stalled until the stores reached the cache, a fifth of
+// BM_SpawnAwait's time in perf (docs/benchmarks.md).
+inline async_fiber_handle_t handle_of(async_status_t st, std::uint32_t slot, std::uint64_t id,
+                                      async_runtime_t* rt) noexcept {
+  async_fiber_handle_t h;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  static_assert(offsetof(async_fiber_handle_t, status) == 0 && offsetof(async_fiber_handle_t, slot) == 4 &&
+                offsetof(async_fiber_handle_t, id) == 8 && sizeof(async_status_t) == 4);
+  using two_words = std::uint64_t __attribute__((vector_size(16)));
+  const two_words first = {static_cast<std::uint32_t>(st) | (std::uint64_t{slot} << 32), id};
+  std::memcpy(&h, &first, sizeof first);
+#else
+  h.status = st;
+  h.slot = slot;
+  h.id = id;
+#endif
+  h.runtime = rt;
+  return h;
+}
+
+inline async_fiber_handle_t make_handle(const task* t) noexcept {
+  return handle_of(ASYNC_OK, t->slot, t->id, t->rt->handle);
+}
 
 // Records (fiber.cpp, "records"). Owner thread only.
 // The oldest free record, off every list; nullptr when none is free.
 task* take_record(runtime& rt) noexcept;
 // Moves the owner's recent frees to the shared list.
 void share_recent_records(runtime& rt) noexcept;
+// The task table's records, all free, become the shared list's first
+// batches (at init).
+void share_initial_records(runtime& rt, task_list& records) noexcept;
 // A record whose fiber ended (or never became one) goes back, as the newest.
+// It may have headed a batch when a foreign spawn took it: no longer.
 inline void give_record(runtime& rt, task* t) noexcept {
+  t->batch_size = 0;
+  t->batch_last = nullptr;
   rt.recent_free.push_back(t);
   if (rt.recent_free.size() > rt.cache_max) [[unlikely]] share_recent_records(rt);
 }

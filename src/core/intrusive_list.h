@@ -115,11 +115,17 @@ struct intrusive_list {
   // The first min(n, size) elements (n >= 1), cut off into a list of their
   // own, in order. Walks them once.
   intrusive_list cut_front(std::size_t n) noexcept {
-    intrusive_list out;
-    if (empty()) return out;
+    if (empty()) return intrusive_list{};
     T* last = head;
     std::size_t k = 1;
     for (; k < n && last->next != nullptr; ++k) last = last->next;
+    return cut_through(last, k);
+  }
+
+  // The elements from the head through `last`, which is on this list and
+  // `k`-th from the head, cut off into a list of their own. Constant time.
+  intrusive_list cut_through(T* last, std::size_t k) noexcept {
+    intrusive_list out;
     out.head = head;
     out.tail = last;
     out.count.add(k);

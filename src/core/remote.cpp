@@ -172,12 +172,10 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
   // The record is off every list: this thread alone writes it until the push.
   // Its id is the owner's to change (start_record), and the next one is known.
   fill_record(t, fn, user, opts);
-  h.status = ASYNC_OK;
-  h.slot = t->slot;
-  h.id = t->id + rt.task_capacity;
+  const async_fiber_handle_t spawned = handle_of(ASYNC_OK, t->slot, t->id + rt.task_capacity, rt.handle);
   rt.foreign_spawns.fetch_add(1, std::memory_order_acq_rel);
   post_task_event(rt, t, remote_spawn);
-  return h;
+  return spawned;
 }
 
 bool take_inbox(runtime& rt) noexcept {

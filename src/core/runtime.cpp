@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "channel.h"
 #include "dump_signal.h"
+#include "fiber.h"
 #include "fls.h"
 #include "registry.h"
 #include "remote.h"
@@ -88,16 +89,16 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
     return st;
   }
   {
-    // No other thread sees rt yet; the lock is for -Wthread-safety's sake.
-    spin_guard free_guard(rt->free_lock);
+    task_list records;
     for (std::size_t i = 0; i < task_capacity; ++i) {
       task* t = &rt->tasks[i];
       t->rt = rt;
       t->slot = static_cast<std::uint32_t>(i);
       // The id "before" the record's first fiber: that one gets id_base + i + 1.
       t->id = rt->id_base + i + 1 - task_capacity;
-      rt->shared_free.push_back(t);
+      records.push_back(t);
     }
+    share_initial_records(*rt, records);
   }
   rt->sched = sched.release();
   rt->root.rt = rt;

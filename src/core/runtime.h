@@ -152,8 +152,11 @@ inline task* current_fiber() noexcept {
 // Removes the next task to run from the run queue (its head, or under a
 // seeded schedule the one the seed picks), handing out stacks to fresh
 // fibers, polling timers once per pass, and blocking when nothing is
-// runnable. Returns the root when the runtime is idle or deadlocked.
-task* pick_next_slow(runtime& rt) noexcept;
+// runnable. Returns the root when the runtime is idle or deadlocked. Never
+// inlined: the callers of pick_next (yield, park) keep only the fast path,
+// and with it their few registers (inlined, the slow path made every yield
+// save and restore three more).
+[[gnu::noinline]] task* pick_next_slow(runtime& rt) noexcept;
 
 inline task* pick_next(runtime& rt) noexcept {
   if (rt.pass_left == 0) {
@@ -177,7 +180,8 @@ inline task* pick_next(runtime& rt) noexcept {
   return pick_next_slow(rt);
 }
 
-// Makes the context of a fiber about to run for the first time.
+// Makes the context of a fiber about to run for the first time (pick_next
+// calls it when it picks one).
 void prepare_context(runtime& rt, task* t) noexcept;
 // Right after arriving in `self`: finishes the switch for the sanitizers and
 // releases what an ended fiber could not release while running on it.
@@ -191,14 +195,15 @@ inline void after_arrival(runtime& rt, task* self) noexcept {
 }
 
 // What every switch from the running task `from` to `to` does just before
-// the context switch itself: gives a fresh `to` its context, counts the
+// the context switch itself (`to` has a context: pick_next made it for a
+// fresh fiber, and the root has one once it has switched away): counts the
 // switch, moves the thread's exception-handling state to `to` (saving
 // `from`'s unless `ending`: it never runs again), makes `to` current and
 // tells the sanitizers (an `ending` fiber's stack is about to be released).
 // Always inlined (as san_before_switch is): a call that returned after the
 // TSan fiber switch would pop a frame from the new fiber's shadow stack.
 ASYNC_SAN_INLINE void before_switch(runtime& rt, task* from, task* to, bool ending) noexcept {
-  if (to->sp == nullptr) prepare_context(rt, to);
+  ASYNC_ASSERT(to->sp != nullptr);
   ++rt.switches;
   if (!ending) from->eh = *rt.eh;
   *rt.eh = to->eh;

@@ -68,7 +68,8 @@ void note_stack_owner(stack_slot* s, const task* t) noexcept {
 }
 
 // A fresh fiber is about to run: give it a pooled stack unless it has one.
-bool assign_stack(runtime& rt, task* t) noexcept {
+// Inlined: it is on the path of every fiber's first dispatch.
+[[gnu::always_inline]] inline bool assign_stack(runtime& rt, task* t) noexcept {
   if (t->stack != nullptr || t->user_stack_lo != nullptr) return true;
   stack_slot* s = rt.pool.take();
   if (s == nullptr) return false;
@@ -82,8 +83,8 @@ bool assign_stack(runtime& rt, task* t) noexcept {
 // to the pool. Safe while still running on it: the stack is written only
 // when its next fiber's context is made, and that happens either after this
 // fiber has switched away or, when the next fiber runs at once, in the zone
-// above this fiber's frames (ASYNC_CTX_TOP_ZONE).
-void release_stack(runtime& rt, stack_slot* s) noexcept {
+// above this fiber's frames (ASYNC_CTX_TOP_ZONE). Inlined into end_fiber.
+[[gnu::always_inline]] inline void release_stack(runtime& rt, stack_slot* s) noexcept {
   if (task* w = rt.stack_waiters.pop_front()) {
     w->wait_list = nullptr;
     --rt.fresh_pooled;
@@ -203,11 +204,16 @@ task* pick_in_pass(runtime& rt) noexcept {
       if (rt.pass_left != 0) --rt.pass_left;
       // (The root runs on the thread's stack. It has no context before its
       // first switch away, and can be woken before that by the inbox.)
-      if (t->sp == nullptr && t != &rt.root && !assign_stack(rt, t)) {
-        t->state = task_state::stack_wait;
-        rt.stack_waiters.push_back(t);
-        t->wait_list = &rt.stack_waiters;
-        continue;
+      if (t->sp == nullptr && t != &rt.root) {
+        if (!assign_stack(rt, t)) {
+          t->state = task_state::stack_wait;
+          rt.stack_waiters.push_back(t);
+          t->wait_list = &rt.stack_waiters;
+          continue;
+        }
+        // Its first run: the context is made here, so that a switch never
+        // has to ask (pick_next's fast path only returns started fibers).
+        prepare_context(rt, t);
       }
       t->state = task_state::running;
       return t;
@@ -256,13 +262,17 @@ namespace {
 
 // Records how `t` ended, wakes its awaiters, hands its stack on and frees its
 // record. For a fiber that ends running, the stack is still the one it runs
-// on (see release_stack).
-void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
+// on (see release_stack). Inlined into fiber_finish, the path of every
+// fiber's end.
+[[gnu::always_inline]] inline void end_fiber(runtime& rt, task* t, async_status_t outcome) noexcept {
   t->state = task_state::done;
   t->outcome = outcome;
   while (task* w = t->awaiters.pop_front()) {
+    // An await is completed only here, has no deadline and nothing to
+    // withdraw (wait_abort is for waits other threads complete): a plain wake.
+    ASYNC_ASSERT(w->wait_abort == nullptr && w->timer_index == timer_unarmed);
     w->wait_list = nullptr;
-    wake(w, outcome);
+    wake_plain(w, outcome);
   }
   if (!rt.remote_awaits.empty()) [[unlikely]] answer_remote_awaits(rt, t);
   --rt.live;

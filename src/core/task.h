@@ -142,6 +142,14 @@ struct alignas(64) task {
   unsigned valgrind_id = 0;  // user stacks only
   san_context san;
   shstk_context shstk;
+  // A free record that heads a batch of the shared free list (fiber.cpp,
+  // "records"): the batch's length and last record, so that the owner takes
+  // the batch whole without walking it. 0 and nullptr on every other record.
+  // Owner only, under free_lock: a foreign spawn that takes a batch's head
+  // leaves them (it writes only the first two lines), and the owner clears
+  // them when the record is freed again.
+  std::uint32_t batch_size = 0;
+  task* batch_last = nullptr;
 };
 
 static_assert(std::is_standard_layout_v<task>, "task_of needs remote first in a standard-layout task");
