@@ -95,8 +95,10 @@ class stack_pool {
   slab* slabs_ = nullptr;
   stack_slot* free_ = nullptr;
   std::size_t free_count_ = 0;
-  std::size_t dirty_free_ = 0;  // free stacks touched since their last madvise
   std::size_t allocated_ = 0;
+  // Apart from free_count_, which changes with it: adjacent, g++ merged both
+  // updates into one 16-byte load and store (see runtime::pass_left).
+  std::size_t dirty_free_ = 0;  // free stacks touched since their last madvise
   std::size_t capacity_ = 0;
   std::size_t stack_bytes_ = 0;
   std::size_t guard_bytes_ = 0;
