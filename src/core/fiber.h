@@ -15,8 +15,9 @@ namespace async::detail {
 // Callers often copy a returned handle with a 16-byte load (g++ -O2 does for
 // `handles[i] = async_spawn(...)`), and a CPU forwards a load from one
 // earlier store that contains it, not from several: written field by field,
-// that copy stalled until the stores reached the cache, a fifth of
-// BM_SpawnAwait's time in perf (docs/benchmarks.md).
+// that copy stalled until the stores reached the cache: 8 % of
+// BM_SpawnAwait's samples in perf (docs/benchmarks.md, "The fiber core on
+// one thread without stalls"). The owner's spawns only: see spawn_foreign.
 inline async_fiber_handle_t handle_of(async_status_t st, std::uint32_t slot, std::uint64_t id,
                                       async_runtime_t* rt) noexcept {
   async_fiber_handle_t h;
