@@ -68,18 +68,17 @@ bool thread_sleep(std::atomic<std::uint32_t>& word, std::uint64_t deadline_ns) n
 // Under the guard: the home thread's ring (buffer, head, count) until the
 // channel is shared, then the held channel_ring (channel_ring.h). `home`:
 // entered on the home fast path, so not shared and without a channel_ring
-// (the home operations skip the load). Inlined: a call each cost the home
-// round trip more than the test of `home` does.
+// (the home operations skip the load).
 channel_ring* ring_of(const channel& c) noexcept { return c.ring.load(std::memory_order_relaxed); }
 
-[[gnu::always_inline]] inline std::size_t buffered(const channel& c, bool home = false) noexcept {
+std::size_t buffered(const channel& c, bool home = false) noexcept {
   if (!home) [[unlikely]] {
     if (const channel_ring* r = ring_of(c)) return ring_count(*r);
   }
   return c.count;
 }
 
-[[gnu::always_inline]] inline void buffer_push(channel& c, void* msg, bool home = false) noexcept {
+void buffer_push(channel& c, void* msg, bool home = false) noexcept {
   if (!home) [[unlikely]] {
     if (channel_ring* r = ring_of(c)) {
       ring_push_held(*r, msg);
@@ -90,7 +89,7 @@ channel_ring* ring_of(const channel& c) noexcept { return c.ring.load(std::memor
   ++c.count;
 }
 
-[[gnu::always_inline]] inline void* buffer_pop(channel& c, bool home = false) noexcept {
+void* buffer_pop(channel& c, bool home = false) noexcept {
   if (!home) [[unlikely]] {
     if (channel_ring* r = ring_of(c)) return ring_pop_held(*r);
   }
