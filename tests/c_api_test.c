@@ -371,6 +371,42 @@ static void test_misuse(void)
     CHECK(strcmp(async_status_name((async_status_t)42), "unknown status") == 0);
 }
 
+/* Inside a fiber, spawn and await of its own runtime take a shorter path
+ * (src/api/fiber_api.cpp): the same refusals hold there, and nothing is
+ * spawned. */
+static void misuse_in_fiber(void *user)
+{
+    async_runtime_t *own = (async_runtime_t *)user;
+    async_fiber_handle_t h = async_spawn(NULL, NULL);
+    async_fiber_handle_t forged;
+    async_spawn_options_t bad;
+    CHECK_STATUS(h.status, ASYNC_EINVAL);
+    CHECK(h.runtime == own);
+    CHECK_STATUS(async_spawn_with(own, NULL, NULL).status, ASYNC_EINVAL);
+    memset(&bad, 0, sizeof bad);
+    bad.stack_size = 65536; /* a size without a stack */
+    CHECK_STATUS(async_spawn_ex(NULL, named, "x", &bad).status, ASYNC_EINVAL);
+    forged = async_self();
+    forged.id += 12345;
+    CHECK_STATUS(async_await(forged), ASYNC_EINVAL);
+    forged = async_self();
+    forged.slot = 1u << 30;
+    CHECK_STATUS(async_await(forged), ASYNC_EINVAL);
+    CHECK_STATUS(async_await(async_self()), ASYNC_EINVAL);
+}
+
+static void test_misuse_in_fiber(void)
+{
+    async_runtime_t rt;
+    async_runtime_stats_t stats;
+    CHECK_STATUS(async_runtime_init(&rt, NULL), ASYNC_OK);
+    CHECK_STATUS(async_spawn_with(&rt, misuse_in_fiber, &rt).status, ASYNC_OK);
+    CHECK_STATUS(async_runtime_run(&rt), ASYNC_OK);
+    CHECK_STATUS(async_runtime_stats(&rt, &stats), ASYNC_OK);
+    CHECK(stats.fibers_live == 0);
+    async_runtime_shutdown(&rt);
+}
+
 int main(void)
 {
     test_seed_counter_on_the_global_runtime();
@@ -382,6 +418,7 @@ int main(void)
     test_channels();
     test_select();
     test_misuse();
+    test_misuse_in_fiber();
     if (failures != 0) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return EXIT_FAILURE;

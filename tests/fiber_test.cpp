@@ -253,6 +253,36 @@ TEST_F(FiberTest, AThreadThatDrivesNoRuntimeAwaitsAFiber) {
   EXPECT_EQ(st, ASYNC_OK);
 }
 
+// Inside a fiber, spawn and await of its own runtime take a shorter path
+// (src/api/fiber_api.cpp): the same refusals hold there, the handle names
+// the fiber's runtime, and nothing is spawned.
+TEST_F(FiberTest, ArgumentErrorsInsideAFiberOfTheSameRuntime) {
+  spawn([this] {
+    async_runtime_t* own = async_self().runtime;
+    async_fiber_handle_t h = async_spawn(nullptr, nullptr);
+    trace.push_back(name_of(h.status) + (h.runtime == own ? " own" : " other"));
+    h = async_spawn_with(own, nullptr, nullptr);
+    trace.push_back(name_of(h.status) + (h.runtime == own ? " own" : " other"));
+    async_spawn_options_t bad{};
+    bad.stack_size = 65536;  // size without a stack
+    trace.push_back(name_of(async_spawn_ex(nullptr, [](void*) {}, nullptr, &bad).status));
+    trace.push_back(name_of(async_spawn_ex(own, [](void*) {}, nullptr, &bad).status));
+    async_fiber_handle_t forged = async_self();
+    forged.id += 12345;
+    trace.push_back(name_of(async_await(forged)));
+    forged = async_self();
+    forged.slot = 1u << 30;
+    trace.push_back(name_of(async_await(forged)));
+    forged = async_self();
+    forged.id = 0;
+    trace.push_back(name_of(async_await(forged)));
+    trace.push_back(name_of(async_await(async_self())));
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  EXPECT_EQ(trace, (Trace{"EINVAL own", "EINVAL own", "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL", "EINVAL"}));
+  EXPECT_EQ(stats().fibers_live, 0u);
+}
+
 TEST_F(FiberTest, SpawnArgumentErrorsChangeNothing) {
   EXPECT_EQ(async_spawn_with(runtime(), nullptr, nullptr).status, ASYNC_EINVAL);
   EXPECT_EQ(async_spawn_with(nullptr, [](void*) {}, nullptr).status, ASYNC_EINVAL);
