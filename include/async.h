@@ -111,7 +111,11 @@ typedef struct async_config {
                               accepted and wait, in spawn order, for a stack. */
   size_t fiber_stack_size; /* 0 -> 64 KiB, rounded up to the page size; at
                               least ASYNC_MIN_STACK_SIZE. A guard page is added
-                              below every pooled stack. Rounded up and with
+                              below every pooled stack. A fiber's stack begins
+                              up to 960 bytes below the top (an offset per
+                              stack, so that fibers' hottest stack lines fall
+                              in different cache sets): that much of the size
+                              may go unused. Rounded up and with
                               its guard, at most PTRDIFF_MAX (ASYNC_EINVAL
                               above, e.g. SIZE_MAX); a size that fits but
                               cannot be mapped fails the spawn (ASYNC_ENOMEM). */

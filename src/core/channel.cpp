@@ -78,6 +78,22 @@ std::size_t buffered(const channel& c, bool home = false) noexcept {
   return c.count;
 }
 
+// The home thread's ring (no channel_ring): head + count < 2 x capacity, so
+// one conditional subtraction wraps an index (a division costs more).
+[[gnu::always_inline]] inline void home_push(channel& c, void* msg) noexcept {
+  std::size_t i = c.head + c.count;
+  if (i >= c.capacity) i -= c.capacity;
+  c.buffer[i] = msg;
+  ++c.count;
+}
+
+[[gnu::always_inline]] inline void* home_pop(channel& c) noexcept {
+  void* msg = c.buffer[c.head];
+  c.head = c.head + 1 == c.capacity ? 0 : c.head + 1;
+  --c.count;
+  return msg;
+}
+
 void buffer_push(channel& c, void* msg, bool home = false) noexcept {
   if (!home) [[unlikely]] {
     if (channel_ring* r = ring_of(c)) {
@@ -85,18 +101,14 @@ void buffer_push(channel& c, void* msg, bool home = false) noexcept {
       return;
     }
   }
-  c.buffer[(c.head + c.count) % c.capacity] = msg;
-  ++c.count;
+  home_push(c, msg);
 }
 
 void* buffer_pop(channel& c, bool home = false) noexcept {
   if (!home) [[unlikely]] {
     if (channel_ring* r = ring_of(c)) return ring_pop_held(*r);
   }
-  void* msg = c.buffer[c.head];
-  c.head = (c.head + 1) % c.capacity;
-  --c.count;
-  return msg;
+  return home_pop(c);
 }
 
 // Held, unbuffered: takes the message a spinning sender has on offer (it
@@ -700,12 +712,16 @@ async_status_t channel_init(async_channel_t* ch, runtime& rt, std::size_t capaci
   return ASYNC_OK;
 }
 
-// The plain calls' fast paths: as before select existed, plus one test of
-// sel_linked that hands everything to the *_mixed paths when select cases
-// are parked on the channel.
-async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
-                            std::uint64_t deadline_ns) noexcept {
-  const bool home = try_enter_home(c.g);
+namespace {
+
+// channel_send after its home fast path: a shared channel, select cases
+// parked, a closed channel, a cancelled caller, a timed waiter, a full
+// buffer (parks). Out of line, so that the fast path makes no call (and
+// saves no registers). Before select existed, the plain operations were
+// this path alone; the test of sel_linked hands everything to the *_mixed
+// paths when select cases are parked on the channel.
+[[gnu::noinline]] async_status_t send_general(channel& c, bool home, task* self, void* msg, wait_mode mode,
+                                              std::uint64_t deadline_ns) noexcept {
   if (!home) {
     const async_status_t st = send_shared_first(c, self, msg, mode);
     if (st != ASYNC_EAGAIN) return st;
@@ -730,9 +746,9 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
   return wait_in(c, home, self, c.senders, msg, mode, deadline_ns);
 }
 
-async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
-                            std::uint64_t deadline_ns) noexcept {
-  const bool home = try_enter_home(c.g);
+// channel_recv after its home fast path, as send_general.
+[[gnu::noinline]] async_status_t recv_general(channel& c, bool home, task* self, void** msg, wait_mode mode,
+                                              std::uint64_t deadline_ns) noexcept {
   if (!home && recv_shared_first(c, self, msg, mode)) return ASYNC_OK;
   if (self != nullptr && self->cancelled && mode != wait_mode::never) return done(c, home, ASYNC_ECANCELED);
   if (c.sel_linked != 0) [[unlikely]] return recv_mixed(c, home, self, msg, mode, deadline_ns);
@@ -757,6 +773,84 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
   if (c.closed) return done(c, home, ASYNC_ECLOSED);
   if (mode == wait_mode::never) return done(c, home, ASYNC_EAGAIN);
   return wait_in(c, home, self, c.receivers, msg, mode, deadline_ns);
+}
+
+// Whether an operation entered on the home fast path may complete without
+// leaving it: no select case parked, and the caller not cancelled (a
+// cancelled fiber that may wait gets ECANCELED from the general path).
+[[gnu::always_inline]] inline bool home_plain(const channel& c, const task* self, wait_mode mode) noexcept {
+  return c.sel_linked == 0 && !(self != nullptr && self->cancelled && mode != wait_mode::never);
+}
+
+// The home fast path's wait (the general path with everything known but the
+// room for a waiter): parks `self` on `list`, as wait_in.
+[[gnu::noinline]] async_status_t wait_home(channel& c, task* self, task_list& list, void* xfer, wait_mode mode,
+                                           std::uint64_t deadline_ns) noexcept {
+  return wait_in(c, true, self, list, xfer, mode, deadline_ns);
+}
+
+// Takes the parked plain waiter `t` off the head of `list`; returns its wait.
+[[gnu::always_inline]] inline plain_wait* take_head(task_list& list, task* t) noexcept {
+  list.pop_front();
+  return wait_of(t);
+}
+
+}  // namespace
+
+// The plain calls' fast paths: on the home thread, with no select case
+// parked, a message meets the parked counterpart (untimed) or the buffer,
+// without a call; everything else is the general path.
+async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
+                            std::uint64_t deadline_ns) noexcept {
+  const bool home = try_enter_home(c.g);
+  if (home && !c.closed && home_plain(c, self, mode)) [[likely]] {
+    if (task* r = c.receivers.head) {  // parked only while the buffer is empty
+      if (r->timer_index == timer_unarmed) [[likely]] {
+        plain_wait* w = take_head(c.receivers, r);
+        *static_cast<void**>(w->xfer) = msg;
+        wake_untimed(r, ASYNC_OK);
+        release_wait(w);
+        return done(c, true, ASYNC_OK);
+      }
+    } else if (c.count < c.capacity) {
+      home_push(c, msg);
+      return done(c, true, ASYNC_OK);
+    } else if (mode != wait_mode::never) {
+      // OK: a receiver took the message (or pulled it into the buffer);
+      // ECLOSED / ECANCELED / ETIMEDOUT: we left the list, undelivered.
+      return wait_home(c, self, c.senders, msg, mode, deadline_ns);
+    }
+  }
+  return send_general(c, home, self, msg, mode, deadline_ns);
+}
+
+async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
+                            std::uint64_t deadline_ns) noexcept {
+  const bool home = try_enter_home(c.g);
+  if (home && home_plain(c, self, mode)) [[likely]] {
+    task* s = c.senders.head;
+    if (s == nullptr || s->timer_index == timer_unarmed) [[likely]] {
+      if (c.count != 0) {
+        *msg = home_pop(c);
+        if (s != nullptr) {  // its message takes the freed slot, in order
+          plain_wait* w = take_head(c.senders, s);
+          home_push(c, w->xfer);
+          wake_untimed(s, ASYNC_OK);
+          release_wait(w);
+        }
+        return done(c, true, ASYNC_OK);
+      }
+      if (s != nullptr) {  // unbuffered: take it from the sender
+        plain_wait* w = take_head(c.senders, s);
+        *msg = w->xfer;
+        wake_untimed(s, ASYNC_OK);
+        release_wait(w);
+        return done(c, true, ASYNC_OK);
+      }
+      if (!c.closed && mode != wait_mode::never) return wait_home(c, self, c.receivers, msg, mode, deadline_ns);
+    }
+  }
+  return recv_general(c, home, self, msg, mode, deadline_ns);
 }
 
 // Unchecked as thread_wait_in: done() releases the lock taken here.

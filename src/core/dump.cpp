@@ -133,13 +133,16 @@ void write_entry(const task& t, dump_writer& w, bool symbols) noexcept {
 // stack. "-" for a fiber that has no stack yet.
 void write_stack(const runtime& rt, const task& t, const void* here, dump_writer& w) noexcept {
   const char* lo = nullptr;
+  const char* top = nullptr;  // where the fiber's stack begins (a pooled one: below its color)
   std::size_t size = 0;
   if (t.user_stack_lo != nullptr) {
     lo = t.user_stack_lo;
     size = t.user_stack_size;
+    top = lo + size;
   } else if (t.stack != nullptr) {
     lo = t.stack->lo;
     size = rt.pool.stack_bytes();
+    top = rt.pool.top(t.stack);
   }
   w.str(" stack=");
   if (lo == nullptr) {
@@ -147,8 +150,8 @@ void write_stack(const runtime& rt, const task& t, const void* here, dump_writer
     return;
   }
   const char* at = t.state == task_state::running ? static_cast<const char*>(here) : static_cast<const char*>(t.sp);
-  if (at != nullptr && at >= lo && at < lo + size) {
-    w.dec(static_cast<std::uint64_t>(lo + size - at));
+  if (at != nullptr && at >= lo && at < top) {
+    w.dec(static_cast<std::uint64_t>(top - at));
   } else {
     w.put('?');
   }

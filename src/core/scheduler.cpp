@@ -129,7 +129,8 @@ void prepare_context(runtime& rt, task* t) noexcept {
     size = rt.pool.stack_bytes();
   }
   san_on_create(t->san, lo, size, false);
-  t->sp = ctx_make(lo + size, fiber_main, t, rt.fp_initial);
+  char* top = t->user_stack_lo != nullptr ? lo + size : rt.pool.top(t->stack);
+  t->sp = ctx_make(top, fiber_main, t, rt.fp_initial);
   if (!shstk_prepare(t->shstk, t->sp, size)) {
     // Only with CET shadow stacks active, when the kernel refuses one more
     // shadow stack: the fiber cannot run safely, and it cannot be refused

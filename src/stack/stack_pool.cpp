@@ -189,6 +189,7 @@ async_status_t stack_pool::map_slab(std::size_t slots) noexcept {
   for (std::size_t i = slots; i-- > 0;) {
     stack_slot& slot = meta[i];
     slot.lo = base + i * slot_bytes + guard_bytes_;
+    slot.color = stack_color(allocated_ + i);
     slot.valgrind_id = valgrind_register_stack(slot.lo, stack_bytes_);
     give(&slot);  // slot 0 ends on top: handed out first
   }
