@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <map>
 
 #include "support/runtime_fixture.h"
 
@@ -133,6 +134,36 @@ TEST_F(StackTest, GuardPageLiesJustBelowTheStack) {
   EXPECT_TRUE(readable(reinterpret_cast<const void*>(top - 1)));
   EXPECT_FALSE(readable(reinterpret_cast<const void*>(lo - 1)));
   EXPECT_FALSE(readable(reinterpret_cast<const void*>(lo - page)));
+}
+
+// Pooled stacks are colored: each begins 0-960 bytes below the top of its
+// mapping, 16 offsets a cache line apart in turn, so the same frame of
+// different fibers falls in different cache sets.
+TEST_F(StackTest, PooledStacksBeginAtSixteenOffsetsACacheLineApart) {
+  cfg_.fiber_capacity = 32;
+  std::vector<std::uintptr_t> frames;
+  for (int i = 0; i < 32; ++i) {
+    spawn([&] {
+      char probe = 0;
+      frames.push_back(reinterpret_cast<std::uintptr_t>(&probe));
+      async_yield();  // keeps its stack while the others take theirs
+    });
+  }
+  ASSERT_EQ(run(), ASYNC_OK);
+  ASSERT_EQ(frames.size(), 32u);
+  const std::uintptr_t page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  // The same frame, at the same depth below each stack's start: 32 stacks
+  // give each of the 16 offsets in the page twice, a line apart.
+  std::map<std::uintptr_t, int> offsets;
+  for (std::uintptr_t f : frames) ++offsets[f % page];
+  ASSERT_EQ(offsets.size(), 16u);
+  const std::uintptr_t lowest = offsets.begin()->first;
+  std::uintptr_t expected = lowest;
+  for (const auto& [offset, count] : offsets) {
+    EXPECT_EQ(offset, expected);
+    EXPECT_EQ(count, 2) << "offset " << offset;
+    expected += 64;
+  }
 }
 
 TEST_F(StackTest, StackSizeIsRoundedUpToPages) {
