@@ -32,6 +32,15 @@ std::size_t or_default(std::size_t value, std::size_t fallback) noexcept {
   return value != 0 ? value : fallback;
 }
 
+// stack_slot::owner is the task holding the stack (scheduler.cpp); the
+// overflow report reads it on the overflowing fiber's own thread.
+void describe_stack_owner(const void* owner, stack_owner_info& out) noexcept {
+  const auto* t = static_cast<const task*>(owner);
+  out.id = t->id;
+  out.name = t->name;
+  out.entry = reinterpret_cast<const void*>(t->fn);
+}
+
 }  // namespace
 
 async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg) noexcept {
@@ -107,7 +116,10 @@ async_status_t runtime_create(async_runtime_t* handle, const async_config_t* cfg
   rt->owner = thread_token();
   rt->owner_thread = pthread_self();
   (void)dump_signal_number();  // installs the ASYNC_DUMP_SIGNAL handler, once
-  if (rt->guards) overflow_install_on_this_thread();
+  if (rt->guards) {
+    overflow_describe_owners(&describe_stack_owner);
+    overflow_install_on_this_thread();
+  }
   {
     checked_guard guard(registry_lock());
     registry_add(rt);

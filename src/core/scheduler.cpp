@@ -61,11 +61,7 @@ task* wake_root(runtime& rt) noexcept {
   return root;
 }
 
-void note_stack_owner(stack_slot* s, const task* t) noexcept {
-  s->owner_id = t->id;
-  s->owner_entry = reinterpret_cast<const void*>(t->fn);
-  s->owner_name = t->name;
-}
+void note_stack_owner(stack_slot* s, const task* t) noexcept { s->owner = t; }
 
 // A fresh fiber is about to run: give it a pooled stack unless it has one.
 // Inlined: it is on the path of every fiber's first dispatch.

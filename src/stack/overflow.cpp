@@ -89,21 +89,26 @@ void entry_function(line& l, const void* entry) noexcept {
   l.number(reinterpret_cast<std::uintptr_t>(entry), 16);
 }
 
+std::atomic<stack_owner_describer> g_describe_owner{nullptr};
+
 void report(const stack_slot& s, const char* fault, std::size_t stack_bytes) noexcept {
+  stack_owner_info owner;
+  const stack_owner_describer describe = g_describe_owner.load(std::memory_order_acquire);
+  if (describe != nullptr && s.owner != nullptr) describe(s.owner, owner);
   line l;
   // The full id, as async_fiber_handle_t.id shows it (runtime serial << 40
   // | spawn count), so that it matches the program's own handles.
   l.text("async: fiber stack overflow: fiber ");
-  l.number(s.owner_id, 10);
-  if (s.owner_name != nullptr) {
+  l.number(owner.id, 10);
+  if (owner.name != nullptr) {
     l.text(" \"");
-    l.text(s.owner_name);
+    l.text(owner.name);
     l.text("\"");
   }
   l.text(" (entry function ");
   l.flush();  // the id and name are out, whatever dladdr does
   l.len = 0;
-  entry_function(l, s.owner_entry);
+  entry_function(l, owner.entry);
   l.text(") ran past its ");
   l.number(stack_bytes, 10);
   l.text("-byte stack: fault at ");
@@ -196,6 +201,10 @@ int overflow_register(char* base, std::size_t slots, std::size_t slot_bytes,
     return i;
   }
   return -1;
+}
+
+void overflow_describe_owners(stack_owner_describer describe) noexcept {
+  g_describe_owner.store(describe, std::memory_order_release);
 }
 
 void overflow_unregister(int index) noexcept {

@@ -7,10 +7,23 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace async::detail {
 
 struct stack_slot;
+
+// What the report says of the holder of an overflowed stack.
+struct stack_owner_info {
+  std::uint64_t id = 0;          // the fiber's full id, as its handle shows it
+  const char* name = nullptr;    // may be nullptr
+  const void* entry = nullptr;   // its entry function
+};
+// Fills `out` for stack_slot::owner. Called from the signal handler, on the
+// thread of the fiber that overflowed: plain reads of its record only.
+using stack_owner_describer = void (*)(const void* owner, stack_owner_info& out) noexcept;
+// Registers the describer (the core's, once; later calls replace it).
+void overflow_describe_owners(stack_owner_describer describe) noexcept;
 
 // Registers [base, base + slots * slot_bytes): each slot is a guard of
 // guard_bytes followed by its stack; meta[i] describes slot i. Returns a

@@ -17,10 +17,11 @@ namespace async::detail {
 struct stack_slot {
   stack_slot* next_free = nullptr;  // free list link (LIFO)
   char* lo = nullptr;               // lowest usable byte; the guard lies below
-  // Who holds the stack, for the overflow report (written on take).
-  std::uint64_t owner_id = 0;
-  const void* owner_entry = nullptr;
-  const char* owner_name = nullptr;
+  // Who holds the stack, for the overflow report (written on take): what
+  // the core registered with overflow_describe_owners says what it is. One
+  // pointer, not the owner's id, name and entry: the slot stays 32 bytes,
+  // and it is part of every fiber's memory (docs/benchmarks.md, RSS).
+  const void* owner = nullptr;
   unsigned valgrind_id = 0;
   // Bytes left unused at the top: the fiber's stack begins that far below
   // it. Stacks are mapped at page multiples, so without it every fiber's
@@ -40,6 +41,8 @@ inline constexpr std::size_t stack_colors = 16;
 inline std::uint16_t stack_color(std::size_t index) noexcept {
   return static_cast<std::uint16_t>((index % stack_colors) * stack_color_step);
 }
+
+static_assert(sizeof(stack_slot) <= 32, "a stack's record is part of every fiber's memory");
 
 // The values are async_runtime_stats_t.guard_method's (async.h).
 enum class guard_method : int {
