@@ -184,9 +184,6 @@ inline task* pick_next(runtime& rt) noexcept {
   return pick_next_slow(rt);
 }
 
-// Makes the context of a fiber about to run for the first time (pick_next
-// calls it when it picks one).
-void prepare_context(runtime& rt, task* t) noexcept;
 // Right after arriving in `self`: finishes the switch for the sanitizers and
 // releases what an ended fiber could not release while running on it.
 void after_arrival_slow(runtime& rt, task* self) noexcept;

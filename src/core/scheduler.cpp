@@ -113,7 +113,14 @@ void after_arrival_slow(runtime& rt, task* self) noexcept {
   }
 }
 
-void prepare_context(runtime& rt, task* t) noexcept {
+namespace {
+
+[[noreturn]] void fiber_main(void* arg) noexcept;
+
+// Makes the context of a fiber about to run for the first time (pick_next
+// calls it when it picks one). Inlined there: one call less on every
+// fiber's first dispatch.
+[[gnu::always_inline]] inline void prepare_context(runtime& rt, task* t) noexcept {
   char* lo;
   std::size_t size;
   if (t->user_stack_lo != nullptr) {
@@ -135,8 +142,6 @@ void prepare_context(runtime& rt, task* t) noexcept {
     std::abort();
   }
 }
-
-namespace {
 
 [[noreturn]] void fiber_main(void* arg) noexcept {
   task* self = static_cast<task*>(arg);
