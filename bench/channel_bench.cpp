@@ -4,6 +4,7 @@
 // is one round trip; two channels, buffered (capacity 64) or unbuffered. Then
 // the same through async::channel<T>, and with select on both sides.
 #include <cstdint>
+#include <vector>
 
 #include "async.hpp"
 #include "bench_common.h"
@@ -57,6 +58,54 @@ void BM_ChannelPingPong(benchmark::State& state) {
   bench::per_op(state, 1);
 }
 BENCHMARK(BM_ChannelPingPong)->ArgName("capacity")->Arg(64)->Arg(0)->UseRealTime();
+
+// A server's shape for the timers: `waiters` fibers each wait on their own
+// channel with a deadline 10 s out, re-armed at every receive (a connection's
+// read timeout), while one fiber sends to them in turn. Every message wakes
+// the waiter whose timer is the oldest armed, the heap's earliest, and its
+// re-arm puts a new latest at the bottom: a disarm that sifts through the
+// whole heap and an arm, per message. per_op = one message.
+struct rearm {
+  benchmark::State* state;
+  std::vector<async_channel_t> chans;
+};
+
+void timed_receiver(void* arg) {
+  auto* ch = static_cast<async_channel_t*>(arg);
+  void* m = nullptr;
+  while (async_channel_recv_until(ch, &m, async_now_ns() + 10'000'000'000u) == ASYNC_OK) {
+  }
+}
+
+void rearm_sender(void* arg) {
+  auto* r = static_cast<rearm*>(arg);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < 20 * r->chans.size(); ++i) {  // warm-up: every waiter re-armed
+    async_channel_send(&r->chans[k], nullptr);
+    if (++k == r->chans.size()) k = 0;
+  }
+  for (auto _ : *r->state) {
+    async_channel_send(&r->chans[k], nullptr);
+    if (++k == r->chans.size()) k = 0;
+  }
+  for (auto& c : r->chans) async_channel_close(&c);
+}
+
+void BM_TimedRecvRearm(benchmark::State& state) {
+  const auto waiters = static_cast<std::size_t>(state.range(0));
+  bench::runtime rt(waiters + 16, waiters + 16);
+  if (!bench::check(state, rt.status(), "async_runtime_init")) return;
+  rearm r{&state, std::vector<async_channel_t>(waiters)};
+  for (auto& c : r.chans) {
+    if (!bench::check(state, async_channel_init(&c, rt.get(), 0, 0), "async_channel_init")) return;
+  }
+  for (auto& c : r.chans) rt.spawn(timed_receiver, &c);
+  rt.spawn(rearm_sender, &r);
+  bench::check(state, rt.run(), "async_runtime_run");
+  for (auto& c : r.chans) async_channel_shutdown(&c);
+  bench::per_op(state, 1);
+}
+BENCHMARK(BM_TimedRecvRearm)->ArgName("waiters")->Arg(16)->Arg(500)->UseRealTime();
 
 // The same ping-pong through async::channel<std::uint64_t> (two C channels
 // per typed channel: a send takes a free cell, a receive gives it back).
