@@ -146,7 +146,9 @@ TEST_F(StackTest, PooledStacksBeginAtSixteenOffsetsACacheLineApart) {
     spawn([&] {
       char probe = 0;
       frames.push_back(reinterpret_cast<std::uintptr_t>(&probe));
-      async_yield();  // keeps its stack while the others take theirs
+      // Keeps its stack until every fiber has taken one (in any order a
+      // seeded schedule picks), so the 32 frames lie on 32 stacks.
+      while (frames.size() < 32) async_yield();
     });
   }
   ASSERT_EQ(run(), ASYNC_OK);
