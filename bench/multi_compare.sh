@@ -7,6 +7,7 @@
 # same shapes, and prints medians and the ratio of ours to the best peer.
 #
 #   bench/multi_compare.sh [OUT]     # OUT default /tmp/async-multi; MULTI_REPS=5
+#   INTERLEAVE=15                    # rounds of ours and the peers back to back (0: none)
 #
 # Nothing is pinned (the peers are not either). Record the machine's load
 # (printed before and after) with any figure you quote.
@@ -32,9 +33,46 @@ for c in 0 1; do "$ours" pingpong $c 200000 >>"$samples"; done
 "$ours" spawn 200 >>"$samples"
 for w in 1 2; do "$ours" cpu $w 200 >>"$samples"; done
 "$ours" floor 1000000 >>"$samples"  # what any cross-core round trip costs here
+
+# Ping-pong with every thread on one CPU (taskset -c 0), as on a machine with
+# more busy threads than CPUs: what a spin that waits for another thread costs
+# when that thread needs the spinner's CPU to answer (docs/design.md, "The
+# spin before sleeping"). 20,000 round trips: a co-located hop costs
+# microseconds, not nanoseconds.
+go=$OUT/peers/gomulti tokio=$OUT/peers/tokiomulti
+for c in 0 1; do taskset -c 0 "$ours" pingpong $c 20000 | sed 's/^async_/async_onecpu_/' >>"$samples"; done
+if [[ -x $go ]]; then
+  for c in 0 1; do GOMAXPROCS=2 taskset -c 0 "$go" pingpong $c 20000 | sed 's/^go_/go_onecpu_/' >>"$samples"; done
+fi
+if [[ -x $tokio ]]; then taskset -c 0 "$tokio" pingpong 1 20000 | sed 's/^tokio_/tokio_onecpu_/' >>"$samples"; fi
+
+# Interleaved rounds: this VM's cross-CPU latency moves by up to 5x from one
+# process to the next (the floor above reads 60 ns in one run and 340 ns in
+# the next), so medians taken minutes apart can compare a fast moment of one
+# side with a slow moment of the other. Each round runs ours and then every
+# peer on the same shape, one timed repetition each, back to back; the ratio
+# is taken within the round, and the rounds' median ratio is reported.
+# Boost.Fiber is left out (it is never the best peer, and one round of its
+# ping-pong takes seconds).
+ROUNDS=${INTERLEAVE:-15}
+interleaved=$OUT/interleaved.tsv
+: >"$interleaved"
+if ((ROUNDS > 0)); then
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for shape in "pingpong 0 200000" "pingpong 1 200000" "stream 2000000" "spawn 200"; do
+      # shellcheck disable=SC2086  # the shape is words on purpose
+      {
+        MULTI_REPS=1 "$ours" $shape
+        if [[ -x $go ]]; then GOMAXPROCS=2 MULTI_REPS=1 "$go" $shape; fi
+        # Tokio's ping-pong has only the capacity-1 form.
+        if [[ -x $tokio && $shape != "pingpong 0 200000" ]]; then MULTI_REPS=1 "$tokio" $shape; fi
+      } | sed "s/^/$r\t/" >>"$interleaved"
+    done
+  done
+fi
 echo "load after:  $(cat /proc/loadavg)"
 
-python3 - "$samples" <<'PY'
+python3 - "$samples" "$interleaved" <<'PY'
 import statistics, sys
 d = {}
 for line in open(sys.argv[1]):
@@ -59,6 +97,39 @@ for cap in (0, 1):
         [f"go_pingpong_cap{cap}", f"tokio_pingpong_cap{cap}", f"bfiber_pingpong_cap{cap}"], "<= 0.5x")
 row("stream, 1024", "async_stream", ["go_stream", "tokio_stream", "bfiber_stream"], "<= 0.5x")
 row("spawn 1000 from outside", "async_spawn1000", ["go_spawn1000", "tokio_spawn1000"], "<= 0.5x")
+for cap in (0, 1):
+    row(f"ping-pong cap {cap}, one CPU", f"async_onecpu_pingpong_cap{cap}",
+        [f"go_onecpu_pingpong_cap{cap}", f"tokio_onecpu_pingpong_cap{cap}"], "(none)")
+rounds = {}
+for line in open(sys.argv[2]):
+    p = line.rstrip("\n").split("\t")
+    if len(p) >= 3:
+        rounds.setdefault(p[0], {})[p[1]] = float(p[2])
+if rounds:
+    print(f"\nInterleaved, {len(rounds)} rounds (ours, then each peer, back to back; the ratio is taken within each round):\n")
+    print("| shape | ours ns (median) | best peer per round | ours / best: median | quartiles | rounds within target |\n|---|---:|---|---:|---|---:|")
+    def interleaved(shape, ours, peers, limit):
+        ratios, mine, names = [], [], {}
+        for r in rounds.values():
+            have = [(r[p], p) for p in peers if p in r]
+            if ours not in r or not have:
+                continue
+            best, name = min(have)
+            ratios.append(r[ours] / best)
+            mine.append(r[ours])
+            names[name] = names.get(name, 0) + 1
+        if not ratios:
+            return
+        q = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else [ratios[0]] * 3
+        won = ", ".join(f"{k} {v}" for k, v in sorted(names.items(), key=lambda kv: -kv[1]))
+        within = sum(1 for x in ratios if x <= limit)
+        print(f"| {shape} | {statistics.median(mine):.1f} | {won} | {statistics.median(ratios):.2f}x | "
+              f"{q[0]:.2f}-{q[2]:.2f} | {within} of {len(ratios)} |")
+    for cap in (0, 1):
+        interleaved(f"ping-pong cap {cap}", f"async_pingpong_cap{cap}",
+                    [f"go_pingpong_cap{cap}", f"tokio_pingpong_cap{cap}"], 0.5)
+    interleaved("stream, 1024", "async_stream", ["go_stream", "tokio_stream"], 0.5)
+    interleaved("spawn 1000 from outside", "async_spawn1000", ["go_spawn1000", "tokio_spawn1000"], 0.5)
 if "floor_atomic_roundtrip" in med:
     print(f"\nFloor: two spinning threads bounce a counter through atomics: {med['floor_atomic_roundtrip']:.1f} ns per round trip")
 if "async_cpu_w1" in med and "async_cpu_w2" in med:

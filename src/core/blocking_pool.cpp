@@ -28,6 +28,7 @@
 #include "home_guard.h"
 #include "remote.h"
 #include "spin_lock.h"
+#include "spin_wait.h"
 
 namespace async::detail {
 namespace {
@@ -102,21 +103,14 @@ void complete(blocking_job* j) noexcept {
 // more on a loaded machine. Bounded, and only right after a job.
 constexpr std::uint64_t worker_spin_ns = 10'000;
 
-// Watches the queue for worker_spin_ns without the lock; true when a job
-// came. The caller holds p.lock and holds it again on return.
+// Watches the queue for worker_spin_ns without the lock, yielding every
+// spin_yield_ns (the thread that posts the next job may share this CPU);
+// true when a job came. The caller holds p.lock and holds it again on return.
 bool spin_for_job(pool& p) noexcept ASYNC_TS_REQUIRES(p.lock) {
   ++p.spinning;
   p.lock.unlock();
-  bool came = false;
-  const std::uint64_t t0 = real_now_ns();
-  for (unsigned i = 1;; ++i) {
-    if (p.queued_hint.load(std::memory_order_relaxed) != 0) {
-      came = true;
-      break;
-    }
-    cpu_relax();
-    if ((i & 31) == 0 && real_now_ns() - t0 >= worker_spin_ns) break;
-  }
+  const bool came = spin_until([&p] { return p.queued_hint.load(std::memory_order_relaxed) != 0; }, worker_spin_ns,
+                               spin_yield_ns);
   p.lock.lock();
   --p.spinning;
   return came && p.head != nullptr;

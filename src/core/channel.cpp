@@ -197,16 +197,25 @@ struct chan_guard {
 // hand-off under the lock and a wake across threads; spinning, the other
 // side's next operation stays lock-free and this one takes what piled up.
 // It stops at once when the ring is held (a waiter, a close) or the inbox
-// has something for the runtime.
+// has something for the runtime, and yields every spin_yield_ns (remote.h:
+// the other side may be waiting for this very CPU).
 template <class Attempt>
 [[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
   if (!rt.run_queue.empty()) return false;
   const std::uint64_t start = real_now_ns();
+  std::uint64_t yielded = start;
   for (unsigned i = 1;; ++i) {
     cpu_relax();
     const ring_try got = attempt();
     if (got != ring_try::busy) return got == ring_try::done;
-    if ((i & 63) == 0 && (rt.in.maybe_nonempty() || real_now_ns() - start >= rt.inbox_spin_ns)) return false;
+    if ((i & 63) != 0) continue;
+    if (rt.in.maybe_nonempty()) return false;
+    const std::uint64_t now = real_now_ns();
+    if (now - start >= rt.inbox_spin_ns) return false;
+    if (now - yielded >= spin_yield_ns) {
+      sched_yield();
+      yielded = now;
+    }
   }
 }
 

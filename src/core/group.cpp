@@ -227,7 +227,7 @@ runtime& group_place(group_impl& g) noexcept {
 namespace {
 
 // The spin of group_wait: until the group is quiescent, at most
-// group_wait_spin_ns, giving the CPU away every spawn_spin_yield_ns. It reads
+// group_wait_spin_ns, giving the CPU away every spin_yield_ns. It reads
 // only the epoch, which a runtime bumps when it runs out of fibers, and scans
 // the counters (lines the runtimes write at every fiber's end) only when the
 // epoch moved. A waiter that spins is not counted in `waiters`, so the last
@@ -242,7 +242,7 @@ bool spin_until_quiescent(const group_impl& g) noexcept {
     seen = e;
     return quiescent(g);
   };
-  return spin_until(ended, group_wait_spin_ns, spawn_spin_yield_ns);
+  return spin_until(ended, group_wait_spin_ns, spin_yield_ns);
 }
 
 }  // namespace

@@ -79,11 +79,10 @@ bool apply_task_event(runtime& rt, task* t) noexcept {
 // copy, a fiber of a group replying on a channel); catching them here spares
 // the notify and the wake-up of a sleeping thread, which costs 5-20 us or
 // more on a loaded 2-CPU machine. The poll is then non-blocking and never
-// says it sleeps, so senders meanwhile do not notify either. With
-// `yield_every_ns`, the spinner gives its CPU to any other runnable thread
-// that often (0: never).
-bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns, std::uint64_t yield_every_ns = 0) noexcept {
-  return spin_until([&rt] { return rt.in.maybe_nonempty(std::memory_order_acquire); }, limit_ns, yield_every_ns);
+// says it sleeps, so senders meanwhile do not notify either. It yields every
+// spin_yield_ns (remote.h says why).
+bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns) noexcept {
+  return spin_until([&rt] { return rt.in.maybe_nonempty(std::memory_order_acquire); }, limit_ns, spin_yield_ns);
 }
 
 // The spin after spawns (docs/design.md). A thread spawning a batch onto a
@@ -99,7 +98,7 @@ bool spin_for_inbox(runtime& rt, std::uint64_t limit_ns, std::uint64_t yield_eve
 // multi_bench spawn slower, not faster).
 bool spin_after_spawns(runtime& rt, std::uint64_t timeout_ns) noexcept {
   rt.spawns_arrived = false;
-  return spin_for_inbox(rt, timeout_ns < spawn_spin_ns ? timeout_ns : spawn_spin_ns, spawn_spin_yield_ns);
+  return spin_for_inbox(rt, timeout_ns < spawn_spin_ns ? timeout_ns : spawn_spin_ns);
 }
 
 // Whether the owner spins for the inbox before it sleeps, with the adaptive

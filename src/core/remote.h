@@ -47,13 +47,21 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
 inline constexpr std::uint64_t inbox_spin_min_ns = 2000;
 inline constexpr std::uint64_t inbox_spin_max_ns = 50000;
 
+// Every spin that waits for another thread (for the inbox, on a shared
+// channel's ring, for a group's end) hands its CPU over (sched_yield) this
+// often. When the thread it waits for shares its CPU, that thread can only
+// answer once the spinner stops: without the yields, two runtimes on one CPU
+// paid a whole spin (up to 50 us) per hop of a ping-pong (230 us per round
+// trip in multi_bench under `taskset -c 0`). Alone on its CPU, the spinner
+// gets it straight back; answers from another CPU come well within the first
+// period, so the common case never yields.
+inline constexpr std::uint64_t spin_yield_ns = 1000;
+
 // The spin after spawns (docs/design.md, "The spin after spawns"): an owner
 // that has run out of work after the inbox brought spawns from other threads
 // spins up to spawn_spin_ns for more before it sleeps, handing its CPU over
-// (sched_yield) every spawn_spin_yield_ns meanwhile. Once per burst: only a
-// spawn arms it again.
+// every spin_yield_ns meanwhile. Once per burst: only a spawn arms it again.
 inline constexpr std::uint64_t spawn_spin_ns = 10000;
-inline constexpr std::uint64_t spawn_spin_yield_ns = 2000;
 // async_group_wait spins up to this long for the group to run out of fibers
 // before it sleeps on the futex (group.cpp, spin_until_quiescent): a batch of
 // spawns often ends within it, and the waiter then starts the next batch
