@@ -232,8 +232,70 @@ static void test_limits(void)
     CHECK(http_parse_request("", 0, 0, &r) == HTTP_PARSE_INCOMPLETE);
 }
 
+/* The RFCs' character classes, written out here independently of the
+ * parser's table: tchar (RFC 9110 §5.6.2), a field value's bytes (no control
+ * character but HTAB; obs-text allowed) and a request-target's (visible
+ * ASCII). */
+static int ref_tchar(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static int ref_value(int c)
+{
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static int ref_target(int c)
+{
+    return c > 0x20 && c < 0x7f;
+}
+
+/* Every byte, in a method, a header name, a header value and a target:
+ * accepted exactly where its class allows it. */
+static void test_every_byte(void)
+{
+    for (int c = 0; c < 256; ++c) {
+        char s[64];
+        const char ch = (char)c;
+        int n;
+
+        n = snprintf(s, sizeof s, "G%cT / HTTP/1.1\r\nHost: a\r\n\r\n", ch);
+        http_parse_status_t st = http_parse_request(s, (size_t)n, 0, &(http_request_t){0});
+        if ((st == HTTP_PARSE_OK) != ref_tchar(c)) {
+            fprintf(stderr, "byte 0x%02x in a method: %s\n", c, http_parse_status_name(st));
+            ++failures;
+        }
+
+        n = snprintf(s, sizeof s, "GET / HTTP/1.1\r\nHost: a\r\nX%cY: v\r\n\r\n", ch);
+        st = http_parse_request(s, (size_t)n, 0, &(http_request_t){0});
+        /* A colon ends the name instead: "X", then the value "Y: v". */
+        if ((st == HTTP_PARSE_OK) != (ref_tchar(c) || c == ':')) {
+            fprintf(stderr, "byte 0x%02x in a header name: %s\n", c, http_parse_status_name(st));
+            ++failures;
+        }
+
+        n = snprintf(s, sizeof s, "GET / HTTP/1.1\r\nHost: a\r\nX: v%cv\r\n\r\n", ch);
+        st = http_parse_request(s, (size_t)n, 0, &(http_request_t){0});
+        /* CR and LF end the line instead: "v" then a malformed line. */
+        if ((st == HTTP_PARSE_OK) != (ref_value(c) && c != '\r' && c != '\n')) {
+            fprintf(stderr, "byte 0x%02x in a header value: %s\n", c, http_parse_status_name(st));
+            ++failures;
+        }
+
+        n = snprintf(s, sizeof s, "GET /a%cb HTTP/1.1\r\nHost: a\r\n\r\n", ch);
+        st = http_parse_request(s, (size_t)n, 0, &(http_request_t){0});
+        if ((st == HTTP_PARSE_OK) != ref_target(c)) {
+            fprintf(stderr, "byte 0x%02x in a target: %s\n", c, http_parse_status_name(st));
+            ++failures;
+        }
+    }
+}
+
 int main(void)
 {
+    test_every_byte();
     test_simple_get();
     test_pipelined_and_trailing_bytes();
     test_methods_and_targets();

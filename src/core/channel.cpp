@@ -814,7 +814,7 @@ async_status_t channel_send(channel& c, task* self, void* msg, wait_mode mode,
   const bool home = try_enter_home(c.g);
   if (home && !c.closed && home_plain(c, self, mode)) [[likely]] {
     if (task* r = c.receivers.head) {  // parked only while the buffer is empty
-      if (r->timer_index == timer_unarmed) [[likely]] {
+      if (!r->timer_armed) [[likely]] {
         plain_wait* w = take_head(c.receivers, r);
         *static_cast<void**>(w->xfer) = msg;
         wake_untimed(r, ASYNC_OK);
@@ -838,7 +838,7 @@ async_status_t channel_recv(channel& c, task* self, void** msg, wait_mode mode,
   const bool home = try_enter_home(c.g);
   if (home && home_plain(c, self, mode)) [[likely]] {
     task* s = c.senders.head;
-    if (s == nullptr || s->timer_index == timer_unarmed) [[likely]] {
+    if (s == nullptr || !s->timer_armed) [[likely]] {
       if (c.count != 0) {
         *msg = home_pop(c);
         if (s != nullptr) {  // its message takes the freed slot, in order

@@ -108,7 +108,7 @@ void write_state(const runtime& rt, const task& t, std::uint64_t now, dump_write
   }
   w.str(kind_name(t.wait));
   write_wait_object(rt, t, w);
-  if (t.timer_index != timer_unarmed) {
+  if (t.timer_armed) {
     const std::uint64_t ms = ms_left(t.deadline_ns, now);
     if (t.wait == wait_kind::sleep) {
       w.put(' ').dec(ms).str("ms");

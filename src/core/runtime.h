@@ -238,7 +238,7 @@ inline async_status_t park(task* self) noexcept {
 // wait_list and without a timer (a channel's waiter the caller checked): no
 // call on the way, so a caller's fast path needs no saved registers.
 [[gnu::always_inline]] inline void wake_untimed(task* t, async_status_t st) noexcept {
-  ASYNC_ASSERT(t->wait_list == nullptr && t->timer_index == timer_unarmed);
+  ASYNC_ASSERT(t->wait_list == nullptr && !t->timer_armed);
   t->wake_status = st;
   t->state = task_state::runnable;
   t->rt->run_queue.push_back(t);
@@ -249,7 +249,7 @@ inline async_status_t park(task* self) noexcept {
     t->wait_list->remove(t);
     t->wait_list = nullptr;
   }
-  if (t->timer_index != timer_unarmed) t->rt->timers.disarm(t);
+  if (t->timer_armed) t->rt->timers.disarm(t);
   wake_untimed(t, st);
 }
 

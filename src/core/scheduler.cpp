@@ -272,7 +272,7 @@ namespace {
   while (task* w = t->awaiters.pop_front()) {
     // An await is completed only here, has no deadline and nothing to
     // withdraw (wait_abort is for waits other threads complete): a plain wake.
-    ASYNC_ASSERT(w->wait_abort == nullptr && w->timer_index == timer_unarmed);
+    ASYNC_ASSERT(w->wait_abort == nullptr && !w->timer_armed);
     w->wait_list = nullptr;
     wake_plain(w, outcome);
   }

@@ -71,8 +71,6 @@ enum class wait_kind : std::uint8_t {
   blocking = 17,   // a blocking-pool call: xfer is the job
 };
 
-inline constexpr std::uint32_t timer_unarmed = UINT32_MAX;
-
 // Bits of remote_events::node.pending: what other threads asked of a record.
 enum : std::uint32_t {
   remote_spawn = 1u,   // a foreign spawn reserved the record and filled it in
@@ -115,7 +113,7 @@ struct alignas(64) task {
   std::size_t user_stack_size = 0;
   const char* name = nullptr;
   std::uint32_t slot = 0;                     // index in the task table
-  std::uint32_t timer_index = timer_unarmed;  // position in the timer heap
+  bool timer_armed = false;                   // a timer of this task is in the heap (timer_heap.h)
   void* xfer = nullptr;  // parked on a channel: the message to send, or where to
                          // receive; awaiting a fiber of another runtime: the request
   stack_slot* stack = nullptr;     // pooled stack, from the first run to the end
