@@ -94,6 +94,7 @@ constexpr uint64_t spin_cap_single_ns = 200000;
 constexpr uint64_t spin_cap_multi_ns = 20000;
 constexpr uint64_t spin_min_ns = 2000;
 constexpr uint64_t settle_ns = 2000;
+constexpr uint64_t spin_yield_ns = 1000;  // a spin hands its CPU over this often
 constexpr uint64_t fruitless_timeout_ns = 1000000;
 constexpr uint64_t safety_timeout_ns = 100000000;
 constexpr uint64_t poll_backoff_min_ns = 16000;
@@ -275,6 +276,7 @@ spin_end spin_for_wakes(wait_object* w, uint32_t seen, size_t pending, uint64_t 
                         uint64_t late_until) {
   uint32_t last = seen;
   uint64_t last_t = 0;
+  uint64_t yielded = t0;
   for (unsigned i = 1;; ++i) {
     uint32_t cur = w->seq.load(std::memory_order_acquire);
     if (cur != seen) {
@@ -290,6 +292,12 @@ spin_end spin_for_wakes(wait_object* w, uint32_t seen, size_t pending, uint64_t 
       if (last != seen && now - last_t > settle_ns) return spin_end::woken;
       if (late_until && (i & 255) == 0 && now < late_until) return spin_end::repoll;
       if (now - t0 > budget) return last != seen ? spin_end::woken : spin_end::quiet;
+      // The worker that will wake us may be waiting for this very CPU
+      // (docs/design.md, "Every spin yields").
+      if (now - yielded >= spin_yield_ns) {
+        sched_yield();
+        yielded = now;
+      }
     }
   }
 }
