@@ -99,12 +99,14 @@ TEST(TimerHeapTest, DisarmingTheLastTimerEmptiesTheHeap) {
 // expiring at random against a model, for long enough that stale entries
 // pile up and are compacted many times. Every pop must be the model's
 // earliest (deadline, arm order); the heap must never outgrow the room
-// init() gave it for this many tasks (Debug builds assert it).
+// init() gave it for this many tasks and the root (n + 1 timers).
 TEST(TimerHeapTest, RandomArmsDisarmsAndPopsMatchAModel) {
   std::mt19937 rng(2026);  // fixed seed: the test is deterministic
-  for (const int n : {1, 2, 8, 64}) {
+  for (const int tasks_in_table : {1, 2, 8, 64}) {
+    const int n = tasks_in_table + 1;  // and the root
     timer_heap heap;
-    ASSERT_TRUE(heap.init(static_cast<std::size_t>(n)));
+    ASSERT_TRUE(heap.init(static_cast<std::size_t>(tasks_in_table)));
+    std::size_t most_stale = 0;
     std::vector<task> tasks(static_cast<std::size_t>(n));
     std::set<std::tuple<std::uint64_t, std::uint64_t, int>> model;  // (deadline, seq, task)
     std::vector<std::uint64_t> seq_of(static_cast<std::size_t>(n));
@@ -138,7 +140,12 @@ TEST(TimerHeapTest, RandomArmsDisarmsAndPopsMatchAModel) {
           break;
       }
       ASSERT_EQ(heap.size(), model.size()) << "n " << n << " op " << op;
+      ASSERT_LE(heap.entries(), heap.room()) << "n " << n << " op " << op;
+      most_stale = std::max(most_stale, heap.entries() - heap.size());
     }
+    // Stale entries did pile up (so compaction and dropping them at the top
+    // were both exercised).
+    EXPECT_GE(most_stale, 1u) << "n " << n;
     while (!heap.empty()) {
       const int want = std::get<2>(*model.begin());
       model.erase(model.begin());

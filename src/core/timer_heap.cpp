@@ -10,8 +10,10 @@
 namespace async::detail {
 
 bool timer_heap::init(std::size_t tasks) noexcept {
-  // Live entries: at most every task and the root. Stale ones: at most as
-  // many as the live ones after a disarm, and only a disarm makes one.
+  // Live entries: at most every task and the root, tasks + 1. Stale ones:
+  // only a disarm makes one, and after a disarm they are at most as many as
+  // the live ones (else it compacts), so at most tasks + 1 too (pops may
+  // leave them outnumbering the live ones, but do not add any).
   capacity_ = 2 * (tasks + 1);
   items_ = new_array<timer_entry>(capacity_);
   size_ = live_ = 0;

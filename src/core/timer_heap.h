@@ -47,6 +47,9 @@ class timer_heap {
   // Armed timers (stale entries are not counted).
   bool empty() const noexcept { return live_ == 0; }
   std::size_t size() const noexcept { return live_; }
+  // Entries, stale ones included, and the room for them (for tests).
+  std::size_t entries() const noexcept { return size_; }
+  std::size_t room() const noexcept { return capacity_; }
   // The task whose timer expires first (the heap must not be empty).
   task* top() noexcept {
     drop_stale_top();

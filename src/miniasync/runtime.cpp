@@ -39,6 +39,8 @@
 #include <mutex>
 #include <new>
 
+#include <sched.h>
+
 #include "common.h"
 
 namespace miniasync {
