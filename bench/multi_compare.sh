@@ -36,10 +36,10 @@ for c in 0 1; do "$ours" pingpong $c 200000 >>"$samples"; done
 for w in 1 2; do "$ours" cpu $w 200 >>"$samples"; done
 "$ours" floor 1000000 >>"$samples"  # what any cross-core round trip costs here
 
-# Ping-pong with every thread on one CPU (taskset -c 0), as on a machine with
-# more busy threads than CPUs: what a spin that waits for another thread costs
-# when that thread needs the spinner's CPU to answer (docs/design.md, "The
-# spin before sleeping"). 20,000 round trips: a co-located hop costs
+# Ping-pong with every thread on one CPU (the first this process may use), as
+# on a machine with more busy threads than CPUs: what a spin that waits for
+# another thread costs when that thread needs the spinner's CPU to answer
+# (docs/design.md, "The spin before sleeping", "Every spin yields"). 20,000 round trips: a co-located hop costs
 # microseconds, not nanoseconds.
 go=$OUT/peers/gomulti tokio=$OUT/peers/tokiomulti
 cpu=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')

@@ -8,7 +8,7 @@
 // every request and disarms it when the request comes, and removing an entry
 // from the middle of a heap sifts through every level, reading a task record
 // at each step (242 instructions per request in examples/http_server at 500
-// connections, 14 % of its user time). Here a disarm only clears the task's
+// connections, 14 % of its user instructions). Here a disarm only clears the task's
 // `timer_armed`; its entry stays, stale, until it reaches the top (where
 // top() and pop() drop it) or until stale entries outnumber live ones, when
 // one pass drops them all and rebuilds the heap (O(n) for at least n/2
@@ -16,9 +16,8 @@
 // no task record. The order timers fire in is the same as with eager
 // removal: it depends only on the live entries' keys, which are unique.
 //
-// Storage is allocated once: twice the runtime's task count (live entries
-// never exceed the tasks, stale ones never exceed the live ones after a
-// disarm), left untouched until used.
+// Storage is allocated once, 2 x (tasks + 1) entries (timer_heap::init says
+// why that is enough), and left untouched until used.
 #pragma once
 
 #include <cstddef>
