@@ -19,6 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ARCH_DIR=$ROOT/src/arch
 SYMS=(async_impl_ctx_swap async_impl_ctx_jump async_impl_ctx_trampoline)
+X86_SYMS=(async_impl_ctx_swap_jumped)  # entered by a jump from context.h
 
 pick() {  # first of the given commands that exists
   local c
@@ -71,7 +72,9 @@ check_macho() {  # <arch> <source> <x87>
   local defined undefined s
   defined=$("$LLVM_NM" --defined-only "$obj")
   undefined=$("$LLVM_NM" --undefined-only "$obj")
-  for s in "${SYMS[@]}"; do
+  local syms_here=("${SYMS[@]}")
+  if [ "$arch" = x86_64 ]; then syms_here+=("${X86_SYMS[@]}"); fi
+  for s in "${syms_here[@]}"; do
     echo "$defined" | grep -Eq "^[0-9a-f]+ T _${s}\$" || fail "$what: _$s is not defined in text"
   done
   [ -z "$undefined" ] || fail "$what: undefined symbols: $undefined"
@@ -88,7 +91,9 @@ check_elf() {  # <triple> <source> <x87> [flags...]
   "$READELF" -SW "$obj" | grep -q '\.note\.GNU-stack' || fail "$what: no .note.GNU-stack section"
   local syms s
   syms=$("$READELF" -sW "$obj")
-  for s in "${SYMS[@]}"; do
+  local syms_here=("${SYMS[@]}")
+  case $triple in x86_64-*) syms_here+=("${X86_SYMS[@]}") ;; esac
+  for s in "${syms_here[@]}"; do
     # Num: Value Size Type Bind Vis Ndx Name; a defined hidden function with a size.
     echo "$syms" | awk -v s="$s" '$8 == s && $3 > 0 && $4 == "FUNC" && $5 == "GLOBAL" && $6 == "HIDDEN" && $7 != "UND" { f = 1 } END { exit !f }' \
       || fail "$what: $s is not a defined hidden function with a size"

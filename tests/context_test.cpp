@@ -202,4 +202,49 @@ TEST_F(ContextTest, ManySwitchesKeepCalleeSavedValues) {
   EXPECT_GE(stats().switches, 2u * rounds);
 }
 
+// The switches made without call and ret (docs/design.md, "Context switch"):
+// into a fresh fiber, and out of an ended one. The spawner's context is saved
+// by each kind of switch and resumed by each kind: an ending fiber's jump
+// (after await of a fresh fiber, or of a started one) and a parking fiber's
+// swap (the fresh fiber yields back to it first).
+TEST_F(ContextTest, FreshAndEndingSwitchesKeepCalleeSavedValues) {
+  ASYNC_FIFO_ONLY();
+  constexpr int rounds = 2000;
+  std::uint64_t sum = 0;
+  Trace trace;
+  spawn([&] {
+    mixer m;
+    for (int i = 0; i < rounds; ++i) {
+      m.step();
+      // Await of a fresh fiber that ends at once: saved into fresh, resumed
+      // by the ending fiber's jump.
+      async_fiber_handle_t h = async_spawn([](void*) {}, nullptr);
+      if (h.status != ASYNC_OK || async_await(h) != ASYNC_OK) return;
+      m.step();
+      // A fresh fiber that yields back first: saved into fresh, resumed by a
+      // swap; then await of the started fiber, resumed by its ending jump.
+      h = async_spawn(
+          [](void* t) {
+            if (static_cast<Trace*>(t)->size() < 4) static_cast<Trace*>(t)->push_back("child runs");
+            async_yield();
+            if (static_cast<Trace*>(t)->size() < 4) static_cast<Trace*>(t)->push_back("child ends");
+          },
+          &trace);
+      if (h.status != ASYNC_OK) return;
+      async_yield();
+      if (trace.size() < 4) trace.push_back("spawner back");
+      m.step();
+      if (async_await(h) != ASYNC_OK) return;
+      if (trace.size() < 4) trace.push_back("spawner done");
+      m.step();
+    }
+    sum = m.sum();
+  });
+  ASSERT_EQ(run(), ASYNC_OK);
+  mixer without_switches;
+  for (int i = 0; i < 4 * rounds; ++i) without_switches.step();
+  EXPECT_EQ(sum, without_switches.sum());
+  EXPECT_EQ(trace, (Trace{"child runs", "spawner back", "child ends", "spawner done"}));
+}
+
 }  // namespace

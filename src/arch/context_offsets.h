@@ -33,6 +33,24 @@
 #define ASYNC_CTX_SHSTK 0
 #endif
 
+/* x86_64 switches the return-stack predictor cannot get right, made without
+ * `call` and `ret` (context.h; docs/design.md, "Context switch"). Never with
+ * shadow stacks, whose entries only a `call` pushes. The switch into a fresh
+ * fiber lands on the trampoline, which starts with endbr64, so it stays
+ * with indirect-branch tracking (-fcf-protection=branch or =full); the jump
+ * out of an ended fiber lands on a return address, which has no endbr64, so
+ * it does not. */
+#if defined(__x86_64__) && !ASYNC_CTX_SHSTK
+#define ASYNC_CTX_FRESH_UNCALLED 1
+#else
+#define ASYNC_CTX_FRESH_UNCALLED 0
+#endif
+#if ASYNC_CTX_FRESH_UNCALLED && !(defined(__CET__) && (__CET__ & 1))
+#define ASYNC_CTX_END_UNCALLED 1
+#else
+#define ASYNC_CTX_END_UNCALLED 0
+#endif
+
 #if defined(__x86_64__)
 /* x86_64 System V. Frame, low to high:
  *   [ssp]            8 bytes, only with CET shadow stacks

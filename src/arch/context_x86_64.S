@@ -23,8 +23,10 @@
 #define _CET_ENDBR
 #endif
 
-/* Restore a frame that rsp points at, then return into its context. */
-.macro ASYNC_RESTORE_FRAME
+/* Restore a frame that rsp points at, then return into its context: with
+ * `ret` (leave=ret), or with a pop and an indirect jump (leave=jump), for the
+ * jump out of an ended fiber (see async_impl_ctx_jump). */
+.macro ASYNC_RESTORE_FRAME leave=ret
 #if ASYNC_CTX_SHSTK
   /* CET shadow stacks (docs/low_level.md, Shadow stacks: the switch). On entry rax
    * holds the SSP of the context being left, read with rdsspq into a zeroed
@@ -65,14 +67,19 @@
   .cfi_adjust_cfa_offset -8
   popq %rbp
   .cfi_adjust_cfa_offset -8
+.ifc \leave,jump
+  popq %rcx
+  .cfi_adjust_cfa_offset -8
+  .cfi_register %rip, %rcx
+  jmp *%rcx
+.else
   ret
+.endif
 .endm
 
-/* void async_impl_ctx_swap(void **save_sp, void *load_sp)
- * rdi: where to store this context; rsi: the context to resume. */
-ASYNC_ASM_FUNC(async_impl_ctx_swap)
-  .cfi_startproc
-  _CET_ENDBR
+/* Push the callee-saved state of the running context below its return
+ * address (rsp points at that address, as on entry to a called function). */
+.macro ASYNC_SAVE_FRAME
   pushq %rbp
   .cfi_adjust_cfa_offset 8
   .cfi_rel_offset %rbp, 0
@@ -92,13 +99,13 @@ ASYNC_ASM_FUNC(async_impl_ctx_swap)
   .cfi_adjust_cfa_offset 8
   .cfi_rel_offset %r15, 0
 #if ASYNC_FIBER_SAVE_X87
-  subq $8, %rsp
+  subq $(8), %rsp
   .cfi_adjust_cfa_offset 8
   stmxcsr (%rsp)
   fnstcw 4(%rsp)
 #endif
 #if ASYNC_CTX_SHSTK
-  subq $8, %rsp
+  subq $(8), %rsp
   .cfi_adjust_cfa_offset 8
   /* The current SSP, or 0 when shadow stacks are off: rdsspq is a no-op
    * then (and on CPUs without CET), so the zeroed register stays 0. It
@@ -108,14 +115,47 @@ ASYNC_ASM_FUNC(async_impl_ctx_swap)
   rdsspq %rax
   movq %rax, ASYNC_CTX_SSP(%rsp)
 #endif
+.endm
+
+/* void async_impl_ctx_swap(void **save_sp, void *load_sp)
+ * rdi: where to store this context; rsi: the context to resume. */
+ASYNC_ASM_FUNC(async_impl_ctx_swap)
+  .cfi_startproc
+  _CET_ENDBR
+  ASYNC_SAVE_FRAME
   movq %rsp, (%rdi)
   movq %rsi, %rsp
   ASYNC_RESTORE_FRAME
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_swap)
 
+#if ASYNC_CTX_FRESH_UNCALLED
+/* async_impl_ctx_swap entered by a jump, with the return address pushed by
+ * the caller (ctx_swap_into_fresh in context.h), and left by an indirect jump:
+ * it neither pushes nor pops a return-stack-predictor entry. For a switch
+ * into a fresh fiber, whose first "return" goes to the trampoline: a `ret`
+ * there always missed, and so did, later, the `ret` that resumed the
+ * switching context when that fiber ended. docs/design.md, "Context switch".
+ * Only for a fresh target: the jump lands on the trampoline's endbr64. */
+ASYNC_ASM_FUNC(async_impl_ctx_swap_jumped)
+  .cfi_startproc
+  _CET_ENDBR
+  ASYNC_SAVE_FRAME
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  ASYNC_RESTORE_FRAME jump
+  .cfi_endproc
+ASYNC_ASM_END(async_impl_ctx_swap_jumped)
+#endif
+
 /* void async_impl_ctx_jump(void *load_sp): resume a context without saving
- * the current one (the caller's context is finished). Never returns. */
+ * the current one (the caller's context is finished). Never returns.
+ * With ASYNC_CTX_END_UNCALLED it leaves by an indirect jump, not a `ret`,
+ * and the ending fiber reaches it by a jump, not a `call` (ctx_jump_from_end
+ * in context.h): the return-stack predictor then stays balanced and is not
+ * consulted, and the indirect predictor, which learns targets, picks the
+ * resumed context (a `ret` here always missed: the predictor's top entry
+ * was the ending fiber's own call). docs/design.md, "Context switch". */
 ASYNC_ASM_FUNC(async_impl_ctx_jump)
   .cfi_startproc
   _CET_ENDBR
@@ -136,7 +176,11 @@ ASYNC_ASM_FUNC(async_impl_ctx_jump)
   .cfi_offset %r13, -40
   .cfi_offset %r14, -48
   .cfi_offset %r15, -56
+#if ASYNC_CTX_END_UNCALLED
+  ASYNC_RESTORE_FRAME jump
+#else
   ASYNC_RESTORE_FRAME
+#endif
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_jump)
 

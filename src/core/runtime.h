@@ -218,7 +218,11 @@ ASYNC_SAN_INLINE void before_switch(runtime& rt, task* from, task* to, bool endi
 inline void switch_to(task* from, task* to) noexcept {
   runtime& rt = *from->rt;
   before_switch(rt, from, to, false);
-  async_impl_ctx_swap(&from->sp, to->sp);
+  if (ctx_is_fresh(to->sp)) {
+    ctx_swap_into_fresh(&from->sp, to->sp);
+  } else {
+    async_impl_ctx_swap(&from->sp, to->sp);
+  }
   after_arrival(rt, from);
 }
 

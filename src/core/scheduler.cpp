@@ -302,7 +302,7 @@ namespace {
   task* next = pick_next(rt);
   if (dead_fibers_need_release) rt.dead = self;  // released by whoever runs next
   before_switch(rt, self, next, true);
-  async_impl_ctx_jump(next->sp);
+  ctx_jump_from_end(next->sp);
 }
 
 void finish_unstarted(task* t, async_status_t outcome) noexcept {
