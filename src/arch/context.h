@@ -72,9 +72,10 @@ inline bool ctx_is_fresh(void* load_sp) noexcept {
 // predictor is neither pushed nor popped. A `ret` into the trampoline always
 // missed, and the entry of that call, left on the predictor, made the
 // switching context's way back miss too once the fiber ended. Inline: the
-// function it is in makes calls of its own (pick_next), so nothing of it
-// lives below the stack pointer (the x86_64 red zone is for leaf functions)
-// where the push goes. Every register a call may change is declared
+// only user, switch_to, also calls async_impl_ctx_swap out of line in its
+// other branch, so every function it is inlined into is not a leaf and
+// keeps nothing below the stack pointer (the x86_64 red zone is for leaf
+// functions) where the push goes. Every register a call may change is declared
 // clobbered. The context saved here may be resumed by any switch: its frame
 // is the swap's.
 [[gnu::always_inline]] inline void ctx_swap_into_fresh(void** save_sp, void* load_sp) noexcept {
