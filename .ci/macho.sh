@@ -19,7 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ARCH_DIR=$ROOT/src/arch
 SYMS=(async_impl_ctx_swap async_impl_ctx_jump async_impl_ctx_trampoline)
-X86_SYMS=(async_impl_ctx_swap_jumped)  # entered by a jump from context.h
+X86_SYMS=(async_impl_ctx_swap_jumped async_impl_ctx_jump_uncalled)  # entered by a jump from context.h
 
 pick() {  # first of the given commands that exists
   local c

@@ -211,7 +211,6 @@ TEST_F(ContextTest, FreshAndEndingSwitchesKeepCalleeSavedValues) {
   ASYNC_FIFO_ONLY();
   constexpr int rounds = 2000;
   std::uint64_t sum = 0;
-  Trace trace;
   spawn([&] {
     mixer m;
     for (int i = 0; i < rounds; ++i) {

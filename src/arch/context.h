@@ -44,10 +44,11 @@ inline constexpr std::size_t ctx_reserved_top_bytes = ASYNC_CTX_TOP_ZONE + 16 + 
 #endif
 
 // async_impl_ctx_jump for a context that ends (a finished fiber), reached by
-// a jump: a call that never returns would leave a predictor entry behind.
+// a jump (async_impl_ctx_jump_uncalled): a call that never returns would
+// leave a predictor entry behind.
 [[noreturn, gnu::always_inline]] inline void ctx_jump_from_end(void* load_sp) noexcept {
 #if ASYNC_CTX_END_UNCALLED
-  asm volatile("jmp " ASYNC_CTX_ASM_SYM(async_impl_ctx_jump) : : "D"(load_sp) : "memory");
+  asm volatile("jmp " ASYNC_CTX_ASM_SYM(async_impl_ctx_jump_uncalled) : : "D"(load_sp) : "memory");
   __builtin_unreachable();
 #else
   async_impl_ctx_jump(load_sp);
@@ -89,6 +90,10 @@ inline bool ctx_is_fresh(void* load_sp) noexcept {
       :
       : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
         "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+#if defined(__APX_F__)
+        "r16", "r17", "r18", "r19", "r20", "r21", "r22", "r23", "r24", "r25", "r26", "r27", "r28",
+        "r29", "r30", "r31",
+#endif
 #if defined(__AVX512F__)
         "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",
         "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5",

@@ -148,17 +148,9 @@ ASYNC_ASM_FUNC(async_impl_ctx_swap_jumped)
 ASYNC_ASM_END(async_impl_ctx_swap_jumped)
 #endif
 
-/* void async_impl_ctx_jump(void *load_sp): resume a context without saving
- * the current one (the caller's context is finished). Never returns.
- * With ASYNC_CTX_END_UNCALLED it leaves by an indirect jump, not a `ret`,
- * and the ending fiber reaches it by a jump, not a `call` (ctx_jump_from_end
- * in context.h): the return-stack predictor then stays balanced and is not
- * consulted, and the indirect predictor, which learns targets, picks the
- * resumed context (a `ret` here always missed: the predictor's top entry
- * was the ending fiber's own call). docs/design.md, "Context switch". */
-ASYNC_ASM_FUNC(async_impl_ctx_jump)
-  .cfi_startproc
-  _CET_ENDBR
+/* Switch to the frame at rdi, abandoning the running context: the body of
+ * both jumps below, which differ in how they are entered and left. */
+.macro ASYNC_JUMP_TO_FRAME leave=ret
 #if ASYNC_CTX_SHSTK
   /* As in the swap, but nothing is saved: the shadow stack being left
    * belongs to a fiber that has ended, and gets saveprevssp's restore token
@@ -169,20 +161,45 @@ ASYNC_ASM_FUNC(async_impl_ctx_jump)
   movq %rdi, %rsp
   /* From here rsp points at a saved frame: describe it as the swap does, so
    * an unwind inside the restore finds every callee-saved register. */
-  .cfi_def_cfa_offset ASYNC_CTX_FRAME_SIZE
+  .cfi_def_cfa %rsp, ASYNC_CTX_FRAME_SIZE
+  .cfi_offset %rip, -8
   .cfi_offset %rbp, -16
   .cfi_offset %rbx, -24
   .cfi_offset %r12, -32
   .cfi_offset %r13, -40
   .cfi_offset %r14, -48
   .cfi_offset %r15, -56
-#if ASYNC_CTX_END_UNCALLED
-  ASYNC_RESTORE_FRAME jump
-#else
-  ASYNC_RESTORE_FRAME
-#endif
+  ASYNC_RESTORE_FRAME \leave
+.endm
+
+/* void async_impl_ctx_jump(void *load_sp): resume a context without saving
+ * the current one (the caller's context is finished). Never returns. */
+ASYNC_ASM_FUNC(async_impl_ctx_jump)
+  .cfi_startproc
+  _CET_ENDBR
+  ASYNC_JUMP_TO_FRAME
   .cfi_endproc
 ASYNC_ASM_END(async_impl_ctx_jump)
+
+#if ASYNC_CTX_END_UNCALLED
+/* async_impl_ctx_jump reached by a jump, not a `call`, and left by an
+ * indirect jump, not a `ret` (ctx_jump_from_end in context.h): the
+ * return-stack predictor stays balanced and is not consulted, and the
+ * indirect predictor, which learns targets, picks the resumed context (a
+ * `ret` here always missed: the predictor's top entry was the ending
+ * fiber's own call). docs/design.md, "Context switch". A symbol of its own,
+ * so that C++ and assembly built with different flags fail to link rather
+ * than pair a jump with a `ret`. Nothing returns to the context that jumps
+ * here, and no return address was pushed: until rsp moves, this is the
+ * outermost frame. */
+ASYNC_ASM_FUNC(async_impl_ctx_jump_uncalled)
+  .cfi_startproc
+  .cfi_undefined %rip
+  _CET_ENDBR
+  ASYNC_JUMP_TO_FRAME jump
+  .cfi_endproc
+ASYNC_ASM_END(async_impl_ctx_jump_uncalled)
+#endif
 
 /* The first frame of every fiber; a fresh context "returns" here with
  * rsp = stack top - 16 (16-aligned), r12 = argument, r13 = entry function.

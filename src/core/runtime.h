@@ -273,10 +273,6 @@ inline void wait_on(task* self, task_list& list, wait_kind kind) noexcept {
   self->wait_list = &list;
 }
 
-// The running fiber has ended: record it, wake its awaiters, hand its stack
-// on, and switch away for good.
-[[noreturn]] void fiber_finish(task* self) noexcept;
-
 // Ends a fiber that never started: cancelled before its first run
 // (ASYNC_ECANCELED), or spawned from another thread without a stack to be had.
 void finish_unstarted(task* t, async_status_t outcome = ASYNC_ECANCELED) noexcept;

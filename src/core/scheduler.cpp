@@ -115,6 +115,7 @@ void after_arrival_slow(runtime& rt, task* self) noexcept {
 
 namespace {
 
+// Every fiber's entry (defined below, after the code that ends a fiber).
 [[noreturn]] void fiber_main(void* arg) noexcept;
 
 // Makes the context of a fiber about to run for the first time (pick_next
@@ -143,17 +144,6 @@ namespace {
   }
 }
 
-[[noreturn]] void fiber_main(void* arg) noexcept {
-  task* self = static_cast<task*>(arg);
-  after_arrival(*self->rt, self);
-  // A C++ exception escaping a fiber function ends here, in std::terminate
-  // (this function is noexcept): nothing may unwind into the trampoline.
-  self->fn(self->user);
-  // Fiber-local destructors run here, while the fiber is still itself (on
-  // its stack, its awaiters not yet woken): they may suspend like its code.
-  if (self->fls != nullptr) [[unlikely]] fls_end_fiber(self);
-  fiber_finish(self);
-}
 
 }  // namespace
 
@@ -293,9 +283,11 @@ namespace {
   free_record(rt, t);
 }
 
-}  // namespace
-
-[[noreturn]] void fiber_finish(task* self) noexcept {
+// The running fiber has ended: records it, wakes its awaiters, hands its
+// stack on, and switches away for good. Inlined into fiber_main: reached by
+// a `call`, it would leave a return-stack-predictor entry that nothing pops
+// (the switch away is a jump; docs/design.md, "Context switch").
+[[noreturn, gnu::always_inline]] inline void fiber_finish(task* self) noexcept {
   runtime& rt = *self->rt;
   end_fiber(rt, self, self->cancelled ? ASYNC_ECANCELED : ASYNC_OK);
 
@@ -304,6 +296,20 @@ namespace {
   before_switch(rt, self, next, true);
   ctx_jump_from_end(next->sp);
 }
+
+[[noreturn]] void fiber_main(void* arg) noexcept {
+  task* self = static_cast<task*>(arg);
+  after_arrival(*self->rt, self);
+  // A C++ exception escaping a fiber function ends here, in std::terminate
+  // (this function is noexcept): nothing may unwind into the trampoline.
+  self->fn(self->user);
+  // Fiber-local destructors run here, while the fiber is still itself (on
+  // its stack, its awaiters not yet woken): they may suspend like its code.
+  if (self->fls != nullptr) [[unlikely]] fls_end_fiber(self);
+  fiber_finish(self);
+}
+
+}  // namespace
 
 void finish_unstarted(task* t, async_status_t outcome) noexcept {
   async_fn discard = t->on_discard;
