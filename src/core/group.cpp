@@ -210,7 +210,12 @@ void group_destroy(group_impl* g) noexcept {
 }
 
 runtime& group_place(group_impl& g) noexcept {
-  const std::size_t start = g.next.fetch_add(1, std::memory_order_relaxed) % g.size;
+  // A load and a store, not a read-modify-write (a locked instruction per
+  // spawn): spawners racing here may start from the same runtime, which
+  // only reorders ties between spawns that were concurrent anyway.
+  const std::size_t cursor = g.next.load(std::memory_order_relaxed);
+  g.next.store(cursor + 1, std::memory_order_relaxed);
+  const std::size_t start = cursor % g.size;
   std::size_t best = start;
   std::uint64_t best_alive = fibers_alive(*g.rts[start]);
   for (std::size_t k = 1; k < g.size && best_alive != 0; ++k) {

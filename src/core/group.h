@@ -21,14 +21,18 @@ struct group_impl {
   std::thread* threads = nullptr;
   inbox_node* stops = nullptr;         // one stop message per runtime
   async_config_t cfg{};
-  std::atomic<std::size_t> next{0};    // round-robin cursor for ties
+  // Each on a line of its own, apart from the fields above, which every
+  // spawn reads: `next` is written by spawners at every spawn, `epoch` by
+  // the group's threads whenever one runs out of fibers. On one line they
+  // bounced it between three threads (docs/benchmarks.md).
+  alignas(64) std::atomic<std::size_t> next{0};  // round-robin cursor for ties
   // For async_group_wait: bumped when a runtime runs out of fibers; waiters
   // sleep on it (futex) and count themselves so idle runtimes skip the wake.
-  std::atomic<std::uint32_t> epoch{0};
+  alignas(64) std::atomic<std::uint32_t> epoch{0};
   std::atomic<std::uint32_t> waiters{0};
   // Shutdown: the stops are all sent (and their wakes made), so the threads
   // may destroy their runtimes (not before: the sender still uses them).
-  std::atomic<bool> stops_sent{false};
+  alignas(64) std::atomic<bool> stops_sent{false};
   // Shutdown: set before the first stop is sent. From then on a runtime that
   // runs out of fibers wakes the waiters without scanning the others (which
   // their threads may be destroying); and a thread destroys its runtime only

@@ -11,9 +11,11 @@
 // model does not need it (seq_cst accesses are enough), but an emulator may
 // map them without a store-load barrier: under qemu-aarch64 on an x86 host
 // (CI's arm64 stage) the write and the read were reordered, and a group's
-// thread slept on a full inbox (cross-thread channel tests hung there). The
-// fence costs nothing on x86 after the exchange (locked) and one barrier on
-// arm64, once per wake and once per sleep.
+// thread slept on a full inbox (cross-thread channel tests hung there). On
+// x86_64 a sender's write is the push's exchange, a locked instruction that
+// is a full barrier already: post_task_event, the path of every foreign
+// spawn and cross-thread wake, leaves the fence out there (it measured as a
+// tenth of a foreign spawn); on arm64 it is one barrier per wake.
 #include "remote.h"
 
 #include "fiber.h"
@@ -116,17 +118,34 @@ std::uint64_t adapted_spin(std::uint64_t spin_ns, std::uint64_t slept_ns, bool r
   return spin_ns;
 }
 
-void wake_owner(runtime& rt) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);  // see the file's header
+namespace {
+
+// The owner's `sleeping`, read after the sender's write (see the file's
+// header): notifies the driver when the owner sleeps and nobody has yet.
+void notify_if_sleeping(runtime& rt) noexcept {
   if (rt.sleeping.load(std::memory_order_seq_cst) && !rt.notified.exchange(true, std::memory_order_acq_rel)) {
     rt.drv->notify(rt);
   }
 }
 
+}  // namespace
+
+void wake_owner(runtime& rt) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // see the file's header
+  notify_if_sleeping(rt);
+}
+
 void post_task_event(runtime& rt, task* t, std::uint32_t bit) noexcept {
   if (t->remote.node.pending.fetch_or(bit, std::memory_order_acq_rel) != 0) return;  // queued already
   rt.in.push(&t->remote.node);
-  wake_owner(rt);
+  // The push's write is an exchange: on x86_64 a locked instruction, which
+  // no later load passes, so the fence of wake_owner would only add a
+  // second barrier (a tenth of a foreign spawn's time, docs/benchmarks.md).
+  // Elsewhere the fence stays (see the file's header: an emulator).
+#if !defined(__x86_64__)
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  notify_if_sleeping(rt);
 }
 
 namespace {
@@ -159,6 +178,13 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
   {
     spin_guard guard(rt.free_lock);
     t = rt.shared_free.pop_front();
+    // Counted under the lock that every foreign spawn takes, by a plain
+    // load and store: a read-modify-write here cost a locked instruction per
+    // spawn. Published before the fiber can run (the push below), so a
+    // group's scan never sees its end without its spawn (group.cpp).
+    if (t != nullptr) {
+      rt.foreign_spawns.store(rt.foreign_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
   }
   if (t == nullptr) {
     // The owner may hold free records in its cache: it shares them at its
@@ -179,7 +205,6 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
   h.status = ASYNC_OK;
   h.slot = t->slot;
   h.id = t->id + rt.task_capacity;
-  rt.foreign_spawns.fetch_add(1, std::memory_order_acq_rel);
   post_task_event(rt, t, remote_spawn);
   return h;
 }

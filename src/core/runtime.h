@@ -55,10 +55,14 @@ struct runtime {
   bool guards = true;
 
   task* tasks = nullptr;  // the task table
+  // Up to here, fields written only at init: a foreign spawn reads them
+  // (handle, task_capacity) and must not find them on a line the owner
+  // writes at every fiber's end (a miss per spawn, docs/benchmarks.md).
+  //
   // Free records, oldest freed first, in three parts (see fiber.cpp,
   // "records"): the owner's cache (the oldest), the shared middle that other
   // threads' spawns take from, and the owner's latest frees (the newest).
-  task_list free_tasks;   // owner only
+  alignas(64) task_list free_tasks;  // owner only
   task_list recent_free;  // owner only
   std::size_t cache_max = 0;  // most records in free_tasks and in recent_free
   // Other threads touch what follows in its own cache lines (alignas), so
@@ -67,6 +71,10 @@ struct runtime {
   alignas(64) task_list shared_free ASYNC_TS_GUARDED_BY(free_lock);
   spin_lock free_lock;
   std::atomic<bool> free_starved{false};  // a foreign spawn found shared_free empty
+  // Spawns made by other threads, ever; written under free_lock only, on its
+  // line, which a thread that spawns here holds anyway. Read by placement
+  // and group waits (group.cpp).
+  std::atomic<std::uint64_t> foreign_spawns{0};
 
   // Owner only again, from a new line: live changes at every spawn and end.
   alignas(64) std::size_t live = 0;  // spawned (and applied), not ended; owner only
@@ -100,11 +108,16 @@ struct runtime {
   bool spawns_arrived = false;      // the inbox brought spawns since the last idle wait
 
   inbox in;                          // what other threads send (core/remote.cpp)
+  // Written by the owner, read by other threads: `sleeping` by every
+  // sender, the counters by placement and group waits (group.cpp), which
+  // read `sleeping` next. One line, so that a foreign spawn misses it once.
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
   std::atomic<bool> notified{false};  // a notify was sent for this wait
-  std::atomic<std::uint64_t> foreign_spawns{0};  // spawns made by other threads, ever
+  std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
+  std::atomic<std::uint64_t> ended{0};         // fibers ended, ever
 
-  runtime* reg_next ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;  // the registry's list (core/registry.cpp)
+  // A new line: remote_waiters changes at every await across runtimes.
+  alignas(64) runtime* reg_next ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;  // the registry's list (core/registry.cpp)
   runtime* reg_prev ASYNC_TS_GUARDED_BY(registry_lock()) = nullptr;
   runtime* owned_next = nullptr;  // the owner thread's list (registry.h)
   task_list remote_waiters;       // our fibers awaiting fibers of other runtimes
@@ -126,10 +139,6 @@ struct runtime {
   // Initialised channels, newest first: shutdown detaches them.
   intrusive_list<channel> channels ASYNC_TS_GUARDED_BY(channel_lists_lock());
   fls_cache fls_spare;          // fiber-local storage blocks for the next fibers (fls.cpp)
-  // For a group's "nothing alive" (group.cpp); written by the owner only,
-  // read by placement and group waits on other threads.
-  alignas(64) std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
-  std::atomic<std::uint64_t> ended{0};                     // fibers ended, ever
 };
 
 // The fiber running on this thread, or the root while a runtime is driven, or
