@@ -565,7 +565,8 @@ ASYNC_API size_t async_group_size(const async_group_t *g) ASYNC_NOEXCEPT;
 ASYNC_API async_runtime_t *async_group_runtime(async_group_t *g, size_t i) ASYNC_NOEXCEPT;
 
 /* Spawn `fn(user)` on the group's runtime with the fewest live fibers (ties:
- * round-robin order). Any thread, fiber or not. From a fiber of one of the
+ * round-robin order; spawns made at the same moment from several threads may
+ * break their ties from the same runtime). Any thread, fiber or not. From a fiber of one of the
  * group's runtimes the fiber may land on that same runtime. handle.status as
  * async_spawn_with: ASYNC_EFULL when the chosen runtime has no free record;
  * ASYNC_EINVAL for a NULL fn or a NULL or uninitialised group. The handle
