@@ -128,8 +128,9 @@
  * ASYNC_FIBER_SAVE_X87, dx keeps the x87 control word just saved, which is
  * the current one, for ASYNC_RESTORE_FRAME fp=compare: fibers nearly always
  * share one, and fldcw of an equal word is a slow no-op (skipping it made
- * channel round trips 6 % faster here; docs/benchmarks.md). The semantics
- * stay exact: a word that differs is loaded. MXCSR is always loaded: reading
+ * channel round trips 6 % faster here; docs/benchmarks.md, "Foreign spawns
+ * without false sharing, and fldcw skipped"). The semantics stay exact: a
+ * word that differs is loaded. MXCSR is always loaded: reading
  * back the value stmxcsr has just stored, to compare it, cost more than the
  * ldmxcsr it would spare (yields 20 % slower). */
 .macro ASYNC_SWITCH_FRAMES

@@ -24,7 +24,8 @@ struct group_impl {
   // Each on a line of its own, apart from the fields above, which every
   // spawn reads: `next` is written by spawners at every spawn, `epoch` by
   // the group's threads whenever one runs out of fibers. On one line they
-  // bounced it between three threads (docs/benchmarks.md).
+  // bounced it between three threads (docs/benchmarks.md, "Foreign spawns
+  // without false sharing, and fldcw skipped").
   alignas(64) std::atomic<std::size_t> next{0};  // round-robin cursor for ties
   // For async_group_wait: bumped when a runtime runs out of fibers; waiters
   // sleep on it (futex) and count themselves so idle runtimes skip the wake.

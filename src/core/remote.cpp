@@ -140,7 +140,8 @@ void post_task_event(runtime& rt, task* t, std::uint32_t bit) noexcept {
   rt.in.push(&t->remote.node);
   // The push's write is an exchange: on x86_64 a locked instruction, which
   // no later load passes, so the fence of wake_owner would only add a
-  // second barrier (a tenth of a foreign spawn's time, docs/benchmarks.md).
+  // second barrier (a tenth of a foreign spawn's time: docs/benchmarks.md,
+  // "Foreign spawns without false sharing, and fldcw skipped").
   // Elsewhere the fence stays (see the file's header: an emulator).
 #if !defined(__x86_64__)
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -170,6 +171,18 @@ async_status_t cancel_foreign(runtime& rt, std::uint32_t slot, std::uint64_t id)
   return post_request(rt, slot, id, remote_cancel);
 }
 
+namespace {
+
+// Counted under the lock that every foreign spawn takes, by a plain load and
+// store: a read-modify-write here cost a locked instruction per spawn.
+// Published before the fiber can run (the push that follows), so a group's
+// scan never sees its end without its spawn (group.cpp).
+void count_foreign_spawn(runtime& rt) noexcept ASYNC_TS_REQUIRES(rt.free_lock) {
+  rt.foreign_spawns.store(rt.foreign_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
                                    const async_spawn_options_t* opts) noexcept {
   async_fiber_handle_t h{};
@@ -178,13 +191,7 @@ async_fiber_handle_t spawn_foreign(runtime& rt, async_fn fn, void* user,
   {
     spin_guard guard(rt.free_lock);
     t = rt.shared_free.pop_front();
-    // Counted under the lock that every foreign spawn takes, by a plain
-    // load and store: a read-modify-write here cost a locked instruction per
-    // spawn. Published before the fiber can run (the push below), so a
-    // group's scan never sees its end without its spawn (group.cpp).
-    if (t != nullptr) {
-      rt.foreign_spawns.store(rt.foreign_spawns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
+    if (t != nullptr) count_foreign_spawn(rt);
   }
   if (t == nullptr) {
     // The owner may hold free records in its cache: it shares them at its

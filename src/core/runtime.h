@@ -57,7 +57,8 @@ struct runtime {
   task* tasks = nullptr;  // the task table
   // Up to here, fields written only at init: a foreign spawn reads them
   // (handle, task_capacity) and must not find them on a line the owner
-  // writes at every fiber's end (a miss per spawn, docs/benchmarks.md).
+  // writes at every fiber's end (a miss per spawn: docs/benchmarks.md,
+  // "Foreign spawns without false sharing, and fldcw skipped").
   //
   // Free records, oldest freed first, in three parts (see fiber.cpp,
   // "records"): the owner's cache (the oldest), the shared middle that other
@@ -109,8 +110,9 @@ struct runtime {
 
   inbox in;                          // what other threads send (core/remote.cpp)
   // Written by the owner, read by other threads: `sleeping` by every
-  // sender, the counters by placement and group waits (group.cpp), which
-  // read `sleeping` next. One line, so that a foreign spawn misses it once.
+  // sender, the counters by placement and group waits (group.cpp). One
+  // line, so that a foreign spawn, which reads the counters to place the
+  // fiber and then `sleeping` after its push, misses it once.
   alignas(64) std::atomic<bool> sleeping{false};  // the owner is in, or about to enter, a blocking wait
   std::atomic<bool> notified{false};  // a notify was sent for this wait
   std::atomic<std::uint64_t> local_spawns{0};  // spawns made by the owner, ever
