@@ -199,10 +199,20 @@ struct chan_guard {
 // It stops at once when the ring is held (a waiter, a close) or the inbox
 // has something for the runtime, and yields every spin_yield_ns (remote.h:
 // the other side may be waiting for this very CPU).
+//
+// The clock is first read after 64 polls, not on entry (the limit counts
+// from there): most spins end sooner, and a clock read on entry (tens of
+// nanoseconds here) delayed the poll that sees a message come (a capacity-1
+// ping-pong across threads 9-15 % faster without it; docs/benchmarks.md,
+// "Foreign spawns without false sharing, and fldcw skipped"). Except with
+// `settle_first`, on an unbuffered channel's offer word, where each side
+// answers the other by a compare-exchange on the line the other polls:
+// polling at once, without the clock read's pause, did not make the
+// unbuffered ping-pong faster, and may have slowed it.
 template <class Attempt>
-[[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
+[[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt, bool settle_first = false) noexcept {
   if (!rt.run_queue.empty()) return false;
-  const std::uint64_t start = real_now_ns();
+  std::uint64_t start = settle_first ? real_now_ns() : 0;
   std::uint64_t yielded = start;
   for (unsigned i = 1;; ++i) {
     cpu_relax();
@@ -211,6 +221,7 @@ template <class Attempt>
     if ((i & 63) != 0) continue;
     if (rt.in.maybe_nonempty()) return false;
     const std::uint64_t now = real_now_ns();
+    if (start == 0) start = yielded = now;
     if (now - start >= rt.inbox_spin_ns) return false;
     if (now - yielded >= spin_yield_ns) {
       sched_yield();
@@ -250,7 +261,7 @@ struct ring_spinner {
     const ring_try got = offer_try_take(*r, msg);
     if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
     ring_spinner counted(*r);
-    return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); });
+    return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); }, true);
   }
   const ring_try got = ring_try_pop(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
@@ -279,7 +290,7 @@ struct ring_spinner {
   }
   // The word keeps this offer's generation until offer_free.
   const auto state = [&r] { return state_of(r.offer.load(std::memory_order_acquire)); };
-  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; });
+  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; }, true);
   if (state() == out) {
     std::uint64_t w = make(gen, out);
     if (r.offer.compare_exchange_strong(w, make(gen + 1, free_slot), std::memory_order_acq_rel)) {
