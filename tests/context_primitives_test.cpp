@@ -10,23 +10,11 @@
 #include "../src/arch/context.h"
 #include "../src/arch/fp_control.h"
 #include "../src/arch/sanitizer.h"
+#include "support/register_mixer.h"
 
 namespace {
 
-// Six values mixed together; the compiler keeps them in callee-saved
-// registers across calls, so a switch that lost one would change the result.
-struct mixer {
-  std::uint64_t a = 1, b = 2, c = 3, d = 5, e = 7, g = 11;
-  void step() noexcept {
-    a += b;
-    b ^= c;
-    c += d;
-    d ^= e;
-    e += g;
-    g ^= a;
-  }
-  std::uint64_t sum() const noexcept { return a + b + c + d + e + g; }
-};
+using async_test::mixer;
 
 // The switches made without call and ret (docs/design.md, "Context switch")
 // on the primitives themselves, outside any runtime, so that the path taken

@@ -13,6 +13,7 @@
 
 #include "../src/arch/sanitizer.h"
 #include "support/runtime_fixture.h"
+#include "support/register_mixer.h"
 
 namespace {
 
@@ -186,20 +187,7 @@ TEST_F(ContextTest, MainsExceptionStateSurvivesRunningFibers) {
   EXPECT_EQ(trace, (Trace{"fiber clean", "main"}));
 }
 
-// Six values mixed together; the compiler keeps them in callee-saved
-// registers across calls, so a switch that lost one would change the result.
-struct mixer {
-  std::uint64_t a = 1, b = 2, c = 3, d = 5, e = 7, g = 11;
-  void step() noexcept {
-    a += b;
-    b ^= c;
-    c += d;
-    d ^= e;
-    e += g;
-    g ^= a;
-  }
-  std::uint64_t sum() const noexcept { return a + b + c + d + e + g; }
-};
+using async_test::mixer;
 
 TEST_F(ContextTest, ManySwitchesKeepCalleeSavedValues) {
   ASYNC_FIFO_ONLY();
