@@ -5,8 +5,9 @@
 // unbuffered, a message on offer nobody takes). async.h lets a shutdown wake
 // waiting fibers; one that spins is waiting too, so the shutdown must free
 // the ring only after the spinner left it (under ASan a late touch is a read
-// of freed memory; the test failed so before channel_ring::spinners). The
-// test watches the spinner count (or the ring held by a parked waiter) to
+// of freed memory; the test failed so before spinners were counted, and
+// they are now named by their runtime: runtime::spinning_ring). The test
+// watches for a spinner (or the ring held by a parked waiter) to
 // shut down only once the fiber's call is past its start (a call that begins during a shutdown is the caller's race,
 // as async.h says), then at delays from inside the spin to after the park.
 #include <gtest/gtest.h>
@@ -57,7 +58,7 @@ TEST(ChannelSpinShutdown, AShutdownWhileAFiberSpinsWakesItAndFreesTheRingAfterIt
       return capacity == 0 ? (ring->offer.load() & async::detail::offer_word::held) != 0
                            : (ring->tail.load() & async::detail::ring_held) != 0;
     };
-    while (ring->spinners.load() == 0 && !held()) {
+    while (!async::detail::ring_has_spinner(ring) && !held()) {
     }
     // Inside the spin (at least 2 us long), or after the park.
     const std::uint64_t delay = round % 8 == 7 ? 200000u : static_cast<std::uint64_t>(round % 8) * 250u;

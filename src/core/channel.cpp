@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "home_guard.h"
+#include "registry.h"
 #include "remote.h"
 
 namespace async::detail {
@@ -200,24 +201,20 @@ struct chan_guard {
 // has something for the runtime, and yields every spin_yield_ns (remote.h:
 // the other side may be waiting for this very CPU).
 //
-// The clock is first read after 64 polls, not on entry (the limit counts
-// from there): most spins end sooner, and a clock read on entry (tens of
-// nanoseconds here) delayed the poll that sees a message come (a capacity-1
-// ping-pong across threads 9-15 % faster without it; docs/benchmarks.md,
-// "Foreign spawns without false sharing, and fldcw skipped"). Except with
-// `settle_first`, on an unbuffered channel's offer word, where each side
-// answers the other by a compare-exchange on the line the other polls:
-// polling at once, without the clock read's pause, did not make the
-// unbuffered ping-pong faster, and may have slowed it.
+// Each round polls first and pauses after, and the clock is first read
+// after 64 polls, not on entry (the limit counts from there): most spins end
+// sooner, and a pause or a clock read (tens of nanoseconds here) before the
+// poll delays the one that sees the other side's move (docs/benchmarks.md,
+// "Spinners named by their runtime").
 template <class Attempt>
-[[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt, bool settle_first = false) noexcept {
+[[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
   if (!rt.run_queue.empty()) return false;
-  std::uint64_t start = settle_first ? real_now_ns() : 0;
-  std::uint64_t yielded = start;
+  std::uint64_t start = 0;
+  std::uint64_t yielded = 0;
   for (unsigned i = 1;; ++i) {
-    cpu_relax();
     const ring_try got = attempt();
     if (got != ring_try::busy) return got == ring_try::done;
+    cpu_relax();
     if ((i & 63) != 0) continue;
     if (rt.in.maybe_nonempty()) return false;
     const std::uint64_t now = real_now_ns();
@@ -230,13 +227,24 @@ template <class Attempt>
   }
 }
 
-// A fiber spinning on a ring, counted: a channel's shutdown (which may come
-// from another thread while fibers wait on the channel, and wakes them) frees
-// the ring only after every spinner has left it.
+// A fiber spinning on a ring, named in its runtime: a channel's shutdown
+// (which may come from another thread while fibers wait on the channel, and
+// wakes them) frees the ring only once no runtime names it. A count in the
+// ring did this before, at two locked operations on a line that both sides
+// of a ping-pong wrote, for every spin (12-15 ns of a 100-ns round trip
+// across threads; docs/benchmarks.md, "Spinners named by their runtime").
+// The name is a plain store on the owner's own line: the shutdown's
+// barrier_all_threads() makes it visible (or orders this fiber's polls
+// after the close, which they then see: the ring is held), and the spin
+// never switches fibers, so one name per runtime is enough.
 struct ring_spinner {
-  channel_ring& r;
-  explicit ring_spinner(channel_ring& ring) noexcept : r(ring) { r.spinners.fetch_add(1, std::memory_order_seq_cst); }
-  ~ring_spinner() { r.spinners.fetch_sub(1, std::memory_order_seq_cst); }
+  runtime& rt;
+  ring_spinner(runtime& owner, const channel_ring& ring) noexcept : rt(owner) {
+    ASYNC_ASSERT(rt.spinning_ring.load(std::memory_order_relaxed) == nullptr);
+    rt.spinning_ring.store(&ring, std::memory_order_release);  // release: what the call did before is the shutdown's past
+    light_barrier();
+  }
+  ~ring_spinner() { rt.spinning_ring.store(nullptr, std::memory_order_release); }
   ring_spinner(const ring_spinner&) = delete;
   ring_spinner& operator=(const ring_spinner&) = delete;
 };
@@ -250,7 +258,7 @@ struct ring_spinner {
   if (r == nullptr) return false;
   const ring_try got = ring_try_push(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
-  ring_spinner counted(*r);
+  ring_spinner named(*spinner->rt, *r);
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_push(*r, msg); });
 }
 
@@ -260,12 +268,12 @@ struct ring_spinner {
   if (c.capacity == 0) {
     const ring_try got = offer_try_take(*r, msg);
     if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
-    ring_spinner counted(*r);
-    return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); }, true);
+    ring_spinner named(*spinner->rt, *r);
+    return spin_on_ring(*spinner->rt, [r, msg] { return offer_try_take(*r, msg); });
   }
   const ring_try got = ring_try_pop(*r, msg);
   if (got != ring_try::busy || spinner == nullptr) return got == ring_try::done;
-  ring_spinner counted(*r);
+  ring_spinner named(*spinner->rt, *r);
   return spin_on_ring(*spinner->rt, [r, msg] { return ring_try_pop(*r, msg); });
 }
 
@@ -278,7 +286,7 @@ struct ring_spinner {
 // was taken back after the spin): the send goes on as any other.
 [[gnu::noinline]] async_status_t send_by_offer(channel& c, channel_ring& r, runtime& rt, void* msg) noexcept {
   using namespace offer_word;
-  ring_spinner counted(r);
+  ring_spinner named(rt, r);
   std::uint64_t gen = 0;
   const ring_try first = offer_try_place(r, msg, gen);
   const bool placed =
@@ -290,7 +298,7 @@ struct ring_spinner {
   }
   // The word keeps this offer's generation until offer_free.
   const auto state = [&r] { return state_of(r.offer.load(std::memory_order_acquire)); };
-  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; }, true);
+  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; });
   if (state() == out) {
     std::uint64_t w = make(gen, out);
     if (r.offer.compare_exchange_strong(w, make(gen + 1, free_slot), std::memory_order_acq_rel)) {
@@ -926,12 +934,21 @@ void channel_shutdown(channel& c) noexcept {
   // Fibers still spinning on the ring see it held (closed) and leave; one
   // may take the channel's lock on its way out, so wait holding nothing.
   if (r != nullptr) {
-    for (unsigned i = 0; r->spinners.load(std::memory_order_seq_cst) != 0; ++i) {
+    barrier_all_threads();  // every spinner's name is visible (ring_spinner)
+    for (unsigned i = 0; ring_has_spinner(r); ++i) {
       cpu_relax();
       if (i >= 64) sched_yield();
     }
     ring_delete(r);
   }
+}
+
+bool ring_has_spinner(const channel_ring* r) noexcept {
+  bool found = false;
+  registry_for_each([r, &found](runtime& rt) {
+    found = found || rt.spinning_ring.load(std::memory_order_acquire) == r;
+  });
+  return found;
 }
 
 void channel_detach_all(runtime& rt) noexcept {

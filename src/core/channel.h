@@ -117,6 +117,9 @@ async_status_t channel_close(channel& c) noexcept;
 checked_mutex& channel_lists_lock() noexcept;
 // Frees an initialised channel, attached (closing it first) or detached.
 void channel_shutdown(channel& c) noexcept;
+// Whether a fiber of any live runtime spins on `r` (runtime::spinning_ring;
+// takes registry_lock()): what a shutdown waits out before freeing the ring.
+bool ring_has_spinner(const channel_ring* r) noexcept;
 // The runtime is being destroyed (its own fibers are off every channel
 // already): every channel still initialised on it is closed, which wakes the
 // waiters of other threads with ECLOSED, and detached.

@@ -70,10 +70,6 @@ struct channel_ring {
   // Capacity 0: the offer slot (offer_word) and its message.
   alignas(64) std::atomic<std::uint64_t> offer;
   std::atomic<void*> offer_msg;
-  // Fibers spinning on the ring (spin_on_ring, send_by_offer): a channel's
-  // shutdown waits for them to leave before it frees the ring. Apart from
-  // `offer`, which spinners of both sides poll.
-  alignas(64) std::atomic<std::uint32_t> spinners;
   alignas(64) ring_slot* slots;                 // read-only from here on
   std::uint64_t capacity;
   std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)

@@ -39,8 +39,6 @@ void home_guard_init(home_guard& g, const void* home, bool shared) noexcept {
   g.shared.store(shared || home == nullptr, std::memory_order_relaxed);
 }
 
-namespace {
-
 void barrier_all_threads() noexcept {
 #if defined(__linux__) && defined(SYS_membarrier)
   if (!home_fence_needed.load(std::memory_order_relaxed) &&
@@ -50,8 +48,6 @@ void barrier_all_threads() noexcept {
 #endif
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }
-
-}  // namespace
 
 // Its holder may wake another thread (a futex or eventfd write) and be
 // preempted by it on a busy machine: after a short spin, waiters yield the

@@ -41,6 +41,21 @@ void home_guard_init(home_guard& g, const void* home, bool shared) noexcept;
 // Whether the home thread must fence each operation (no membarrier).
 extern std::atomic<bool> home_fence_needed;
 
+// The cheap side of an asymmetric fence: a compiler barrier where
+// barrier_all_threads() reaches every thread (membarrier), else a full fence.
+inline void light_barrier() noexcept {
+  if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+}
+
+// The expensive side: when it returns, every thread of the process has
+// passed a full barrier since it was called (or, without membarrier, this
+// thread has; light_barrier() then fences).
+void barrier_all_threads() noexcept;
+
 // Takes a shared guard's lock, yielding the CPU after a short spin.
 [[gnu::noinline]] void guard_lock_slow(spin_lock& l) noexcept ASYNC_TS_ACQUIRE(l);
 inline void guard_lock(home_guard& g) noexcept ASYNC_TS_ACQUIRE(g.lock) {
@@ -62,11 +77,7 @@ inline void ensure_shared(home_guard& g) noexcept {
 [[gnu::always_inline]] inline bool try_enter_home(home_guard& g) noexcept {
   if (g.home == thread_token()) [[likely]] {
     g.in_op.store(1, std::memory_order_relaxed);
-    if (home_fence_needed.load(std::memory_order_relaxed)) [[unlikely]] {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-    } else {
-      std::atomic_signal_fence(std::memory_order_seq_cst);
-    }
+    light_barrier();
     if (!g.shared.load(std::memory_order_acquire)) [[likely]] return true;
     g.in_op.store(0, std::memory_order_release);
   }

@@ -41,6 +41,7 @@ enum class root_wait : std::uint8_t {
 struct group_impl;
 struct await_request;
 struct channel;
+struct channel_ring;
 struct schedule;
 
 // Guards every runtime's `channels` (channel.h has the rule).
@@ -80,6 +81,11 @@ struct runtime {
   // Owner only again, from a new line: live changes at every spawn and end.
   alignas(64) std::size_t live = 0;  // spawned (and applied), not ended; owner only
   std::size_t fresh_pooled = 0;  // spawned, not started, still to take a pooled stack
+  // The shared channel ring a fiber of this runtime spins on, if any (one at
+  // most: a spin never switches fibers). Written by the owner only, read by
+  // a channel's shutdown under registry_lock(), which frees the ring only
+  // once no runtime names it (channel.cpp, ring_spinner).
+  std::atomic<const channel_ring*> spinning_ring{nullptr};
 
   task root;                  // the driving thread's context
   root_wait root_waits = root_wait::idle;
