@@ -112,7 +112,7 @@ TEST(ChannelRing, AHeldRingRefusesLockFreeOperationsAndTheHolderSeesExactCounts)
 
 TEST(ChannelRing, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
   using async::detail::offer_answer;
-  using async::detail::offer_free;
+  using async::detail::offer_refused;
   using async::detail::offer_try_place;
   using async::detail::offer_try_take;
   namespace ow = async::detail::offer_word;
@@ -123,37 +123,45 @@ TEST(ChannelRing, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);  // nothing on offer
   std::uint64_t g1 = 99, g2 = 99;
   ASSERT_EQ(offer_try_place(*r, msg(1), g1), ring_try::done);
-  EXPECT_EQ(g1, 0u);
+  EXPECT_EQ(g1, 1u);
+  EXPECT_EQ(r->offer.load(), ow::make(1, ow::out));
   EXPECT_EQ(offer_try_place(*r, msg(2), g2), ring_try::busy);  // one at a time
   ASSERT_EQ(offer_try_take(*r, &m), ring_try::done);
   EXPECT_EQ(val(m), 1u);
-  EXPECT_EQ(state(), ow::taken);
+  EXPECT_EQ(r->offer.load(), ow::make(1, ow::taken));
+  EXPECT_FALSE(offer_refused(r->offer.load(), g1));            // its sender's answer
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);           // answered: not out any more
-  EXPECT_EQ(offer_try_place(*r, msg(2), g2), ring_try::busy);  // until its sender frees the slot
-  offer_free(*r, g1);
-  EXPECT_EQ(state(), ow::free_slot);
-  // The next offer has the next generation: a taker that read the first
-  // one's word cannot take the second with it.
+  // A taken word is free for the next offer, which has the next generation:
+  // a taker that read the first one's word cannot take the second with it,
+  // and the first one's sender, looking late, still reads its answer.
   ASSERT_EQ(offer_try_place(*r, msg(2), g2), ring_try::done);
-  EXPECT_EQ(g2, 1u);
+  EXPECT_EQ(g2, 2u);
   std::uint64_t stale = ow::make(g1, ow::out);
   EXPECT_FALSE(r->offer.compare_exchange_strong(stale, ow::make(g1, ow::taken)));
+  EXPECT_NE(r->offer.load(), ow::make(g1, ow::out));
+  EXPECT_FALSE(offer_refused(r->offer.load(), g1));
   // Held: nothing is placed or taken lock-free; the holder answers the offer
-  // out (refused, as a close does), and its sender frees the slot, keeping
-  // the held bit as it finds it.
+  // out (refused, as a close does), keeping the held bit.
   ring_hold(*r);
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::held);
   std::uint64_t g3 = 0;
   EXPECT_EQ(offer_try_place(*r, msg(3), g3), ring_try::held);
   ASSERT_TRUE(offer_answer(*r, ow::refused, nullptr));
   EXPECT_EQ(state(), ow::refused);
-  EXPECT_FALSE(offer_answer(*r, ow::taken, &m));  // none out now
-  offer_free(*r, g2);
   EXPECT_EQ(r->offer.load() & ow::held, ow::held);
-  ring_release(*r);
-  EXPECT_EQ(r->offer.load(), ow::make(2, ow::free_slot));
-  ASSERT_EQ(offer_try_place(*r, msg(3), g3), ring_try::done);
-  EXPECT_EQ(g3, 2u);
+  EXPECT_TRUE(offer_refused(r->offer.load() & ~ow::held, g2));
+  EXPECT_FALSE(offer_refused(r->offer.load() & ~ow::held, g1));  // the older offer was taken
+  EXPECT_FALSE(offer_answer(*r, ow::taken, &m));  // none out now
+  ring_delete(r);
+  // A refused word is never free again (a close keeps the ring held); a
+  // word taken back is, and the next offer still gets a new generation.
+  r = empty_ring(0);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(offer_try_place(*r, msg(4), g1), ring_try::done);
+  std::uint64_t back = ow::make(g1, ow::out);
+  ASSERT_TRUE(r->offer.compare_exchange_strong(back, ow::make(g1, ow::free_slot)));  // as send_by_offer
+  ASSERT_EQ(offer_try_place(*r, msg(5), g2), ring_try::done);
+  EXPECT_EQ(g2, g1 + 1);
   ring_delete(r);
 }
 

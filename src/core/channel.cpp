@@ -296,29 +296,28 @@ struct ring_spinner {
     chan_enter_shared(c);
     return ASYNC_EAGAIN;
   }
-  // The word keeps this offer's generation until offer_free.
-  const auto state = [&r] { return state_of(r.offer.load(std::memory_order_acquire)); };
-  (void)spin_on_ring(rt, [&state] { return state() != out ? ring_try::done : ring_try::busy; });
-  if (state() == out) {
-    std::uint64_t w = make(gen, out);
-    if (r.offer.compare_exchange_strong(w, make(gen + 1, free_slot), std::memory_order_acq_rel)) {
+  // Until answered, the word is this offer out (the held bit aside).
+  const std::uint64_t offered = make(gen, out);
+  const auto word = [&r] { return r.offer.load(std::memory_order_acquire) & ~held; };
+  (void)spin_on_ring(rt, [&word, offered] { return word() != offered ? ring_try::done : ring_try::busy; });
+  if (word() == offered) {
+    std::uint64_t w = offered;
+    if (r.offer.compare_exchange_strong(w, make(gen, free_slot), std::memory_order_acq_rel)) {
       chan_enter_shared(c);  // taken back
       return ASYNC_EAGAIN;
     }
-    if (state_of(w) == out) {
+    if ((w & ~held) == offered) {
       // Held with the offer out: under the lock it is either still out
       // (taken back now) or was answered by the holder.
       chan_enter_shared(c);
-      if (state() == out) {
-        r.offer.store(make(gen + 1, free_slot) | held, std::memory_order_release);
+      if (word() == offered) {
+        r.offer.store(make(gen, free_slot) | held, std::memory_order_release);
         return ASYNC_EAGAIN;
       }
       chan_leave(c, false);
     }
   }
-  const std::uint64_t answer = state();  // taken or refused: only this sender moves it on
-  offer_free(r, gen);
-  return answer == taken ? ASYNC_OK : ASYNC_ECLOSED;
+  return offer_refused(word(), gen) ? ASYNC_ECLOSED : ASYNC_OK;
 }
 
 // A shared channel's send or receive: done lock-free (send: its status;

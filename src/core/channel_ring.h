@@ -50,11 +50,14 @@ struct ring_slot {
 inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
 // An unbuffered channel's offer word: a generation (bits 4-63, one per
 // offer, so a stale compare-exchange fails), a state (bits 1-3) and the
-// held bit (bit 0). A sender moves free -> claimed (the slot is its own),
-// writes the message, and moves claimed -> out; a receiver reads the message
-// and moves out -> taken (or the lock holder: taken, or refused by a close);
-// the sender, seeing its answer or taking its offer back, moves the word to
-// free with the next generation. Every move keeps the held bit as it finds
+// held bit (bit 0). A sender moves free or taken -> claimed with the next
+// generation (the slot is its own), writes the message, and moves claimed
+// -> out; a receiver reads the message and moves out -> taken (or the lock
+// holder: taken, or refused by a close). The sender leaves once the word is
+// no longer its offer out, and writes nothing more: a taken word is free for
+// the next offer (the sender's own write would be a line move between its
+// answer and its next call). A sender taking its offer back moves out ->
+// free, keeping the generation. Every move keeps the held bit as it finds
 // it: a holder may set or clear it at any time.
 namespace offer_word {
 inline constexpr std::uint64_t held = 1;
@@ -144,18 +147,18 @@ inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
   }
 }
 
-// Lock-free, capacity 0: puts `msg` on offer when the slot is free; `gen`
-// is then the offer's generation.
+// Lock-free, capacity 0: puts `msg` on offer when the slot is free (or its
+// last offer taken); `gen` is then the offer's generation.
 inline ring_try offer_try_place(channel_ring& r, void* msg, std::uint64_t& gen) noexcept {
   using namespace offer_word;
-  std::uint64_t w = r.offer.load(std::memory_order_relaxed);  // a spinning sender writes the line only when free
+  std::uint64_t w = r.offer.load(std::memory_order_relaxed);
   if ((w & held) != 0) return ring_try::held;
-  if (state_of(w) != free_slot) return ring_try::busy;
-  if (!r.offer.compare_exchange_strong(w, make(gen_of(w), claimed), std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
+  if (state_of(w) != free_slot && state_of(w) != taken) return ring_try::busy;
+  const std::uint64_t next = gen_of(w) + 1;
+  if (!r.offer.compare_exchange_strong(w, make(next, claimed), std::memory_order_acquire, std::memory_order_relaxed)) {
     return (w & held) != 0 ? ring_try::held : ring_try::busy;
   }
-  gen = gen_of(w);
+  gen = next;
   r.offer_msg.store(msg, std::memory_order_relaxed);
   w = make(gen, claimed);
   while (!r.offer.compare_exchange_weak(w, make(gen, out) | (w & held), std::memory_order_release,
@@ -164,14 +167,11 @@ inline ring_try offer_try_place(channel_ring& r, void* msg, std::uint64_t& gen) 
   return ring_try::done;
 }
 
-// The offer's sender, once answered or taking it back: the slot is free
-// again, for the next generation.
-inline void offer_free(channel_ring& r, std::uint64_t gen) noexcept {
+// The answer to offer `gen`, once the word is no longer that offer out:
+// taken (or taken and followed by later offers), or refused by a close.
+inline bool offer_refused(std::uint64_t word, std::uint64_t gen) noexcept {
   using namespace offer_word;
-  std::uint64_t w = r.offer.load(std::memory_order_relaxed);
-  while (!r.offer.compare_exchange_weak(w, make(gen + 1, free_slot) | (w & held), std::memory_order_release,
-                                        std::memory_order_relaxed)) {
-  }
+  return gen_of(word) == gen && state_of(word) == refused;
 }
 
 // --- under the channel's lock --------------------------------------------------
