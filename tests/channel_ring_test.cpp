@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/channel_ring.h"
@@ -110,60 +111,78 @@ TEST(ChannelRing, AHeldRingRefusesLockFreeOperationsAndTheHolderSeesExactCounts)
   ring_delete(r);
 }
 
-TEST(ChannelRing, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
+// Both ways of placing an offer: one write where the CPU has a pair
+// compare-exchange (the default here on x86_64), three steps elsewhere
+// (and under TSan); they share the word, so they may alternate.
+using placer = ring_try (*)(channel_ring&, void*, std::uint64_t&);
+class ChannelOffer : public ::testing::TestWithParam<std::pair<placer, placer>> {};
+
+TEST_P(ChannelOffer, AnUnbufferedRingCarriesOneOfferAtATimeAndItsHolderAnswersIt) {
   using async::detail::offer_answer;
   using async::detail::offer_refused;
-  using async::detail::offer_try_place;
   using async::detail::offer_try_take;
   namespace ow = async::detail::offer_word;
+  const placer place_first = GetParam().first, place_next = GetParam().second;
   channel_ring* r = empty_ring(0);
   ASSERT_NE(r, nullptr);
-  const auto state = [r] { return ow::state_of(r->offer.load()); };
+  const auto state = [r] { return ow::state_of(r->offer.word.load()); };
   void* m = nullptr;
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);  // nothing on offer
   std::uint64_t g1 = 99, g2 = 99;
-  ASSERT_EQ(offer_try_place(*r, msg(1), g1), ring_try::done);
+  ASSERT_EQ(place_first(*r, msg(1), g1), ring_try::done);
   EXPECT_EQ(g1, 1u);
-  EXPECT_EQ(r->offer.load(), ow::make(1, ow::out));
-  EXPECT_EQ(offer_try_place(*r, msg(2), g2), ring_try::busy);  // one at a time
+  EXPECT_EQ(r->offer.word.load(), ow::make(1, ow::out));
+  EXPECT_EQ(place_next(*r, msg(2), g2), ring_try::busy);  // one at a time
   ASSERT_EQ(offer_try_take(*r, &m), ring_try::done);
   EXPECT_EQ(val(m), 1u);
-  EXPECT_EQ(r->offer.load(), ow::make(1, ow::taken));
-  EXPECT_FALSE(offer_refused(r->offer.load(), g1));            // its sender's answer
+  EXPECT_EQ(r->offer.word.load(), ow::make(1, ow::taken));
+  EXPECT_FALSE(offer_refused(r->offer.word.load(), g1));       // its sender's answer
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::busy);           // answered: not out any more
   // A taken word is free for the next offer, which has the next generation:
   // a taker that read the first one's word cannot take the second with it,
   // and the first one's sender, looking late, still reads its answer.
-  ASSERT_EQ(offer_try_place(*r, msg(2), g2), ring_try::done);
+  ASSERT_EQ(place_next(*r, msg(2), g2), ring_try::done);
   EXPECT_EQ(g2, 2u);
   std::uint64_t stale = ow::make(g1, ow::out);
-  EXPECT_FALSE(r->offer.compare_exchange_strong(stale, ow::make(g1, ow::taken)));
-  EXPECT_NE(r->offer.load(), ow::make(g1, ow::out));
-  EXPECT_FALSE(offer_refused(r->offer.load(), g1));
+  EXPECT_FALSE(r->offer.word.compare_exchange_strong(stale, ow::make(g1, ow::taken)));
+  EXPECT_NE(r->offer.word.load(), ow::make(g1, ow::out));
+  EXPECT_FALSE(offer_refused(r->offer.word.load(), g1));
   // Held: nothing is placed or taken lock-free; the holder answers the offer
   // out (refused, as a close does), keeping the held bit.
   ring_hold(*r);
   EXPECT_EQ(offer_try_take(*r, &m), ring_try::held);
   std::uint64_t g3 = 0;
-  EXPECT_EQ(offer_try_place(*r, msg(3), g3), ring_try::held);
-  ASSERT_TRUE(offer_answer(*r, ow::refused, nullptr));
+  EXPECT_EQ(place_first(*r, msg(3), g3), ring_try::held);
+  EXPECT_EQ(place_next(*r, msg(3), g3), ring_try::held);
+  m = nullptr;
+  ASSERT_TRUE(offer_answer(*r, ow::refused, &m));
+  EXPECT_EQ(val(m), 2u);
   EXPECT_EQ(state(), ow::refused);
-  EXPECT_EQ(r->offer.load() & ow::held, ow::held);
-  EXPECT_TRUE(offer_refused(r->offer.load() & ~ow::held, g2));
-  EXPECT_FALSE(offer_refused(r->offer.load() & ~ow::held, g1));  // the older offer was taken
+  EXPECT_EQ(r->offer.word.load() & ow::held, ow::held);
+  EXPECT_TRUE(offer_refused(r->offer.word.load() & ~ow::held, g2));
+  EXPECT_FALSE(offer_refused(r->offer.word.load() & ~ow::held, g1));  // the older offer was taken
   EXPECT_FALSE(offer_answer(*r, ow::taken, &m));  // none out now
   ring_delete(r);
   // A refused word is never free again (a close keeps the ring held); a
   // word taken back is, and the next offer still gets a new generation.
   r = empty_ring(0);
   ASSERT_NE(r, nullptr);
-  ASSERT_EQ(offer_try_place(*r, msg(4), g1), ring_try::done);
+  ASSERT_EQ(place_first(*r, msg(4), g1), ring_try::done);
   std::uint64_t back = ow::make(g1, ow::out);
-  ASSERT_TRUE(r->offer.compare_exchange_strong(back, ow::make(g1, ow::free_slot)));  // as send_by_offer
-  ASSERT_EQ(offer_try_place(*r, msg(5), g2), ring_try::done);
+  ASSERT_TRUE(r->offer.word.compare_exchange_strong(back, ow::make(g1, ow::free_slot)));  // as send_by_offer
+  ASSERT_EQ(place_next(*r, msg(5), g2), ring_try::done);
   EXPECT_EQ(g2, g1 + 1);
+  ASSERT_EQ(offer_try_take(*r, &m), ring_try::done);
+  EXPECT_EQ(val(m), 5u);
   ring_delete(r);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Placements, ChannelOffer,
+    ::testing::Values(std::make_pair(&async::detail::offer_try_place, &async::detail::offer_try_place),
+                      std::make_pair(&async::detail::offer_try_place_in_steps, &async::detail::offer_try_place_in_steps),
+                      std::make_pair(&async::detail::offer_try_place, &async::detail::offer_try_place_in_steps),
+                      std::make_pair(&async::detail::offer_try_place_in_steps, &async::detail::offer_try_place)));
 
 // Two lock-free senders and one lock-free receiver, and a "lock holder"
 // thread that holds the ring now and then: while held, the count must not

@@ -55,7 +55,7 @@ TEST(ChannelSpinShutdown, AShutdownWhileAFiberSpinsWakesItAndFreesTheRingAfterIt
     // (if this thread looks too late, the ring is held: the fiber is under
     // the channel's lock or parked, which the shutdown's lock orders).
     const auto held = [ring, capacity] {
-      return capacity == 0 ? (ring->offer.load() & async::detail::offer_word::held) != 0
+      return capacity == 0 ? (ring->offer.word.load() & async::detail::offer_word::held) != 0
                            : (ring->tail.load() & async::detail::ring_held) != 0;
     };
     while (!async::detail::ring_has_spinner(ring) && !held()) {

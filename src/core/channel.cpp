@@ -298,11 +298,11 @@ struct ring_spinner {
   }
   // Until answered, the word is this offer out (the held bit aside).
   const std::uint64_t offered = make(gen, out);
-  const auto word = [&r] { return r.offer.load(std::memory_order_acquire) & ~held; };
+  const auto word = [&r] { return r.offer.word.load(std::memory_order_acquire) & ~held; };
   (void)spin_on_ring(rt, [&word, offered] { return word() != offered ? ring_try::done : ring_try::busy; });
   if (word() == offered) {
     std::uint64_t w = offered;
-    if (r.offer.compare_exchange_strong(w, make(gen, free_slot), std::memory_order_acq_rel)) {
+    if (r.offer.word.compare_exchange_strong(w, make(gen, free_slot), std::memory_order_acq_rel)) {
       chan_enter_shared(c);  // taken back
       return ASYNC_EAGAIN;
     }
@@ -311,7 +311,7 @@ struct ring_spinner {
       // (taken back now) or was answered by the holder.
       chan_enter_shared(c);
       if (word() == offered) {
-        r.offer.store(make(gen, free_slot) | held, std::memory_order_release);
+        r.offer.word.store(make(gen, free_slot) | held, std::memory_order_release);
         return ASYNC_EAGAIN;
       }
       chan_leave(c, false);

@@ -25,7 +25,7 @@
 // holder looked (and the holder counts it) or fails and takes the lock.
 //
 // An unbuffered channel has no slots; its ring carries one offer slot
-// instead (`offer`, `offer_msg`), through which a sender and a receiver that
+// instead (`offer`: a word and its message), through which a sender and a receiver that
 // both spin meet without the lock (offer_word below). A bit of it holds it.
 // docs/design.md, "Channels across threads", has the whole argument.
 #pragma once
@@ -37,6 +37,7 @@
 #include <cstdint>
 
 #include "../arch/cpu_relax.h"
+#include "../arch/pair_cas.h"
 #include "alloc.h"
 
 namespace async::detail {
@@ -50,15 +51,17 @@ struct ring_slot {
 inline constexpr std::uint64_t ring_held = std::uint64_t{1} << 63;
 // An unbuffered channel's offer word: a generation (bits 4-63, one per
 // offer, so a stale compare-exchange fails), a state (bits 1-3) and the
-// held bit (bit 0). A sender moves free or taken -> claimed with the next
-// generation (the slot is its own), writes the message, and moves claimed
-// -> out; a receiver reads the message and moves out -> taken (or the lock
-// holder: taken, or refused by a close). The sender leaves once the word is
-// no longer its offer out, and writes nothing more: a taken word is free for
-// the next offer (the sender's own write would be a line move between its
-// answer and its next call). A sender taking its offer back moves out ->
-// free, keeping the generation. Every move keeps the held bit as it finds
-// it: a holder may set or clear it at any time.
+// held bit (bit 0). A sender moves free or taken -> out with the next
+// generation and its message in one write (pair_cas.h); where that is
+// missing, in three steps: free or taken -> claimed with the next
+// generation (the slot is its own), the message, claimed -> out. A receiver
+// reads the message and moves out -> taken (or the lock holder: taken, or
+// refused by a close). The sender leaves once the word is no longer its
+// offer out, and writes nothing more: a taken word is free for the next
+// offer (the sender's own write would be a line move between its answer
+// and its next call). A sender taking its offer back moves out -> free,
+// keeping the generation. Every move keeps the held bit as it finds it: a
+// holder may set or clear it at any time.
 namespace offer_word {
 inline constexpr std::uint64_t held = 1;
 enum : std::uint64_t { free_slot = 0, claimed = 1, out = 2, taken = 3, refused = 4 };
@@ -70,9 +73,8 @@ inline constexpr std::uint64_t make(std::uint64_t gen, std::uint64_t state) noex
 struct channel_ring {
   alignas(64) std::atomic<std::uint64_t> tail;  // the next position to fill, | ring_held
   alignas(64) std::atomic<std::uint64_t> head;  // the next position to take, | ring_held
-  // Capacity 0: the offer slot (offer_word) and its message.
-  alignas(64) std::atomic<std::uint64_t> offer;
-  std::atomic<void*> offer_msg;
+  // Capacity 0: the offer slot, its word (offer_word) and its message.
+  alignas(64) word_and_pointer offer;
   alignas(64) ring_slot* slots;                 // read-only from here on
   std::uint64_t capacity;
   std::uint64_t mask;  // capacity - 1 when capacity is a power of two, else 0 (then: %)
@@ -132,14 +134,14 @@ inline ring_try ring_try_pop(channel_ring& r, void** msg) noexcept {
 // Lock-free, capacity 0: takes the message on offer, if any.
 inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
   using namespace offer_word;
-  std::uint64_t w = r.offer.load(std::memory_order_acquire);
+  std::uint64_t w = r.offer.word.load(std::memory_order_acquire);
   for (;;) {
     if ((w & held) != 0) return ring_try::held;
     if (state_of(w) != out) return ring_try::busy;
     // Read before the claim: the sender leaves once the word says taken.
     // A message read for a generation that is gone fails the exchange.
-    void* m = r.offer_msg.load(std::memory_order_relaxed);
-    if (r.offer.compare_exchange_weak(w, make(gen_of(w), taken), std::memory_order_acq_rel,
+    void* m = r.offer.pointer.load(std::memory_order_relaxed);
+    if (r.offer.word.compare_exchange_weak(w, make(gen_of(w), taken), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
       *msg = m;
       return ring_try::done;
@@ -147,24 +149,50 @@ inline ring_try offer_try_take(channel_ring& r, void** msg) noexcept {
   }
 }
 
-// Lock-free, capacity 0: puts `msg` on offer when the slot is free (or its
-// last offer taken); `gen` is then the offer's generation.
-inline ring_try offer_try_place(channel_ring& r, void* msg, std::uint64_t& gen) noexcept {
+// Whether an offer may be placed in word `w`: done when it is free (or its
+// last offer taken) and not held.
+inline ring_try offer_placeable(std::uint64_t w) noexcept {
   using namespace offer_word;
-  std::uint64_t w = r.offer.load(std::memory_order_relaxed);
   if ((w & held) != 0) return ring_try::held;
-  if (state_of(w) != free_slot && state_of(w) != taken) return ring_try::busy;
+  return state_of(w) == free_slot || state_of(w) == taken ? ring_try::done : ring_try::busy;
+}
+
+// Lock-free, capacity 0: puts `msg` on offer in three steps (claim, message,
+// out). What offer_try_place does without pair_cas.
+inline ring_try offer_try_place_in_steps(channel_ring& r, void* msg, std::uint64_t& gen) noexcept {
+  using namespace offer_word;
+  std::uint64_t w = r.offer.word.load(std::memory_order_relaxed);
+  if (const ring_try from = offer_placeable(w); from != ring_try::done) return from;
   const std::uint64_t next = gen_of(w) + 1;
-  if (!r.offer.compare_exchange_strong(w, make(next, claimed), std::memory_order_acquire, std::memory_order_relaxed)) {
+  if (!r.offer.word.compare_exchange_strong(w, make(next, claimed), std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
     return (w & held) != 0 ? ring_try::held : ring_try::busy;
   }
   gen = next;
-  r.offer_msg.store(msg, std::memory_order_relaxed);
+  r.offer.pointer.store(msg, std::memory_order_relaxed);
   w = make(gen, claimed);
-  while (!r.offer.compare_exchange_weak(w, make(gen, out) | (w & held), std::memory_order_release,
-                                        std::memory_order_relaxed)) {
+  while (!r.offer.word.compare_exchange_weak(w, make(gen, out) | (w & held), std::memory_order_release,
+                                             std::memory_order_relaxed)) {
   }
   return ring_try::done;
+}
+
+// Lock-free, capacity 0: puts `msg` on offer when the slot is free (or its
+// last offer taken); `gen` is then the offer's generation.
+inline ring_try offer_try_place(channel_ring& r, void* msg, std::uint64_t& gen) noexcept {
+#if ASYNC_HAVE_PAIR_CAS
+  if (pair_cas_supported) [[likely]] {  // one write: free or taken -> out, with the message
+    using namespace offer_word;
+    std::uint64_t w = r.offer.word.load(std::memory_order_relaxed);
+    if (const ring_try from = offer_placeable(w); from != ring_try::done) return from;
+    const std::uint64_t next = gen_of(w) + 1;
+    void* seen = r.offer.pointer.load(std::memory_order_relaxed);
+    if (!pair_cas(r.offer, w, seen, make(next, out), msg)) return (w & held) != 0 ? ring_try::held : ring_try::busy;
+    gen = next;
+    return ring_try::done;
+  }
+#endif
+  return offer_try_place_in_steps(r, msg, gen);
 }
 
 // The answer to offer `gen`, once the word is no longer that offer out:
@@ -180,7 +208,7 @@ inline bool offer_refused(std::uint64_t word, std::uint64_t gen) noexcept {
 // (idempotent).
 inline void ring_hold(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.fetch_or(offer_word::held, std::memory_order_acq_rel);
+    r.offer.word.fetch_or(offer_word::held, std::memory_order_acq_rel);
     return;
   }
   r.tail.fetch_or(ring_held, std::memory_order_acq_rel);
@@ -190,7 +218,7 @@ inline void ring_hold(channel_ring& r) noexcept {
 // Gives them back: lock-free operations may run again.
 inline void ring_release(channel_ring& r) noexcept {
   if (r.capacity == 0) {
-    r.offer.fetch_and(~offer_word::held, std::memory_order_acq_rel);  // a sender may move it meanwhile
+    r.offer.word.fetch_and(~offer_word::held, std::memory_order_acq_rel);  // a sender may move it meanwhile
     return;
   }
   r.tail.store(r.tail.load(std::memory_order_relaxed) & ~ring_held, std::memory_order_release);
@@ -237,11 +265,11 @@ inline void* ring_pop_held(channel_ring& r) noexcept {
 // message goes to *msg; refused: the channel was closed). False when none is out.
 inline bool offer_answer(channel_ring& r, std::uint64_t state, void** msg) noexcept {
   using namespace offer_word;
-  std::uint64_t w = r.offer.load(std::memory_order_acquire);
+  std::uint64_t w = r.offer.word.load(std::memory_order_acquire);
   // Held: only the offer's sender moves the word meanwhile, and not while it is out.
   if (state_of(w) != out) return false;
-  if (msg != nullptr) *msg = r.offer_msg.load(std::memory_order_relaxed);
-  r.offer.store(make(gen_of(w), state) | held, std::memory_order_release);
+  if (msg != nullptr) *msg = r.offer.pointer.load(std::memory_order_relaxed);
+  r.offer.word.store(make(gen_of(w), state) | held, std::memory_order_release);
   return true;
 }
 
@@ -252,7 +280,7 @@ template <class Take>
 channel_ring* ring_new(std::size_t capacity, std::size_t count, Take take) noexcept {
   auto* r = heap_new<channel_ring>();
   if (r == nullptr) return nullptr;
-  r->offer.store(offer_word::held, std::memory_order_relaxed);
+  r->offer.word.store(offer_word::held, std::memory_order_relaxed);
   if (capacity == 0) return r;  // an offer word only
   r->slots = new_array<ring_slot>(capacity);
   if (r->slots == nullptr) {
