@@ -14,9 +14,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <thread>
 
 #include "async.h"
 #include "core/channel.h"
+#include "core/runtime.h"
 
 namespace {
 
@@ -68,6 +70,55 @@ TEST(ChannelSpinShutdown, AShutdownWhileAFiberSpinsWakesItAndFreesTheRingAfterIt
     async_channel_shutdown(&w.ch);
     ASSERT_EQ(async_await(h), ASYNC_OK);
     EXPECT_EQ(w.st, ASYNC_ECLOSED) << "round " << round;
+  }
+  async_group_shutdown(&g);
+}
+
+// The rule the test above exercises, without the timing: while a runtime
+// names the ring as the one its fiber spins on, a shutdown closes the
+// channel (so the spinner would see it held and leave) but does not free the
+// ring. Here the name is set by hand, as if the fiber had been preempted
+// inside its spin; the shutdown must still be waiting after the channel is
+// closed and unpublished, and return once the name is cleared. (A shutdown
+// that freed at once usually finishes within the wait below, so the
+// check catches that; with the rule kept it cannot fail.)
+TEST(ChannelSpinShutdown, AShutdownDoesNotFreeARingThatARuntimeNames) {
+  async_group_t g{};
+  ASSERT_EQ(async_group_init(&g, 1, nullptr), ASYNC_OK);
+  auto* rt = static_cast<async::detail::runtime*>(async_group_runtime(&g, 0)->impl);
+  for (const std::size_t capacity : {std::size_t{0}, std::size_t{3}}) {
+    async_channel_t ch;
+    ASSERT_EQ(async_channel_init(&ch, async_group_runtime(&g, 0), capacity, 0), ASYNC_OK);
+    void* m = nullptr;
+    EXPECT_EQ(async_channel_try_recv(&ch, &m), ASYNC_EAGAIN);  // shared now, with its ring
+    async::detail::channel& c = async::detail::channel_of(&ch);
+    async::detail::channel_ring* ring = c.ring.load();
+    ASSERT_NE(ring, nullptr);
+    rt->spinning_ring.store(ring);
+    EXPECT_TRUE(async::detail::ring_has_spinner(ring));
+    std::atomic<bool> done{false};
+    std::thread shutter([&] {
+      async_channel_shutdown(&ch);
+      done.store(true);
+    });
+    while (c.ring.load() != nullptr) {
+    }
+    // Closed: a spinner would now see the ring held.
+    if (capacity == 0) {
+      EXPECT_NE(ring->offer.word.load() & async::detail::offer_word::held, 0u);
+    } else {
+      EXPECT_NE(ring->tail.load() & async::detail::ring_held, 0u);
+    }
+    bool freed_while_named = false;
+    for (int i = 0; i < 20000 && !freed_while_named; ++i) {
+      freed_while_named = done.load();
+      std::this_thread::yield();
+    }
+    rt->spinning_ring.store(nullptr);
+    shutter.join();
+    EXPECT_FALSE(freed_while_named) << "capacity " << capacity;
+    EXPECT_TRUE(done.load());
+    EXPECT_FALSE(async::detail::ring_has_spinner(ring));  // compares addresses only
   }
   async_group_shutdown(&g);
 }
