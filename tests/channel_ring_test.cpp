@@ -272,4 +272,126 @@ TEST(ChannelRing, LockFreeSidesRacingAHolderLoseDuplicateAndReorderNothing) {
   ring_delete(r);
 }
 
+// Unbuffered, raced: three senders that place offers both ways (one write
+// and three steps, alternating), wait a little for an answer and take the
+// offer back as send_by_offer does (lock-free, or under the lock when the
+// word is held), two lock-free receivers, and a holder that holds the word
+// now and then, answers an offer itself, and part-way closes the channel
+// (refusing the offer out). Each sender's answer must be the truth: a
+// message whose sender heard "taken" was received exactly once, one whose
+// sender heard "refused" (or found the channel closed) never.
+TEST(ChannelOffer, RacingSendersReceiversAndAHolderAnswerEverySenderTruly) {
+  using async::detail::offer_answer;
+  using async::detail::offer_refused;
+  using async::detail::offer_try_place;
+  using async::detail::offer_try_place_in_steps;
+  using async::detail::offer_try_take;
+  namespace ow = async::detail::offer_word;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr std::uint64_t per_sender = 10000;
+#else
+  constexpr std::uint64_t per_sender = 100000;
+#endif
+  constexpr int senders = 3;
+  constexpr std::uint64_t total = senders * per_sender;
+  channel_ring* r = empty_ring(0);
+  ASSERT_NE(r, nullptr);
+  std::mutex lock;      // the channel's lock
+  bool closed = false;  // under `lock`
+  enum answer : std::uint8_t { none, ok, eclosed };
+  std::vector<answer> answers(total + 1, none);     // each slot written by its sender only
+  std::vector<std::atomic<int>> received(total + 1);  // takers of each message
+  std::atomic<std::uint64_t> answered{0};
+  std::atomic<int> sending{senders};
+  const auto word = [r] { return r->offer.word.load(std::memory_order_acquire) & ~ow::held; };
+  const auto release_unless_closed = [&] {
+    if (!closed) ring_release(*r);
+  };
+  auto sender = [&](std::uint64_t id) {
+    for (std::uint64_t i = 0; i < per_sender; ++i) {
+      const std::uint64_t v = id * per_sender + i + 1;
+      answer a = none;
+      while (a == none) {
+        std::uint64_t gen = 0;
+        const ring_try placed = (i + id) % 2 == 0 ? offer_try_place(*r, msg(v), gen)
+                                                  : offer_try_place_in_steps(*r, msg(v), gen);
+        if (placed != ring_try::done) {
+          std::lock_guard<std::mutex> g(lock);  // as send_by_offer: on to the lock path
+          if (closed) a = eclosed;
+          continue;
+        }
+        const std::uint64_t offered = ow::make(gen, ow::out);
+        for (std::uint64_t k = 0; k < v % 7 * 20 && word() == offered; ++k) async::detail::cpu_relax();
+        if (word() == offered) {
+          std::uint64_t w = offered;
+          if (r->offer.word.compare_exchange_strong(w, ow::make(gen, ow::free_slot), std::memory_order_acq_rel)) {
+            continue;  // taken back: try again
+          }
+          if ((w & ~ow::held) == offered) {
+            std::lock_guard<std::mutex> g(lock);
+            ring_hold(*r);
+            if (word() == offered) {  // taken back under the lock
+              r->offer.word.store(ow::make(gen, ow::free_slot) | ow::held, std::memory_order_release);
+              if (closed) a = eclosed;
+              release_unless_closed();
+              continue;
+            }
+            release_unless_closed();
+          }
+        }
+        a = offer_refused(word(), gen) ? eclosed : ok;
+      }
+      answers[v] = a;
+      answered.fetch_add(1);
+    }
+    sending.fetch_sub(1);
+  };
+  auto receiver = [&] {
+    void* m = nullptr;
+    while (sending.load() != 0) {
+      if (offer_try_take(*r, &m) == ring_try::done) received[val(m)].fetch_add(1);
+      async::detail::cpu_relax();
+    }
+  };
+  std::thread holder([&] {
+    for (unsigned n = 1; sending.load() != 0; ++n) {
+      {
+        std::lock_guard<std::mutex> g(lock);
+        ring_hold(*r);
+        void* m = nullptr;
+        if (n % 3 == 0 && offer_answer(*r, ow::taken, &m)) received[val(m)].fetch_add(1);
+        if (!closed && answered.load() >= total / 2) {
+          closed = true;
+          (void)offer_answer(*r, ow::refused, nullptr);
+        }
+        for (int k = 0; k < 50; ++k) async::detail::cpu_relax();
+        release_unless_closed();
+      }
+      for (int k = 0; k < 50; ++k) async::detail::cpu_relax();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (std::uint64_t id = 0; id < senders; ++id) threads.emplace_back(sender, id);
+  threads.emplace_back(receiver);
+  threads.emplace_back(receiver);
+  for (auto& t : threads) t.join();
+  holder.join();
+  EXPECT_TRUE(closed);
+  std::uint64_t oks = 0, refusals = 0, wrong = 0;
+  for (std::uint64_t v = 1; v <= total; ++v) {
+    const int n = received[v].load();
+    if (answers[v] == ok) {
+      ++oks;
+      wrong += n != 1;
+    } else {
+      ++refusals;
+      wrong += answers[v] != eclosed || n != 0;
+    }
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_GT(oks, 0u);
+  EXPECT_GT(refusals, 0u);
+  ring_delete(r);
+}
+
 }  // namespace

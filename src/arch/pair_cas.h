@@ -8,9 +8,13 @@
 // offer").
 //
 // The pair is read with two 8-byte atomic loads, and the state word alone is
-// still moved by 8-byte atomic operations: on x86_64 every locked
-// instruction on a line is ordered with every other, whatever its size, so
-// the mix is sound there, though the C++ memory model has no name for it.
+// still moved by 8-byte atomic operations. That mix of sizes is a deliberate
+// reliance beyond what the x86 manuals recommend (they ask for the same
+// address and size for every locked access to a shared word) and beyond the
+// C++ memory model, which has no name for it: it rests on both words being
+// one aligned 16 bytes within one write-back cache line, where locked
+// instructions of any size are atomic with respect to each other and to
+// every other access.
 // ThreadSanitizer does not see inline assembly, so instrumented builds (and
 // other CPUs) take the three-step path; so does a CPU without cmpxchg16b
 // (the first AMD64 ones).
@@ -36,7 +40,8 @@ struct alignas(16) word_and_pointer {
   std::atomic<std::uint64_t> word;
   std::atomic<void*> pointer;
 };
-static_assert(offsetof(word_and_pointer, pointer) == 8, "cmpxchg16b compares the two words as one");
+static_assert(offsetof(word_and_pointer, pointer) == 8 && sizeof(word_and_pointer) == 16,
+              "cmpxchg16b compares the two words as one");
 
 #if ASYNC_HAVE_PAIR_CAS
 

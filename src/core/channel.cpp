@@ -234,9 +234,10 @@ template <class Attempt>
 // of a ping-pong wrote, for every spin (12-15 ns of a 100-ns round trip
 // across threads; docs/benchmarks.md, "Spinners named by their runtime").
 // The name is a plain store on the owner's own line: the shutdown's
-// barrier_all_threads() makes it visible (or orders this fiber's polls
-// after the close, which they then see: the ring is held), and the spin
-// never switches fibers, so one name per runtime is enough.
+// barrier_all_threads() makes it visible to the shutdown's scan, unless the
+// spin began after the shutdown did (a call racing the shutdown: docs/
+// design.md, "Who may free a ring"). The spin never switches fibers, so one
+// name per runtime is enough.
 struct ring_spinner {
   runtime& rt;
   ring_spinner(runtime& owner, const channel_ring& ring) noexcept : rt(owner) {

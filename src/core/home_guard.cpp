@@ -5,6 +5,7 @@
 
 #include <sched.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 #if defined(__linux__)
@@ -39,10 +40,18 @@ void home_guard_init(home_guard& g, const void* home, bool shared) noexcept {
   g.shared.store(shared || home == nullptr, std::memory_order_relaxed);
 }
 
+// Once membarrier is registered, the other side fences no more
+// (light_barrier), so a fence here alone would not do: a call that fails
+// (the kernel may be short of memory for its CPU mask) is tried again, and
+// one that cannot succeed (an error that registration excludes) ends the
+// process rather than let a home thread or a spinner go unordered.
 void barrier_all_threads() noexcept {
 #if defined(__linux__) && defined(SYS_membarrier)
-  if (!home_fence_needed.load(std::memory_order_relaxed) &&
-      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+  if (!home_fence_needed.load(std::memory_order_relaxed)) {
+    while (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+      if (errno != ENOMEM && errno != EINTR && errno != EAGAIN) std::abort();
+      sched_yield();
+    }
     return;
   }
 #endif

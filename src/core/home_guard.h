@@ -52,8 +52,9 @@ inline void light_barrier() noexcept {
 }
 
 // The expensive side: when it returns, every thread of the process has
-// passed a full barrier since it was called (or, without membarrier, this
-// thread has; light_barrier() then fences).
+// passed a full barrier since it was called (membarrier; a failed call is
+// tried again). Without membarrier it is a fence on this thread, which
+// pairs with light_barrier()'s fence on the other side.
 void barrier_all_threads() noexcept;
 
 // Takes a shared guard's lock, yielding the CPU after a short spin.
