@@ -198,14 +198,16 @@ struct chan_guard {
 // hand-off under the lock and a wake across threads; spinning, the other
 // side's next operation stays lock-free and this one takes what piled up.
 // It stops at once when the ring is held (a waiter, a close) or the inbox
-// has something for the runtime, and yields every spin_yield_ns (remote.h:
-// the other side may be waiting for this very CPU).
+// has something for the runtime, and yields at its first clock read and
+// then every spin_yield_ns (remote.h: the other side may be waiting for this
+// very CPU, and a ping-pong between runtimes that share one CPU pays this
+// spin at every hop).
 //
-// Each round polls first and pauses after, and the clock is first read
-// after 64 polls, not on entry (the limit counts from there): most spins end
-// sooner, and a pause or a clock read (tens of nanoseconds here) before the
-// poll delays the one that sees the other side's move (docs/benchmarks.md,
-// "Spinners named by their runtime").
+// Each round polls first and pauses after, and the clock is read every 16
+// polls, first after 16, not on entry (the limit counts from there): most
+// spins end sooner, and a pause or a clock read (tens of nanoseconds here)
+// before the poll delays the one that sees the other side's move
+// (docs/benchmarks.md, "Spinners named by their runtime").
 template <class Attempt>
 [[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
   if (!rt.run_queue.empty()) return false;
@@ -215,10 +217,10 @@ template <class Attempt>
     const ring_try got = attempt();
     if (got != ring_try::busy) return got == ring_try::done;
     cpu_relax();
-    if ((i & 63) != 0) continue;
+    if ((i & 15) != 0) continue;
     if (rt.in.maybe_nonempty()) return false;
     const std::uint64_t now = real_now_ns();
-    if (start == 0) start = yielded = now;
+    if (start == 0) start = now;  // yielded stays 0: the first check yields
     if (now - start >= rt.inbox_spin_ns) return false;
     if (now - yielded >= spin_yield_ns) {
       sched_yield();
