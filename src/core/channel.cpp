@@ -198,16 +198,23 @@ struct chan_guard {
 // hand-off under the lock and a wake across threads; spinning, the other
 // side's next operation stays lock-free and this one takes what piled up.
 // It stops at once when the ring is held (a waiter, a close) or the inbox
-// has something for the runtime, and yields at its first clock read and
-// then every spin_yield_ns (remote.h: the other side may be waiting for this
-// very CPU, and a ping-pong between runtimes that share one CPU pays this
-// spin at every hop).
+// has something for the runtime, and yields ring_first_yield_ns after its
+// first clock read and then every spin_yield_ns (remote.h: the other side
+// may be waiting for this very CPU, and a ping-pong between runtimes that
+// share one CPU pays this spin at every hop).
 //
 // Each round polls first and pauses after, and the clock is read every 16
 // polls, first after 16, not on entry (the limit counts from there): most
 // spins end sooner, and a pause or a clock read (tens of nanoseconds here)
 // before the poll delays the one that sees the other side's move
 // (docs/benchmarks.md, "Spinners named by their runtime").
+// The first yield of a ring spin: this long after its first clock read
+// (which comes 16 polls in: 400 ns here, where `pause` takes 25 ns, but
+// 100-200 ns on a CPU with a short one), so that a spin across two CPUs,
+// which ends within a round trip (about 100 ns), does not make a system
+// call on such a CPU either.
+inline constexpr std::uint64_t ring_first_yield_ns = 250;
+
 template <class Attempt>
 [[gnu::noinline]] bool spin_on_ring(runtime& rt, Attempt attempt) noexcept {
   if (!rt.run_queue.empty()) return false;
@@ -220,9 +227,9 @@ template <class Attempt>
     if ((i & 15) != 0) continue;
     if (rt.in.maybe_nonempty()) return false;
     const std::uint64_t now = real_now_ns();
-    if (start == 0) start = now;  // yielded stays 0: the first check yields
+    if (start == 0) start = now;
     if (now - start >= rt.inbox_spin_ns) return false;
-    if (now - yielded >= spin_yield_ns) {
+    if (now >= (yielded == 0 ? start + ring_first_yield_ns : yielded + spin_yield_ns)) {
       sched_yield();
       yielded = now;
     }
