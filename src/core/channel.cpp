@@ -251,7 +251,8 @@ struct ring_spinner {
   runtime& rt;
   ring_spinner(runtime& owner, const channel_ring& ring) noexcept : rt(owner) {
     ASYNC_ASSERT(rt.spinning_ring.load(std::memory_order_relaxed) == nullptr);
-    rt.spinning_ring.store(&ring, std::memory_order_release);  // release: what the call did before is the shutdown's past
+    // Release: what the call did before is in the past of a shutdown that sees the name.
+    rt.spinning_ring.store(&ring, std::memory_order_release);
     light_barrier();
   }
   ~ring_spinner() { rt.spinning_ring.store(nullptr, std::memory_order_release); }

@@ -25,8 +25,9 @@
 // holder looked (and the holder counts it) or fails and takes the lock.
 //
 // An unbuffered channel has no slots; its ring carries one offer slot
-// instead (`offer`: a word and its message), through which a sender and a receiver that
-// both spin meet without the lock (offer_word below). A bit of it holds it.
+// instead (`offer`: a word and its message), through which a sender and a
+// receiver that both spin meet without the lock (offer_word below). A bit of
+// it holds it.
 // docs/design.md, "Channels across threads", has the whole argument.
 #pragma once
 
